@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs from 'yargs';
+import { updateCommand } from './commands/update/command.js';
+import { processContext } from './core/context.js';
+import { OperationError, UserError } from './core/errors.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const packageRoot = path.resolve(here, '..');
+const ctx = processContext(path.join(packageRoot, 'bin', 'alphacore.js'));
+
+let exitCode = 0;
+const setExit = (code: number) => {
+  exitCode = code;
+};
+
+function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+async function paint(kind: 'error' | 'hint', text: string): Promise<string> {
+  if (!process.stderr.isTTY || ctx.env.NO_COLOR !== undefined) return text;
+  const { default: chalk } = await import('chalk');
+  return kind === 'error' ? chalk.red(text) : chalk.dim(text);
+}
+
+async function report(error: unknown): Promise<number> {
+  if (error instanceof UserError) {
+    ctx.stderr(`${await paint('error', `alphacore: ${error.message}`)}\n`);
+    if (error.hint) ctx.stderr(`${await paint('hint', error.hint)}\n`);
+    return 2;
+  }
+  if (error instanceof OperationError) {
+    ctx.stderr(`${await paint('error', `alphacore: ${error.message}`)}\n`);
+    return 1;
+  }
+  ctx.stderr(`alphacore: unexpected error; this is a bug, please report it with the output below.\n${(error as Error)?.stack ?? String(error)}\n`);
+  return 1;
+}
+
+async function main(): Promise<void> {
+  let parser = yargs(process.argv.slice(2))
+    .scriptName('alphacore')
+    .usage('$0 <command> [options]\n\nLaunch an AlphaCore validator under PM2 and keep it on the newest release.')
+    .version(version())
+    .strict()
+    .demandCommand(1, 'Name a command: update (see --help).')
+    .recommendCommands()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((message, error) => {
+      if (error) throw error;
+      throw new UserError(message ?? 'invalid usage', { hint: 'Run alphacore --help for the commands and their flags.' });
+    });
+  parser = updateCommand(parser, ctx, setExit);
+  try {
+    await parser.parseAsync();
+  } catch (error) {
+    exitCode = await report(error);
+  }
+  process.exitCode = exitCode;
+}
+
+await main();

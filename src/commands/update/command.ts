@@ -1,0 +1,37 @@
+import type { Argv } from 'yargs';
+import type { Context } from '../../core/context.js';
+
+/** yargs declaration of `alphacore update`; the cycle itself is imported lazily. */
+export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
+  return yargs.command(
+    'update',
+    'Bring the deploy clone to the newest release, never mid-round (DESIGN.md §5)',
+    (y) =>
+      y
+        .option('config', { type: 'string', demandOption: true, describe: 'auto-update config file (KEY=VALUE)', normalize: true })
+        .option('repo-dir', { type: 'string', describe: 'deploy clone (overrides REPO_DIR)' })
+        .option('remote', { type: 'string', describe: 'git remote (overrides REMOTE; default origin)' })
+        .option('branch', { type: 'string', describe: 'branch to follow (overrides BRANCH; default release)' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'decide and report, change nothing' })
+        .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine' })
+        .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout, the last one the result' })
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env', 'one guarded update run (what the timer runs)')
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what would happen now')
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --json', 'machine-readable outcome'),
+    async (argv) => {
+      const { runUpdate } = await import('./cycle.js');
+      const path = await import('node:path');
+      setExit(
+        await runUpdate(ctx, {
+          config: path.resolve(ctx.cwd, argv.config),
+          repoDir: argv['repo-dir'] ? path.resolve(ctx.cwd, argv['repo-dir']) : undefined,
+          remote: argv.remote,
+          branch: argv.branch,
+          dryRun: argv['dry-run'],
+          force: argv.force,
+          json: argv.json,
+        }),
+      );
+    },
+  );
+}

@@ -1,0 +1,148 @@
+import { openGit } from '../../adapters/git.js';
+import { tryLock } from '../../adapters/lock.js';
+import type { Context } from '../../core/context.js';
+import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
+import { OperationError, UserError } from '../../core/errors.js';
+import { UpdateLog } from '../../core/log.js';
+import { readState, writeState, type UpdateState } from '../../core/state.js';
+import { decideGates, decideTarget, EXIT_CODES, type Decision } from './decide.js';
+import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
+
+export interface UpdateFlags {
+  config: string;
+  repoDir?: string;
+  remote?: string;
+  branch?: string;
+  dryRun: boolean;
+  force: boolean;
+  json: boolean;
+}
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+/** The guarded update cycle (DESIGN.md §5). Returns the exit code. */
+export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
+  const log = new UpdateLog(ctx, flags.json);
+  let config: AutoupdateConfig;
+  try {
+    config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
+  } catch (error) {
+    if (error instanceof UserError && flags.json) {
+      log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
+      return EXIT_CODES['invalid-config'];
+    }
+    throw error;
+  }
+  log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
+  for (const key of config.unknownKeys) log.warn(`${config.file}: unknown key ${key} ignored`);
+
+  const lock = await tryLock(config.lockfile);
+  if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
+  try {
+    const state = readState(ctx.paths.state(config.namespace));
+    const { recoverInterrupted } = state.journal ? await import('./restart.js') : { recoverInterrupted: undefined };
+    const recovered = await recoverInterrupted?.({ ctx, config, log, state });
+    if (recovered) return await finish(ctx, log, config, state, recovered, state.journal?.from, state.journal?.to);
+    let decision: Awaited<ReturnType<typeof decide>>;
+    try {
+      decision = await decide(ctx, log, config, state, flags);
+    } catch (error) {
+      if (!(error instanceof OperationError)) throw error;
+      log.error(error.message);
+      decision = { decision: { outcome: 'failed', reason: 'error' } };
+    }
+    return await finish(ctx, log, config, state, decision.decision, decision.from, decision.to);
+  } finally {
+    await lock.release();
+    log.close();
+  }
+}
+
+async function decide(
+  ctx: Context,
+  log: UpdateLog,
+  config: AutoupdateConfig,
+  state: UpdateState,
+  flags: UpdateFlags,
+): Promise<{ decision: Decision; from?: string; to?: string }> {
+  const git = openGit(config.repoDir, ctx.env);
+  const dirty = await git.dirtyTrackedFiles();
+  if (dirty.length > 0) {
+    const list = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? `, and ${dirty.length - 5} more` : '');
+    log.error(`The deploy clone ${config.repoDir} has changes to tracked files (${list}). Commit or discard them (git -C ${config.repoDir} stash); the updater only deploys clean clones.`);
+    return { decision: { outcome: 'refused', reason: 'dirty-worktree' } };
+  }
+  try {
+    await git.fetch(config.remote, config.branch);
+  } catch (error) {
+    log.error(`${(error as Error).message}. Nothing was touched; check the network and that ${config.remote} has a branch ${config.branch}.`);
+    return { decision: { outcome: 'failed', reason: 'fetch-failed' } };
+  }
+  const [from, to] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+  const target = decideTarget({
+    head: from!,
+    target: to!,
+    quarantined: state.quarantine.some((q) => q.sha === to),
+    force: flags.force,
+  });
+  if (target) return { decision: target, from, to };
+
+  if (!flags.force) {
+    const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
+    if (roundLock.kind === 'stale') log.warn(`ignoring stale round lock ${config.roundLockfile}: ${roundLock.detail}`);
+    let api: ApiState | undefined;
+    if (roundLock.kind !== 'live') {
+      api = await probeApi(config.validationApiEndpoint);
+      if (api.kind === 'unreachable') {
+        log.warn(`Validation API ${config.validationApiEndpoint} did not answer (${api.detail}); treating it as idle, since a broken API is what an update may fix`);
+      }
+    }
+    const gates = decideGates({ roundLock, api });
+    if (gates) {
+      const detail = roundLock.kind === 'live' ? roundLock.detail : api?.kind === 'busy' ? `${api.jobs} active job(s)` : api?.kind === 'unknown' ? api.detail : '';
+      log.info(`update ${short(from)} -> ${short(to)} deferred (${gates.reason}: ${detail}); will retry on the next run`);
+      return { decision: gates, from, to };
+    }
+  } else {
+    log.warn('--force: skipping the quarantine and the round/API gates');
+  }
+  if (flags.dryRun) return { decision: { outcome: 'would-update' }, from, to };
+
+  const { restartAt } = await import('./restart.js');
+  return { decision: await restartAt({ ctx, config, log, state, from: from!, to: to! }), from, to };
+}
+
+async function finish(
+  ctx: Context,
+  log: UpdateLog,
+  config: AutoupdateConfig,
+  state: UpdateState | undefined,
+  decision: Decision,
+  from: string | undefined,
+  to: string | undefined,
+): Promise<number> {
+  const at = ctx.now().toISOString();
+  const summary: Record<string, string> = {
+    locked: 'another update run holds the lock; nothing to do',
+    refused: 'refused: the deploy clone is not clean',
+    failed: `failed${decision.reason ? `: ${decision.reason}` : ''}`,
+    'up-to-date': `up to date at ${short(from)}`,
+    skipped: `${short(to)} is quarantined (it was rolled back); waiting for ${config.remote}/${config.branch} to move (or run update --force)`,
+    deferred: `deferred ${short(from)} -> ${short(to)}: ${decision.reason}`,
+    'would-update': `would update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
+    updated: `updated ${short(from)} -> ${short(to)}`,
+    'rolled-back': `rolled back to ${short(from)}; ${short(to)} is quarantined`,
+  };
+  const line = `result: ${decision.outcome} (${summary[decision.outcome] ?? decision.outcome})`;
+  if (EXIT_CODES[decision.outcome] === 0) log.info(line);
+  else log.error(line);
+  log.event({ event: 'result', outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), from: from ?? null, to: to ?? null });
+
+  if (state && decision.outcome !== 'locked') {
+    state.lastRun = { at, outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) };
+    if (decision.outcome === 'deferred') state.deferral ??= { since: at, notified: false };
+    else delete state.deferral;
+    await writeState(ctx.paths.state(config.namespace), state);
+  }
+  return EXIT_CODES[decision.outcome];
+}

@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import { request, type HttpResult } from '../../adapters/http.js';
+import { isAlive } from '../../adapters/lock.js';
+import { formatDuration } from '../../core/duration.js';
+
+export type RoundLock =
+  | { kind: 'absent' }
+  | { kind: 'live'; detail: string }
+  | { kind: 'stale'; detail: string };
+
+/** Seconds, milliseconds or an ISO string, as a validator might write `ts`. */
+function tsToMs(ts: unknown): number | undefined {
+  if (typeof ts === 'number' && Number.isFinite(ts)) return ts < 1e12 ? ts * 1000 : ts;
+  if (typeof ts === 'string' && ts.trim() !== '') {
+    const n = Number(ts);
+    if (Number.isFinite(n)) return n < 1e12 ? n * 1000 : n;
+    const parsed = Date.parse(ts);
+    return Number.isNaN(parsed) ? undefined : parsed;
+  }
+  return undefined;
+}
+
+/**
+ * Judges the validator's round lockfile (pure: content, mtime and clock in). Stale when
+ * its pid is dead or its ts is older than maxAge. Unreadable content counts as live,
+ * unless the file itself has not been touched for maxAge: a lock nobody rewrites must
+ * not wedge the updater forever (the bash updater's defect).
+ */
+export function judgeRoundLock(
+  content: string | undefined,
+  mtimeMs: number,
+  nowMs: number,
+  maxAgeMs: number,
+  alive: (pid: number) => boolean = isAlive,
+): RoundLock {
+  if (content === undefined) return { kind: 'absent' };
+  let data: { round_id?: unknown; pid?: unknown; ts?: unknown; block?: unknown } | undefined;
+  try {
+    const parsed: unknown = JSON.parse(content);
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) data = parsed as typeof data;
+  } catch {
+    data = undefined;
+  }
+  if (!data) {
+    const age = nowMs - mtimeMs;
+    if (age > maxAgeMs) return { kind: 'stale', detail: `unreadable content, untouched for ${formatDuration(age)}` };
+    return { kind: 'live', detail: 'unreadable content (treated as live)' };
+  }
+  const round = data.round_id !== undefined ? `round ${String(data.round_id)}` : 'a round';
+  const pid = typeof data.pid === 'number' ? data.pid : Number(data.pid);
+  if (data.pid !== undefined && Number.isInteger(pid) && pid > 0 && !alive(pid)) {
+    return { kind: 'stale', detail: `${round}: pid ${pid} is not running` };
+  }
+  const tsMs = tsToMs(data.ts) ?? mtimeMs;
+  const age = nowMs - tsMs;
+  if (age > maxAgeMs) return { kind: 'stale', detail: `${round}: started ${formatDuration(age)} ago, older than ROUND_LOCK_MAX_AGE` };
+  return { kind: 'live', detail: `${round}${data.block !== undefined ? ` at block ${String(data.block)}` : ''}${data.pid !== undefined ? `, pid ${pid}` : ''}` };
+}
+
+export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number): RoundLock {
+  let content: string;
+  let mtimeMs: number;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+    mtimeMs = fs.statSync(file).mtimeMs;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
+    return { kind: 'live', detail: `cannot read it (${(error as NodeJS.ErrnoException).code})` };
+  }
+  return judgeRoundLock(content, mtimeMs, nowMs, maxAgeMs);
+}
+
+export type ApiState =
+  | { kind: 'idle' }
+  | { kind: 'busy'; jobs: number }
+  | { kind: 'unknown'; detail: string }
+  | { kind: 'unreachable'; detail: string };
+
+/** Classifies the answer of GET /validate/active (pure). */
+export function classifyApiAnswer(result: HttpResult): ApiState {
+  if (result.kind === 'error') return { kind: 'unreachable', detail: result.message };
+  if (result.status < 200 || result.status > 299) return { kind: 'unreachable', detail: `HTTP ${result.status}` };
+  let body: unknown;
+  try {
+    body = JSON.parse(result.body);
+  } catch {
+    return { kind: 'unknown', detail: 'the answer is not JSON' };
+  }
+  const active = body && typeof body === 'object' ? (body as { active?: unknown }).active : undefined;
+  if (!Array.isArray(active)) return { kind: 'unknown', detail: 'the answer has no "active" list' };
+  return active.length === 0 ? { kind: 'idle' } : { kind: 'busy', jobs: active.length };
+}
+
+export const API_TIMEOUT_MS = 2000;
+
+export async function probeApi(endpoint: string, timeoutMs = API_TIMEOUT_MS): Promise<ApiState> {
+  return classifyApiAnswer(await request(`${endpoint}/validate/active`, { timeoutMs }));
+}

@@ -1,0 +1,196 @@
+import { parse as shellParse } from 'shell-quote';
+import { UserError } from './errors.js';
+
+/**
+ * The shell-subset of KEY=VALUE files. Files are parsed, never executed: anything a
+ * shell would not read literally is refused with the file and line, so that no value
+ * can make the tool (or a shell that sources the file) run a command.
+ */
+
+export interface EnvEntry {
+  key: string;
+  value: string;
+  line: number;
+}
+
+export interface ParseOptions {
+  /** Shown in messages; the file path. */
+  source: string;
+  /** Expands a leading `~` the way a shell does in an assignment. */
+  home?: string;
+}
+
+const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SHELL_SPECIAL = new Set([';', '&', '|', '<', '>', '(', ')', '`', '$']);
+
+class LineError extends Error {}
+
+/** Reads one assignment value (everything after `=`), returning its literal meaning. */
+function readValue(raw: string, home: string | undefined): string {
+  let out = '';
+  let i = 0;
+  let sawQuote = false;
+  while (i < raw.length) {
+    const c = raw[i]!;
+    if (c === "'") {
+      const end = raw.indexOf("'", i + 1);
+      if (end < 0) throw new LineError('unbalanced single quote');
+      out += raw.slice(i + 1, end);
+      sawQuote = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i += 1;
+      let closed = false;
+      while (i < raw.length) {
+        const d = raw[i]!;
+        if (d === '"') {
+          closed = true;
+          i += 1;
+          break;
+        }
+        if (d === '\\') {
+          const next = raw[i + 1];
+          if (next === undefined) break;
+          // Inside double quotes a backslash escapes only these; otherwise it is literal.
+          if (next === '"' || next === '\\' || next === '$' || next === '`') {
+            out += next;
+          } else {
+            out += d + next;
+          }
+          i += 2;
+          continue;
+        }
+        if (d === '$') throw new LineError('uses `$` expansion inside double quotes (write \\$ for a literal dollar, or use single quotes)');
+        if (d === '`') throw new LineError('uses backtick command substitution (use single quotes for a literal backtick)');
+        out += d;
+        i += 1;
+      }
+      if (!closed) throw new LineError('unbalanced double quote');
+      sawQuote = true;
+    } else if (c === '\\') {
+      const next = raw[i + 1];
+      if (next === undefined) throw new LineError('ends with a backslash (line continuations are not supported)');
+      out += next;
+      i += 2;
+    } else if (c === ' ' || c === '\t') {
+      const rest = raw.slice(i).trimStart();
+      if (rest === '' || rest.startsWith('#')) break;
+      throw new LineError('has an unquoted space: a shell would run the rest as a command (quote the value)');
+    } else if (c === '$') {
+      throw new LineError(raw[i + 1] === '(' ? 'uses $(...) command substitution' : 'uses `$` expansion (write the value itself, or single-quote it)');
+    } else if (c === '`') {
+      throw new LineError('uses backtick command substitution');
+    } else if (SHELL_SPECIAL.has(c)) {
+      throw new LineError(`has an unquoted \`${c}\`, which a shell would not read literally (quote the value)`);
+    } else {
+      if (c === '~' && i === 0 && !sawQuote && home !== undefined) {
+        const next = raw[1];
+        if (next === undefined || next === '/' || next === ' ' || next === '\t' || next === ':') {
+          out += home;
+          i += 1;
+          continue;
+        }
+        throw new LineError('uses `~user` expansion (write the full path)');
+      }
+      out += c;
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/** Parses a whole file; every bad line is reported at once (exit 2). */
+export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
+  const entries: EnvEntry[] = [];
+  const problems: string[] = [];
+  const lines = text.split(/\r?\n/);
+  lines.forEach((rawLine, index) => {
+    const lineNo = index + 1;
+    let line = rawLine.trim();
+    if (line === '' || line.startsWith('#')) return;
+    if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
+    const eq = line.indexOf('=');
+    const key = eq > 0 ? line.slice(0, eq) : '';
+    if (!KEY.test(key)) {
+      problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment: ${JSON.stringify(rawLine.slice(0, 80))}`);
+      return;
+    }
+    try {
+      entries.push({ key, value: readValue(line.slice(eq + 1), options.home), line: lineNo });
+    } catch (error) {
+      if (!(error instanceof LineError)) throw error;
+      problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
+    }
+  });
+  if (problems.length > 0) {
+    throw new UserError(`Cannot read ${options.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      hint: 'The file is read as plain KEY=VALUE lines and never executed; fix the lines above.',
+      problems,
+    });
+  }
+  return entries;
+}
+
+/** Quotes a value so that a POSIX shell reads back exactly the same string. */
+export function shellQuote(value: string): string {
+  if (value.includes('\n') || value.includes('\r') || value.includes('\0')) {
+    throw new UserError(`Value ${JSON.stringify(value.slice(0, 40))} contains a newline or NUL, which a KEY=VALUE file cannot hold.`);
+  }
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Renders KEY=VALUE lines; every value round-trips through parseEnvFile and through `source`. */
+export function serializeEnvFile(values: Iterable<[string, string]>, header?: string): string {
+  const lines: string[] = [];
+  if (header) for (const h of header.split('\n')) lines.push(`# ${h}`);
+  for (const [key, value] of values) {
+    if (!KEY.test(key)) throw new UserError(`Invalid key name ${JSON.stringify(key)}.`);
+    lines.push(`${key}=${shellQuote(value)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Renders a value as the bash launcher does, KEY="value", escaping what double quotes need. */
+export function doubleQuote(value: string): string {
+  if (value.includes('\n') || value.includes('\r') || value.includes('\0')) {
+    throw new UserError(`Value ${JSON.stringify(value.slice(0, 40))} contains a newline or NUL, which a KEY=VALUE file cannot hold.`);
+  }
+  return `"${value.replace(/(["\\$`])/g, '\\$1')}"`;
+}
+
+/**
+ * Splits `*_EXTRA_ARGS` into words as a POSIX shell splits an unquoted word list with
+ * the default IFS, quotes respected. Expansions, globs and operators are refused.
+ */
+export function splitWords(value: string, what: string): string[] {
+  let inSingle = false;
+  for (const c of value) {
+    if (c === "'") inSingle = !inSingle;
+    else if (c === '`' && !inSingle) throw new UserError(`${what} uses backtick command substitution; write the arguments themselves.`);
+  }
+  let words: ReturnType<typeof shellParse>;
+  try {
+    words = shellParse(value, (name: string) => {
+      throw new UserError(
+        name === '' ? `${what} uses $(...) command substitution; write the arguments themselves.` : `${what} uses $${name} expansion; write the value itself.`,
+      );
+    });
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    throw new UserError(`${what} cannot be split into words: ${(error as Error).message}`);
+  }
+  return words.map((word) => {
+    if (typeof word === 'string') return word;
+    if ('comment' in word) throw new UserError(`${what} contains a \`#\` comment; quote it if it is part of an argument.`);
+    if ('op' in word && word.op === 'glob') throw new UserError(`${what} contains the glob ${JSON.stringify(word.pattern)}; quote it.`);
+    throw new UserError(`${what} contains the shell operator ${JSON.stringify((word as { op: string }).op)}; quote it if it is part of an argument.`);
+  });
+}
+
+/** Quotes words so that splitWords (and a shell) gives them back unchanged. */
+export function joinWords(words: readonly string[]): string {
+  return words
+    .map((w) => (w !== '' && /^[A-Za-z0-9_@%+=:,./-]+$/.test(w) ? w : `'${w.replaceAll("'", `'\\''`)}'`))
+    .join(' ');
+}

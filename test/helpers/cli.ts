@@ -1,0 +1,44 @@
+import { execa } from 'execa';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = path.join(PROJECT_ROOT, 'bin', 'alphacore.js');
+
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The JSON lines of stdout (for --json runs). */
+  json: Record<string, unknown>[];
+  /** The last JSON line with event=result. */
+  result: Record<string, unknown> | undefined;
+}
+
+/** Runs the built CLI as a separate process, exactly as a user or the timer would. */
+export async function runCli(args: string[], options: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
+  const child = await execa(process.execPath, [CLI, ...args], {
+    env: options.env,
+    extendEnv: false,
+    cwd: options.cwd ?? options.env.HOME,
+    reject: false,
+    timeout: options.timeoutMs ?? 120_000,
+    stdin: 'ignore',
+  });
+  const json: Record<string, unknown>[] = [];
+  for (const line of String(child.stdout).split('\n')) {
+    if (!line.startsWith('{')) continue;
+    try {
+      json.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      // not a JSON line
+    }
+  }
+  return {
+    exitCode: child.exitCode ?? -1,
+    stdout: String(child.stdout),
+    stderr: String(child.stderr),
+    json,
+    result: json.filter((j) => j.event === 'result').at(-1),
+  };
+}

@@ -1,0 +1,37 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach } from 'vitest';
+
+const made: string[] = [];
+
+/** A temp dir removed after the current test. */
+export function tempDir(prefix = 'alphacore-test-'): string {
+  const dir = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+  made.push(dir);
+  return dir;
+}
+
+afterEach(() => {
+  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * An isolated user environment: temp HOME and XDG dirs, so tests never touch the
+ * real user's config, state, PM2 or systemd.
+ */
+export function isolatedEnv(root = tempDir(), extra: Record<string, string> = {}): Record<string, string> {
+  const home = path.join(root, 'home');
+  fs.mkdirSync(home, { recursive: true });
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    PM2_HOME: path.join(home, '.pm2'),
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    ...extra,
+  };
+  return env;
+}
