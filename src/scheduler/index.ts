@@ -29,3 +29,20 @@ export async function installScheduler(_ctx: Context, _request: SchedulerRequest
 export async function removeScheduler(_ctx: Context, _namespace: string): Promise<SchedulerReport> {
   throw new OperationError('the scheduler is not built yet (issue 5)');
 }
+
+export interface SchedulerStatus {
+  kind: 'systemd' | 'cron' | 'none' | 'unknown';
+  /** Timer active / crontab line present. */
+  active: boolean;
+  /** ISO time of the next run when known (systemd). */
+  nextRun?: string;
+  interval?: string;
+  /** Linger on (systemd user timers survive logout); undefined when unknown. */
+  linger?: boolean;
+  detail: string;
+}
+
+/** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
+export async function schedulerStatus(_ctx: Context, _namespace: string): Promise<SchedulerStatus> {
+  return { kind: 'unknown', active: false, detail: 'the scheduler is not built yet (issue 5)' };
+}
