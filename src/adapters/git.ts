@@ -28,7 +28,14 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
   // Never wait for a password prompt in an unattended run.
   childEnv.GIT_TERMINAL_PROMPT = '0';
   childEnv.LC_ALL = 'C';
-  const git: SimpleGit = simpleGit({ baseDir: dir, timeout: { block: timeoutMs }, allowEnvironment: ['GIT_TERMINAL_PROMPT'] }).env(childEnv);
+  const git: SimpleGit = simpleGit({
+    baseDir: dir,
+    timeout: { block: timeoutMs },
+    allowEnvironment: ['GIT_TERMINAL_PROMPT'],
+    // The default also arms a 50 ms timer after every exit, which holds the process
+    // open at the end of the timer's no-op run; 'close' alone is reliable.
+    completion: { onClose: true, onExit: false },
+  }).env(childEnv);
 
   const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
     try {
