@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { closedPort, startApi, type ApiBehaviour, type FakeApi } from './api.js';
+import { runCli, type CliResult } from './cli.js';
+import { cloneDeploy, createOrigin, type Origin } from './repo.js';
+import { isolatedEnv, tempDir } from './tmp.js';
+
+export interface UpdateSetup {
+  root: string;
+  origin: Origin;
+  deploy: string;
+  env: Record<string, string>;
+  api: FakeApi | undefined;
+  apiUrl: string;
+  configFile: string;
+  roundLock: string;
+  logFile: string;
+  stateFile: string;
+  run(args?: string[]): Promise<CliResult>;
+}
+
+/**
+ * A bare origin, a deploy clone at its head, a temp user environment, a Validation
+ * API (real HTTP server, or a closed port), and an auto-update config pointing at
+ * them, for driving the built CLI's `update`.
+ */
+export async function updateSetup(options: { api?: ApiBehaviour | 'closed'; config?: string[] } = {}): Promise<UpdateSetup> {
+  const root = tempDir('alphacore-update-');
+  const origin = createOrigin({ 'README.md': 'fixture\n', 'src/app.py': 'print("v1")\n' }, { root });
+  const deploy = cloneDeploy(origin, path.join(root, 'deploy'));
+  const env = isolatedEnv(root);
+  const creds = path.join(root, 'creds.json');
+  fs.writeFileSync(creds, JSON.stringify({ client_email: 'validator@proj.iam.gserviceaccount.com' }));
+  let api: FakeApi | undefined;
+  let apiUrl: string;
+  if (options.api === 'closed') apiUrl = `http://127.0.0.1:${await closedPort()}`;
+  else {
+    api = await startApi(options.api ?? { active: [] });
+    apiUrl = api.url;
+  }
+  const roundLock = path.join(root, 'round.lock');
+  const configDir = path.join(env.XDG_CONFIG_HOME!, 'alphacore', 'autoupdate');
+  fs.mkdirSync(configDir, { recursive: true, mode: 0o700 });
+  const configFile = path.join(configDir, 'alphacore.env');
+  fs.writeFileSync(
+    configFile,
+    [
+      'NETWORK=test',
+      'WALLET_NAME=wallet',
+      'WALLET_HOTKEY=hotkey',
+      'NETUID=66',
+      `GCP_CREDS_FILE=${creds}`,
+      `REPO_DIR=${deploy}`,
+      `VALIDATION_API_ENDPOINT=${apiUrl}`,
+      `VALIDATOR_ROUND_LOCKFILE=${roundLock}`,
+      ...(options.config ?? []),
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const stateDir = path.join(env.XDG_STATE_HOME!, 'alphacore', 'autoupdate');
+  return {
+    root,
+    origin,
+    deploy,
+    env,
+    api,
+    apiUrl,
+    configFile,
+    roundLock,
+    logFile: path.join(stateDir, 'alphacore.log'),
+    stateFile: path.join(stateDir, 'alphacore.state.json'),
+    run: (args = []) => runCli(['update', '--config', configFile, ...args], { env }),
+  };
+}
