@@ -4,8 +4,10 @@ import type { Context } from '../../core/context.js';
 import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
-import { readState, writeState, type UpdateState } from '../../core/state.js';
-import { decideGates, decideTarget, EXIT_CODES, type Decision } from './decide.js';
+import { readState, type UpdateState } from '../../core/state.js';
+import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
+import { recordRun } from './record.js';
+import type { RestartDecision } from './restart.js';
 import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
 
 export interface UpdateFlags {
@@ -64,7 +66,7 @@ async function decide(
   config: AutoupdateConfig,
   state: UpdateState,
   flags: UpdateFlags,
-): Promise<{ decision: Decision; from?: string; to?: string }> {
+): Promise<{ decision: RestartDecision; from?: string; to?: string }> {
   const git = openGit(config.repoDir, ctx.env);
   const dirty = await git.dirtyTrackedFiles();
   if (dirty.length > 0) {
@@ -117,7 +119,7 @@ async function finish(
   log: UpdateLog,
   config: AutoupdateConfig,
   state: UpdateState | undefined,
-  decision: Decision,
+  decision: RestartDecision,
   from: string | undefined,
   to: string | undefined,
 ): Promise<number> {
@@ -138,11 +140,6 @@ async function finish(
   else log.error(line);
   log.event({ event: 'result', outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), from: from ?? null, to: to ?? null });
 
-  if (state && decision.outcome !== 'locked') {
-    state.lastRun = { at, outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) };
-    if (decision.outcome === 'deferred') state.deferral ??= { since: at, notified: false };
-    else delete state.deferral;
-    await writeState(ctx.paths.state(config.namespace), state);
-  }
+  if (state && decision.outcome !== 'locked') await recordRun({ ctx, log, config, state, decision, from, to, at });
   return EXIT_CODES[decision.outcome];
 }

@@ -1,0 +1,86 @@
+import path from 'node:path';
+import type { AutoupdateConfig, RefreshMode } from '../../core/config.js';
+
+/** Paths in the AlphaCore repository that the cycle drives (DESIGN.md §4-5). */
+export const SCRIPTS = {
+  validator: 'scripts/validator/process/start_validator_pm2.sh',
+  api: 'scripts/validator/process/launch_validation_api.sh',
+  sandbox: 'modules/evaluation/validation/sandbox/setup.sh',
+  requirements: 'modules/requirements.txt',
+} as const;
+
+/** What each optional step depends on: under `auto` it runs only when one of these changed. */
+export const SANDBOX_INPUTS = ['modules/evaluation/validation/sandbox/'];
+export const DEPS_INPUTS = [SCRIPTS.requirements];
+
+export interface DeployPlan {
+  sandbox: boolean;
+  deps: boolean;
+  /** false when the validator runs with --disable-validation-api. */
+  api: boolean;
+}
+
+function touches(changed: readonly string[], inputs: readonly string[]): boolean {
+  return changed.some((file) => inputs.some((input) => (input.endsWith('/') ? file.startsWith(input) : file === input)));
+}
+
+export function shouldRun(mode: RefreshMode, changed: readonly string[], inputs: readonly string[]): boolean {
+  return mode === 'always' || (mode === 'auto' && touches(changed, inputs));
+}
+
+/**
+ * Which steps a deploy of one commit runs. The same plan serves the rollback: the
+ * files that differ between the two commits are the same in both directions.
+ */
+export function planDeploy(config: AutoupdateConfig, changed: readonly string[]): DeployPlan {
+  return {
+    sandbox: shouldRun(config.sandboxSetup, changed, SANDBOX_INPUTS),
+    deps: shouldRun(config.depsRefresh, changed, DEPS_INPUTS),
+    api: !apiDisabled(config),
+  };
+}
+
+export function apiDisabled(config: AutoupdateConfig): boolean {
+  return config.validatorExtraArgs.includes('--disable-validation-api');
+}
+
+/** The launch flags that relaunch the validator as `alphacore launch` started it (step 13). */
+export function validatorArgv(config: AutoupdateConfig): string[] {
+  const v = config.values;
+  const argv = [
+    '--wallet-name', config.walletName,
+    '--hotkey', config.walletHotkey,
+    '--netuid', config.netuid,
+    '--network', config.network,
+    '--pm2-namespace', config.namespace,
+    '--validation-api-endpoint', config.validationApiEndpoint,
+  ];
+  const optional: [string, string | undefined][] = [
+    ['--gcp-creds-file', config.gcpCredsFile],
+    ['--process-name', v.VALIDATOR_PROCESS_NAME],
+    ['--env-out', v.VALIDATOR_ENV_FILE],
+    ['--http-port', v.VALIDATOR_HTTP_PORT],
+    ['--wallet-path', v.WALLET_PATH],
+    ['--venv-dir', v.VALIDATOR_VENV_DIR],
+    ['--chain-endpoint', v.CHAIN_ENDPOINT],
+    ['--profile', v.PROFILE],
+  ];
+  for (const [flag, value] of optional) if (value) argv.push(flag, value);
+  return [...argv, ...config.validatorExtraArgs];
+}
+
+/** The repo's Validation API launch script and its arguments (step 13). */
+export function apiCommand(config: AutoupdateConfig): { file: string; args: string[] } {
+  const v = config.values;
+  const args = ['--pm2-namespace', config.namespace];
+  const optional: [string, string | undefined][] = [
+    ['--gcp-creds-file', config.gcpCredsFile],
+    ['--process-name', v.VALIDATION_PROCESS_NAME],
+    ['--env-out', v.VALIDATION_ENV_FILE],
+    ['--venv-dir', v.VALIDATION_VENV_DIR],
+    ['--bind-host', v.VALIDATION_HTTP_HOST],
+    ['--port', v.VALIDATION_HTTP_PORT],
+  ];
+  for (const [flag, value] of optional) if (value) args.push(flag, value);
+  return { file: 'bash', args: [path.join(config.repoDir, SCRIPTS.api), ...args, ...config.validationApiExtraArgs] };
+}
