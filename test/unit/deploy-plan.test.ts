@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { notificationBody } from '../../src/adapters/notify.js';
+import { apiCommand, planDeploy, shouldRun, validatorArgv } from '../../src/commands/update/deploy-plan.js';
+import type { AutoupdateConfig } from '../../src/core/config.js';
+
+function config(over: Partial<AutoupdateConfig> = {}, values: AutoupdateConfig['values'] = {}): AutoupdateConfig {
+  return {
+    file: '/c.env',
+    values,
+    namespace: 'alphacore',
+    network: 'finney',
+    walletName: 'w',
+    walletHotkey: 'h',
+    netuid: '66',
+    gcpCredsFile: '/creds.json',
+    repoDir: '/srv/AlphaCore',
+    remote: 'origin',
+    branch: 'release',
+    validatorProcessName: 'validator-h-finney',
+    validationProcessName: 'alphacore-validation-api',
+    validationApiEndpoint: 'http://127.0.0.1:8888',
+    roundLockfile: '/tmp/r.lock',
+    lockfile: '/tmp/l.lock',
+    validatorExtraArgs: [],
+    validationApiExtraArgs: [],
+    roundLockMaxAgeMs: 1,
+    healthTimeoutMs: 1,
+    healthStableMs: 1,
+    maxDeferralMs: 1,
+    sandboxSetup: 'auto',
+    depsRefresh: 'auto',
+    notifyWebhookUrl: undefined,
+    logMaxBytes: 1024,
+    unknownKeys: [],
+    secrets: [],
+    ...over,
+  };
+}
+
+describe('which optional steps run', () => {
+  it('auto runs a step only when one of its inputs changed', () => {
+    expect(shouldRun('auto', ['src/a.py'], ['modules/requirements.txt'])).toBe(false);
+    expect(shouldRun('auto', ['modules/requirements.txt'], ['modules/requirements.txt'])).toBe(true);
+    expect(shouldRun('auto', ['modules/evaluation/validation/sandbox/Dockerfile'], ['modules/evaluation/validation/sandbox/'])).toBe(true);
+    expect(shouldRun('auto', ['modules/evaluation/validation/other.py'], ['modules/evaluation/validation/sandbox/'])).toBe(false);
+  });
+  it('always and never override', () => {
+    expect(shouldRun('always', [], ['x'])).toBe(true);
+    expect(shouldRun('never', ['x'], ['x'])).toBe(false);
+  });
+  it('plans the API out when the validator runs with --disable-validation-api', () => {
+    expect(planDeploy(config(), ['modules/requirements.txt'])).toEqual({ sandbox: false, deps: true, api: true });
+    expect(planDeploy(config({ validatorExtraArgs: ['--disable-validation-api'] }), []).api).toBe(false);
+  });
+});
+
+describe('relaunch command lines', () => {
+  it('relaunches the validator with the config values, then the extra args as separate words', () => {
+    const argv = validatorArgv(
+      config({ validatorExtraArgs: ['--disable-llm', '--tick-seconds', '60'] }, { VALIDATOR_HTTP_PORT: '8100', CHAIN_ENDPOINT: 'wss://x:443', VALIDATOR_VENV_DIR: '/v' }),
+    );
+    expect(argv).toEqual([
+      '--wallet-name', 'w', '--hotkey', 'h', '--netuid', '66', '--network', 'finney', '--pm2-namespace', 'alphacore',
+      '--validation-api-endpoint', 'http://127.0.0.1:8888', '--gcp-creds-file', '/creds.json', '--http-port', '8100',
+      '--venv-dir', '/v', '--chain-endpoint', 'wss://x:443', '--disable-llm', '--tick-seconds', '60',
+    ]);
+  });
+  it('starts the API through the repo script with the config values and extra words', () => {
+    expect(apiCommand(config({ validationApiExtraArgs: ['--workers', '2'] }, { VALIDATION_HTTP_PORT: '8888', VALIDATION_PROCESS_NAME: 'api' }))).toEqual({
+      file: 'bash',
+      args: [
+        '/srv/AlphaCore/scripts/validator/process/launch_validation_api.sh', '--pm2-namespace', 'alphacore', '--gcp-creds-file', '/creds.json',
+        '--process-name', 'api', '--port', '8888', '--workers', '2',
+      ],
+    });
+  });
+});
+
+describe('notification body', () => {
+  it('has text and content for chat hooks and a structured part', () => {
+    const body = JSON.parse(notificationBody({ namespace: 'alphacore', host: 'vm1', outcome: 'updated', from: 'a'.repeat(40), to: 'b'.repeat(40), summary: 'updated aaaaaaa -> bbbbbbb' }));
+    expect(body).toEqual({
+      text: '[alphacore vm1/alphacore] updated aaaaaaa -> bbbbbbb',
+      content: '[alphacore vm1/alphacore] updated aaaaaaa -> bbbbbbb',
+      alphacore: { namespace: 'alphacore', host: 'vm1', outcome: 'updated', reason: null, from: 'a'.repeat(40), to: 'b'.repeat(40) },
+    });
+  });
+});
