@@ -9,6 +9,14 @@ export interface RunOptions {
   env: Readonly<Record<string, string | undefined>>;
   timeoutMs: number;
   input?: string;
+  /** Connects the terminal (stdin/stdout/stderr) for programs that may prompt (btcli); output is not captured. */
+  interactive?: boolean;
+  /**
+   * On timeout, kill the program's whole process group. Without it a wrapper script's
+   * child (a pm2 shim, a hung `sleep`) keeps the output pipe open and the call never
+   * returns, nor does the CLI exit. Used by `status`, which must answer in seconds.
+   */
+  killGroup?: boolean;
 }
 
 export interface RunResult {
@@ -23,17 +31,31 @@ export interface RunResult {
 }
 
 export async function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  const result = await execa(file, args, {
+  const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env as Record<string, string>,
     extendEnv: false,
     timeout: options.timeoutMs,
     input: options.input,
-    stdin: options.input === undefined ? 'ignore' : undefined,
+    ...(options.interactive ? { stdio: 'inherit' as const } : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
     reject: false,
     stripFinalNewline: true,
     forceKillAfterDelay: 5000,
+    ...(options.killGroup ? { detached: true } : {}),
   });
+  let groupKilled = false;
+  const groupTimer = options.killGroup
+    ? setTimeout(() => {
+        groupKilled = true;
+        try {
+          if (subprocess.pid) process.kill(-subprocess.pid, 'SIGKILL');
+        } catch {
+          // the group is already gone
+        }
+      }, options.timeoutMs)
+    : undefined;
+  const result = await subprocess;
+  clearTimeout(groupTimer);
   const stderr = String(result.stderr ?? '');
   const code = (result as { code?: string }).code;
   return {
@@ -41,7 +63,7 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     exitCode: result.exitCode,
     stdout: String(result.stdout ?? ''),
     stderr: stderr || (result.failed && result.exitCode === undefined ? String(result.message) : ''),
-    timedOut: Boolean(result.timedOut),
+    timedOut: Boolean(result.timedOut) || groupKilled,
     notFound: code === 'ENOENT' || code === 'EACCES',
     ok: !result.failed && result.exitCode === 0,
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { notificationBody } from '../../src/adapters/notify.js';
-import { apiCommand, planDeploy, shouldRun, validatorArgv } from '../../src/commands/update/deploy-plan.js';
+import { apiCommand, planDeploy, shouldRun } from '../../src/commands/update/deploy-plan.js';
 import type { AutoupdateConfig } from '../../src/core/config.js';
 
 function config(over: Partial<AutoupdateConfig> = {}, values: AutoupdateConfig['values'] = {}): AutoupdateConfig {
@@ -55,16 +55,6 @@ describe('which optional steps run', () => {
 });
 
 describe('relaunch command lines', () => {
-  it('relaunches the validator with the config values, then the extra args as separate words', () => {
-    const argv = validatorArgv(
-      config({ validatorExtraArgs: ['--disable-llm', '--tick-seconds', '60'] }, { VALIDATOR_HTTP_PORT: '8100', CHAIN_ENDPOINT: 'wss://x:443', VALIDATOR_VENV_DIR: '/v' }),
-    );
-    expect(argv).toEqual([
-      '--wallet-name', 'w', '--hotkey', 'h', '--netuid', '66', '--network', 'finney', '--pm2-namespace', 'alphacore',
-      '--validation-api-endpoint', 'http://127.0.0.1:8888', '--gcp-creds-file', '/creds.json', '--http-port', '8100',
-      '--venv-dir', '/v', '--chain-endpoint', 'wss://x:443', '--disable-llm', '--tick-seconds', '60',
-    ]);
-  });
   it('starts the API through the repo script with the config values and extra words', () => {
     expect(apiCommand(config({ validationApiExtraArgs: ['--workers', '2'] }, { VALIDATION_HTTP_PORT: '8888', VALIDATION_PROCESS_NAME: 'api' }))).toEqual({
       file: 'bash',

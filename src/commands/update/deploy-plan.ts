@@ -44,31 +44,6 @@ export function apiDisabled(config: AutoupdateConfig): boolean {
   return config.validatorExtraArgs.includes('--disable-validation-api');
 }
 
-/** The launch flags that relaunch the validator as `alphacore launch` started it (step 13). */
-export function validatorArgv(config: AutoupdateConfig): string[] {
-  const v = config.values;
-  const argv = [
-    '--wallet-name', config.walletName,
-    '--hotkey', config.walletHotkey,
-    '--netuid', config.netuid,
-    '--network', config.network,
-    '--pm2-namespace', config.namespace,
-    '--validation-api-endpoint', config.validationApiEndpoint,
-  ];
-  const optional: [string, string | undefined][] = [
-    ['--gcp-creds-file', config.gcpCredsFile],
-    ['--process-name', v.VALIDATOR_PROCESS_NAME],
-    ['--env-out', v.VALIDATOR_ENV_FILE],
-    ['--http-port', v.VALIDATOR_HTTP_PORT],
-    ['--wallet-path', v.WALLET_PATH],
-    ['--venv-dir', v.VALIDATOR_VENV_DIR],
-    ['--chain-endpoint', v.CHAIN_ENDPOINT],
-    ['--profile', v.PROFILE],
-  ];
-  for (const [flag, value] of optional) if (value) argv.push(flag, value);
-  return [...argv, ...config.validatorExtraArgs];
-}
-
 /** The repo's Validation API launch script and its arguments (step 13). */
 export function apiCommand(config: AutoupdateConfig): { file: string; args: string[] } {
   const v = config.values;

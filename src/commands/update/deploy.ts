@@ -5,7 +5,7 @@ import { describeFailure, run } from '../../adapters/shell.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
-import { apiCommand, SCRIPTS, validatorArgv, type DeployPlan } from './deploy-plan.js';
+import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
 import { waitForApi, waitForStableProcess } from './health.js';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
@@ -24,8 +24,8 @@ export interface DeployIo {
   log: UpdateLog;
   git: Git;
   pm2: Pm2;
-  /** Relaunches the validator with launch flags (the launch module's code, not the CLI). */
-  relaunch: (argv: string[]) => Promise<void>;
+  /** Relaunches the validator with the config's launch flags (the launch module's code, not the CLI). */
+  relaunch: () => Promise<void>;
   /** The validator venv (VALIDATOR_VENV_DIR, else launch's default). */
   venvDir: string;
   /** Called at the start of each phase, to journal it. */
@@ -82,7 +82,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     });
     log.info(`Validation API up at ${config.validationApiEndpoint}`);
   }
-  await phase('validator', () => io.relaunch(validatorArgv(config)));
+  await phase('validator', () => io.relaunch());
   await phase('health', async () => {
     const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
       stableMs: config.healthStableMs,

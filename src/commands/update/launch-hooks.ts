@@ -1,21 +1,22 @@
-import path from 'node:path';
+import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
-import { OperationError } from '../../core/errors.js';
+import { relaunchValidator, resolveRelaunch, validatorArgvFromConfig } from '../launch/index.js';
+import type { LaunchOptions } from '../launch/validate.js';
 
 /** What the cycle needs from the launch module (§5 step 13): the same code, not the CLI. */
 export interface LaunchHooks {
-  relaunch(argv: string[]): Promise<void>;
-  /** Validates launch flags without starting anything (preflight). */
-  check(argv: string[]): Promise<void>;
-  defaultVenvDir: string;
+  /** The validator's launch flags: the config's keys, then VALIDATOR_EXTRA_ARGS. */
+  argv: string[];
+  /** Validates those flags without starting anything (preflight); UserError on problems. */
+  resolve(): Promise<LaunchOptions>;
+  relaunch(): Promise<void>;
 }
 
-export function launchHooks(_ctx: Context, repoDir: string): LaunchHooks {
+export function launchHooks(ctx: Context, config: AutoupdateConfig): LaunchHooks {
+  const argv = validatorArgvFromConfig(config);
   return {
-    relaunch: async () => {
-      throw new OperationError('validator relaunch is not wired yet');
-    },
-    check: async () => undefined,
-    defaultVenvDir: path.join(repoDir, '.venv'),
+    argv,
+    resolve: () => resolveRelaunch(ctx, argv, config.repoDir),
+    relaunch: () => relaunchValidator(ctx, argv, config.repoDir),
   };
 }

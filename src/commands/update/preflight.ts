@@ -12,7 +12,7 @@ import { SCRIPTS, type DeployPlan } from './deploy-plan.js';
  * problems (empty when the restart may go ahead).
  */
 export async function preflight(
-  io: { ctx: Context; config: AutoupdateConfig; git: Git; pm2: Pm2; venvDir: string; checkRelaunch: () => Promise<void> },
+  io: { ctx: Context; config: AutoupdateConfig; git: Git; pm2: Pm2; venvDir: string },
   target: string,
   plan: DeployPlan,
 ): Promise<string[]> {
@@ -42,11 +42,6 @@ export async function preflight(
   }
   if (plan.deps && !fs.existsSync(path.join(io.venvDir, 'bin', 'pip'))) {
     problems.push(`the validator venv ${io.venvDir} has no bin/pip for the dependency refresh; create it (python3 -m venv ${io.venvDir}) or set VALIDATOR_VENV_DIR.`);
-  }
-  try {
-    await io.checkRelaunch();
-  } catch (error) {
-    problems.push(`the validator's launch options are invalid: ${(error as Error).message}`);
   }
   return problems;
 }

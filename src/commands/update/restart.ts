@@ -8,7 +8,7 @@ import type { UpdateLog } from '../../core/log.js';
 import { writeState, type Journal, type UpdateState } from '../../core/state.js';
 import type { Decision } from './decide.js';
 import { DeployError, deployCommit, type DeployIo, type DeployTimings } from './deploy.js';
-import { planDeploy, validatorArgv } from './deploy-plan.js';
+import { planDeploy } from './deploy-plan.js';
 import { launchHooks } from './launch-hooks.js';
 import { preflight } from './preflight.js';
 
@@ -39,30 +39,33 @@ interface Session {
   stateFile: string;
 }
 
-function openSession(input: Omit<RestartInput, 'from' | 'to'>): Session {
+/** Opens git, PM2 and the launch code for one restart; `problem` when the launch flags are invalid. */
+async function openSession(input: Omit<RestartInput, 'from' | 'to'>): Promise<{ session: Session; problem?: string }> {
   const { ctx, config } = input;
-  // The config's OpenAI key reaches the relaunch as launch's environment fallback,
-  // never on a command line.
-  const runCtx: Context = config.values.ALPHACORE_OPENAI_API_KEY
-    ? { ...ctx, env: { ...ctx.env, ALPHACORE_OPENAI_API_KEY: config.values.ALPHACORE_OPENAI_API_KEY } }
-    : ctx;
   const git = openGit(config.repoDir, ctx.env);
-  const pm2 = openPm2(runCtx);
-  const hooks = launchHooks(runCtx, config.repoDir);
+  const pm2 = openPm2(ctx);
+  const hooks = launchHooks(ctx, config);
   const stateFile = ctx.paths.state(config.namespace);
+  let venvDir = config.values.VALIDATOR_VENV_DIR || path.join(config.repoDir, 'venv');
+  let problem: string | undefined;
+  try {
+    venvDir = (await hooks.resolve()).venvDir;
+  } catch (error) {
+    problem = `the validator's launch options (from ${config.file}) are invalid: ${(error as Error).message}`;
+  }
   const session: Session = {
     input,
     git,
     pm2,
     stateFile,
     io: {
-      ctx: runCtx,
+      ctx,
       config,
       log: input.log,
       git,
       pm2,
       relaunch: hooks.relaunch,
-      venvDir: config.values.VALIDATOR_VENV_DIR || hooks.defaultVenvDir,
+      venvDir,
       onPhase: async (phase) => {
         if (!input.state.journal) return;
         input.state.journal.phase = phase;
@@ -70,7 +73,7 @@ function openSession(input: Omit<RestartInput, 'from' | 'to'>): Session {
       },
     },
   };
-  return session;
+  return { session, problem };
 }
 
 function quarantine(state: UpdateState, sha: string, at: string, reason: string): void {
@@ -100,17 +103,13 @@ async function rollBack(s: Session, journal: Journal, plan: ReturnType<typeof pl
 export async function restartAt(input: RestartInput): Promise<RestartDecision> {
   const { ctx, config, log, state, from, to } = input;
   const now = () => ctx.now().getTime();
-  const s = openSession(input);
+  const { session: s, problem } = await openSession(input);
   const changed = await s.git.changedFiles(from, to);
   const plan = planDeploy(config, changed);
   const timings: DeployTimings = { phases: {} };
 
   const preflightStart = now();
-  const problems = await preflight(
-    { ctx, config, git: s.git, pm2: s.pm2, venvDir: s.io.venvDir, checkRelaunch: () => launchHooks(s.io.ctx, config.repoDir).check(validatorArgv(config)) },
-    to,
-    plan,
-  );
+  const problems = [...(problem ? [problem] : []), ...(await preflight({ ctx, config, git: s.git, pm2: s.pm2, venvDir: s.io.venvDir }, to, plan))];
   timings.phases.preflight = now() - preflightStart;
   if (problems.length > 0) {
     for (const p of problems) log.error(`preflight: ${p}`);
@@ -167,7 +166,7 @@ export async function recoverInterrupted(input: Omit<RestartInput, 'from' | 'to'
   const { ctx, config, log, state } = input;
   const journal = state.journal;
   if (!journal) return undefined;
-  const s = openSession(input);
+  const { session: s } = await openSession(input);
   log.warn(
     `a previous update (pid ${journal.pid}, started ${journal.startedAt}) was interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}: ${short(journal.from)} -> ${short(journal.to)}; recovering first`,
   );

@@ -1,0 +1,152 @@
+import type { Context } from '../core/context.js';
+import { OperationError } from '../core/errors.js';
+import { describeFailure, run, type RunResult } from './shell.js';
+
+/** One PM2 process as `pm2 jlist` reports it, in the fields the toolkit uses. */
+export interface Pm2Process {
+  name: string;
+  pmId: number;
+  namespace: string;
+  status: string;
+  pid: number;
+  restarts: number;
+  /** When the current run started (ms since the epoch). */
+  uptimeSince?: number;
+  cwd?: string;
+  /** The script PM2 runs (pm_exec_path). */
+  script?: string;
+  /** The environment PM2 gave the process (pm2_env.env). */
+  env?: Record<string, string>;
+}
+
+/** What `startApp` starts: one script under an interpreter, in a namespace. */
+export interface Pm2App {
+  name: string;
+  namespace: string;
+  script: string;
+  interpreter: string;
+  cwd: string;
+  /** Added to the caller's environment for this process. */
+  env: Record<string, string>;
+}
+
+export interface Pm2 {
+  /** The pm2 program used (PM2_BIN, else `pm2` on PATH). */
+  readonly bin: string;
+  available(): Promise<{ ok: boolean; detail: string }>;
+  list(namespace?: string): Promise<Pm2Process[]>;
+  /** Stops the namespace's processes, and only those; returns their names. */
+  stopNamespace(namespace: string): Promise<string[]>;
+  /** Deletes the processes called `name` in `namespace` (not same-named ones elsewhere); true when one existed. */
+  deleteProcess(name: string, namespace: string): Promise<boolean>;
+  startApp(app: Pm2App): Promise<void>;
+  /** Writes the process list PM2's startup script restores after a reboot. */
+  save(): Promise<void>;
+}
+
+const QUICK_MS = 30_000;
+const START_MS = 90_000;
+
+/**
+ * The argv of `pm2 start` for an app (also what --dry-run prints). --force: without it
+ * PM2 refuses a script that another process (e.g. a second hotkey's validator from the
+ * same clone) already runs, or restarts that other process instead.
+ */
+export function pm2StartArgs(app: Pm2App): string[] {
+  return ['start', app.script, '--name', app.name, '--namespace', app.namespace, '--interpreter', app.interpreter, '--cwd', app.cwd, '--time', '--force'];
+}
+
+interface JlistEntry {
+  name?: string;
+  pm_id?: number;
+  pid?: number;
+  pm2_env?: {
+    namespace?: string;
+    status?: string;
+    restart_time?: number;
+    pm_uptime?: number;
+    pm_cwd?: string;
+    pm_exec_path?: string;
+    env?: Record<string, unknown>;
+  };
+}
+
+/** Parses `pm2 jlist`; PM2 may print notices (daemon spawn, version warnings) before the JSON. */
+export function parseJlist(stdout: string): Pm2Process[] {
+  const line = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith('['))
+    .at(-1);
+  if (line === undefined) throw new OperationError(`pm2 jlist printed no process list: ${stdout.slice(0, 200)}`);
+  let entries: JlistEntry[];
+  try {
+    entries = JSON.parse(line) as JlistEntry[];
+  } catch (error) {
+    throw new OperationError(`pm2 jlist printed something that is not JSON: ${(error as Error).message}`);
+  }
+  return entries.map((e) => {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.pm2_env?.env ?? {})) if (typeof v === 'string') env[k] = v;
+    return {
+      name: e.name ?? '',
+      pmId: e.pm_id ?? -1,
+      namespace: e.pm2_env?.namespace ?? 'default',
+      status: e.pm2_env?.status ?? 'unknown',
+      pid: e.pid ?? 0,
+      restarts: e.pm2_env?.restart_time ?? 0,
+      uptimeSince: e.pm2_env?.pm_uptime,
+      cwd: e.pm2_env?.pm_cwd,
+      script: e.pm2_env?.pm_exec_path,
+      env,
+    };
+  });
+}
+
+export function openPm2(ctx: Context): Pm2 {
+  const bin = ctx.env.PM2_BIN || 'pm2';
+  const call = async (args: string[], timeoutMs = QUICK_MS, extraEnv: Record<string, string> = {}): Promise<RunResult> =>
+    // ctx.env carries PM2_HOME when set, so every call reaches the same daemon.
+    run(bin, args, { env: { ...ctx.env, ...extraEnv }, timeoutMs, cwd: ctx.cwd });
+  const must = async (what: string, args: string[], timeoutMs?: number, extraEnv?: Record<string, string>): Promise<RunResult> => {
+    const result = await call(args, timeoutMs, extraEnv);
+    if (!result.ok) {
+      const hint = result.notFound ? ` Install PM2 (npm install -g pm2) or set PM2_BIN to its path.` : '';
+      throw new OperationError(`pm2 ${what} failed: ${describeFailure(result)}.${hint}`);
+    }
+    return result;
+  };
+  const list = async (namespace?: string): Promise<Pm2Process[]> => {
+    const all = parseJlist((await must('jlist', ['jlist'])).stdout);
+    return namespace === undefined ? all : all.filter((p) => p.namespace === namespace);
+  };
+  return {
+    bin,
+    async available() {
+      const result = await call(['--version']);
+      if (result.ok) return { ok: true, detail: `pm2 ${result.stdout.trim().split('\n').at(-1)}` };
+      return { ok: false, detail: result.notFound ? `${bin} not found on PATH (install PM2 or set PM2_BIN)` : describeFailure(result) };
+    },
+    list,
+    async stopNamespace(namespace) {
+      // Never `pm2 stop all --namespace`: it stops every process on the machine.
+      const procs = await list(namespace);
+      if (procs.length === 0) return [];
+      await must(`stop (namespace ${namespace})`, ['stop', ...procs.map((p) => String(p.pmId))]);
+      return procs.map((p) => p.name);
+    },
+    async deleteProcess(name, namespace) {
+      // By id: `pm2 delete <name>` would also delete a same-named process of another namespace.
+      const ids = (await list(namespace)).filter((p) => p.name === name).map((p) => String(p.pmId));
+      if (ids.length === 0) return false;
+      await must(`delete ${name}`, ['delete', ...ids]);
+      return true;
+    },
+    async startApp(app) {
+      await must(`start ${app.name}`, pm2StartArgs(app), START_MS, app.env);
+    },
+    async save() {
+      await must('save', ['save', '--force']);
+    },
+  };
+}

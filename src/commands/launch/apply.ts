@@ -1,0 +1,106 @@
+import fs from 'node:fs';
+import { readIfExists, writeFileSafely } from '../../adapters/files.js';
+import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
+import { describeFailure, run } from '../../adapters/shell.js';
+import type { Context } from '../../core/context.js';
+import { OperationError } from '../../core/errors.js';
+import type { LaunchPlan, PlannedFile } from './plan.js';
+import { bootstrapVenv, inspectVenv, venvHowTo } from './venv.js';
+
+export type FileChange = 'created' | 'updated' | 'unchanged' | 'mode-fixed';
+
+/** Writes a planned file only when its content or mode differs (idempotent launch). */
+export async function writePlanned(file: PlannedFile): Promise<FileChange> {
+  const current = readIfExists(file.path);
+  if (current === file.content) {
+    if ((fs.statSync(file.path).mode & 0o777) === file.mode) return 'unchanged';
+    await fs.promises.chmod(file.path, file.mode);
+    return 'mode-fixed';
+  }
+  await writeFileSafely(file.path, file.content, file.mode, file.dirMode);
+  return current === undefined ? 'created' : 'updated';
+}
+
+/** Whether a running process already is this app, started with these settings. */
+export function sameApp(existing: Pm2Process, app: Pm2App): boolean {
+  if (existing.status !== 'online' || existing.script !== app.script || existing.cwd !== app.cwd) return false;
+  return Object.entries(app.env).every(([k, v]) => existing.env?.[k] === v);
+}
+
+/** Fails before anything changes when the validator cannot start: no venv and no way to make one, or no pm2. */
+export async function preflight(ctx: Context, plan: LaunchPlan, pm2: Pm2): Promise<{ createVenvWith?: string }> {
+  const { venvDir, repoDir } = plan.options;
+  const venv = await inspectVenv(ctx, venvDir);
+  if (venv.kind === 'missing') {
+    throw new OperationError(`The validator venv ${venvDir} does not exist and cannot be created here (${venv.reason}). ${venvHowTo(venvDir, repoDir)} Nothing was changed.`);
+  }
+  const available = await pm2.available();
+  if (!available.ok) {
+    throw new OperationError(`PM2 is not usable: ${available.detail}. Nothing was changed.`);
+  }
+  return venv.kind === 'create' ? { createVenvWith: venv.python } : {};
+}
+
+/**
+ * (Re)starts the validator: replaces a process of the same name in the namespace (by
+ * id; nothing else is touched). A launch whose process already runs with exactly these
+ * settings leaves it running, so that re-running launch never costs a round.
+ */
+export async function startValidator(ctx: Context, plan: LaunchPlan, pm2: Pm2, options: { envFileChanged: boolean; force: boolean }): Promise<Pm2Process> {
+  const app = plan.pm2App;
+  const existing = (await pm2.list(app.namespace)).filter((p) => p.name === app.name);
+  if (!options.force && !options.envFileChanged && existing.length === 1 && sameApp(existing[0]!, app)) {
+    ctx.stdout(`PM2 process ${app.name} (namespace ${app.namespace}) already runs with these settings (pid ${existing[0]!.pid}); left running. Restart it with: pm2 restart ${existing[0]!.pmId}\n`);
+    return existing[0]!;
+  }
+  if (existing.length > 0) {
+    await pm2.deleteProcess(app.name, app.namespace);
+    ctx.stdout(`Replaced the previous PM2 process ${app.name} in namespace ${app.namespace}.\n`);
+  }
+  await pm2.startApp(app);
+  const started = (await pm2.list(app.namespace)).find((p) => p.name === app.name);
+  if (!started) throw new OperationError(`pm2 start reported success but ${app.name} is not in namespace ${app.namespace}; see pm2 logs ${app.name}.`);
+  ctx.stdout(`Started ${app.name} in PM2 namespace ${app.namespace} (status ${started.status}, pid ${started.pid}).\n`);
+  return started;
+}
+
+async function register(ctx: Context, argv: string[]): Promise<void> {
+  const bin = ctx.env.BTCLI_BIN || 'btcli';
+  ctx.stdout(`Registering: ${bin} ${argv.join(' ')}\n`);
+  const result = await run(bin, argv, { env: ctx.env, timeoutMs: 15 * 60_000, interactive: true });
+  if (result.notFound) throw new OperationError(`${bin} is not on PATH: install bittensor-cli (pip install bittensor-cli) or drop --register. Nothing was changed.`);
+  if (!result.ok) throw new OperationError(`Registration failed (${describeFailure(result)}); nothing else was changed. Run it by hand or drop --register.`);
+}
+
+const verb: Record<FileChange, string> = { created: 'Wrote', updated: 'Updated', unchanged: 'Unchanged:', 'mode-fixed': 'Fixed the mode of' };
+
+/** Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler (launch only). */
+export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch'): Promise<void> {
+  const pm2 = openPm2(ctx);
+  const { createVenvWith } = await preflight(ctx, plan, pm2);
+  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith);
+  if (plan.register) await register(ctx, plan.register);
+  const envChange = await writePlanned(plan.envFile);
+  ctx.stdout(`${verb[envChange]} validator env file ${plan.envFile.path} (mode 0600).\n`);
+  const proc = await startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' });
+  await pm2.save();
+  ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
+  ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);
+  if (!plan.autoupdateConfig) return;
+  const configChange = await writePlanned(plan.autoupdateConfig);
+  ctx.stdout(`${verb[configChange]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
+  if (!plan.scheduler) {
+    ctx.stdout(`Auto-update not installed (--no-autoupdate). Enable it later with: alphacore autoupdate enable --config ${plan.autoupdateConfig.path}\n`);
+    return;
+  }
+  const { installScheduler } = await import('../../scheduler/index.js');
+  try {
+    const report = await installScheduler(ctx, plan.scheduler);
+    for (const line of report.lines) ctx.stdout(`${line}\n`);
+  } catch (error) {
+    if (error instanceof OperationError) {
+      throw new OperationError(`The validator runs, but the auto-update scheduler could not be installed: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}

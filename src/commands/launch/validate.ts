@@ -1,0 +1,226 @@
+import path from 'node:path';
+import { parseDurationMs } from '../../core/duration.js';
+import { Problems } from '../../core/errors.js';
+import type { LaunchArgs } from './options.js';
+
+/** What validation may look at besides the flags; tests pass temp dirs. */
+export interface LaunchFacts {
+  env: Readonly<Record<string, string | undefined>>;
+  home: string;
+  cwd: string;
+  /** The deploy clone (absolute), or why it could not be determined. */
+  repoDir?: string;
+  repoProblem?: string;
+  exists(file: string): boolean;
+  readText(file: string): string | undefined;
+}
+
+/** Validated launch settings, every default resolved (DESIGN.md §4). */
+export interface LaunchOptions {
+  repoDir: string;
+  network: 'local' | 'test' | 'finney';
+  walletName: string;
+  hotkey: string;
+  netuid: string;
+  chainEndpoint: string;
+  profile: string;
+  validatorSa: string;
+  /** Where the service account came from: only flag/env values must be carried to a relaunch. */
+  validatorSaSource: 'flag' | 'env' | 'creds';
+  gcpCredsFile?: string;
+  validationApiEndpoint: string;
+  validationApiEnabled: boolean;
+  processName: string;
+  namespace: string;
+  envFile: string;
+  envFileGiven: boolean;
+  httpPort: string;
+  httpPortGiven: boolean;
+  walletPath: string;
+  venvDir: string;
+  autoupdate: boolean;
+  autoupdateInterval: string;
+  enableLinger: boolean;
+  enableLlm: boolean;
+  llmFallback: boolean;
+  /** Given by --openai-api-key (written to the validator env file). */
+  openaiApiKeyFlag?: string;
+  /** Flag, else ALPHACORE_OPENAI_API_KEY, else OPENAI_API_KEY. */
+  openaiApiKey?: string;
+  promptPostprocess: string;
+  register: boolean;
+  yes: boolean;
+  timed: boolean;
+  tickSeconds: string;
+  tickSecondsGiven: boolean;
+  epochSlots: string;
+  epochSlotsGiven: boolean;
+  epochSlotIndex?: string;
+  weightsMinTasksBeforeEmit?: string;
+  roundLockfile: string;
+  dryRun: boolean;
+}
+
+export const NETWORK_ENDPOINTS = {
+  local: 'ws://127.0.0.1:9944',
+  test: 'wss://testnet-finney.opentensor.io:443',
+  finney: 'wss://finney.opentensor.io:443',
+} as const;
+export const PLACEHOLDER_SAS = ['validator@example.com', 'your-validator-sa@project.iam.gserviceaccount.com'];
+export const DEFAULT_ROUND_LOCKFILE = '/tmp/alphacore-validator-round.lock';
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function isUrl(value: string, protocols: readonly string[]): boolean {
+  try {
+    const url = new URL(value);
+    return protocols.includes(url.protocol) && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** `~` and relative paths as the operator means them. */
+function absolute(p: string, facts: LaunchFacts): string {
+  const expanded = p === '~' ? facts.home : p.startsWith('~/') ? path.join(facts.home, p.slice(2)) : p;
+  return path.resolve(facts.cwd, expanded);
+}
+
+function clientEmail(file: string, facts: LaunchFacts): { email?: string; error?: string } {
+  const text = facts.readText(file);
+  if (text === undefined) return { error: 'cannot be read' };
+  try {
+    const email = (JSON.parse(text) as { client_email?: unknown }).client_email;
+    return typeof email === 'string' && email.trim() ? { email: email.trim() } : { error: 'has no client_email' };
+  } catch {
+    return { error: 'is not JSON' };
+  }
+}
+
+/**
+ * Flags + environment -> settings. Every problem is collected and reported at once
+ * (UserError, exit 2). `relaunch` (the updater's restart) skips what only a first
+ * launch needs: the scheduler interval and the creds the updater itself will need.
+ */
+export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpose: 'launch' | 'relaunch' = 'launch'): LaunchOptions {
+  const p = new Problems();
+  const env = (key: string): string | undefined => facts.env[key] || undefined;
+  for (const word of args.unknown) p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}; see alphacore launch --help.`);
+  for (const [key, value] of Object.entries(args)) {
+    if (typeof value === 'string' && /[\n\r\0]/.test(value)) p.add(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} contains a newline; pass it on one line.`);
+  }
+  const required = (flag: string, value: string | undefined, example: string): string => {
+    if (!value) p.add(`--${flag} is required (e.g. --${flag} ${example}).`);
+    return value ?? '';
+  };
+  const walletName = required('wallet-name', args.walletName, 'my-coldkey');
+  const hotkey = required('hotkey', args.hotkey, 'my-hotkey');
+  const netuid = required('netuid', args.netuid, '66');
+  const networkRaw = required('network', args.network, 'finney');
+  for (const [flag, v] of [['wallet-name', args.walletName], ['hotkey', args.hotkey]] as const) {
+    if (v && !NAME.test(v)) p.add(`--${flag} ${v}: use letters, digits, '_', '.', '-' only (it names files and the PM2 process).`);
+  }
+  if (netuid && !/^\d+$/.test(netuid)) p.add(`--netuid ${netuid} must be a non-negative integer.`);
+  const network = networkRaw in NETWORK_ENDPOINTS ? (networkRaw as LaunchOptions['network']) : 'finney';
+  if (networkRaw && !(networkRaw in NETWORK_ENDPOINTS)) p.add(`--network ${networkRaw} is not one of local, test, finney.`);
+
+  const chainEndpoint = args.chainEndpoint ?? NETWORK_ENDPOINTS[network];
+  if (!isUrl(chainEndpoint, ['ws:', 'wss:'])) p.add(`--chain-endpoint ${chainEndpoint} must be a ws:// or wss:// URL (e.g. ${NETWORK_ENDPOINTS[network]}).`);
+  const profile = args.profile ?? (network === 'local' ? 'local' : 'testing');
+  if (!['local', 'testing', 'production'].includes(profile)) p.add(`--profile ${profile} is not one of local, testing, production.`);
+
+  let gcpCredsFile: string | undefined;
+  let credsEmail: { email?: string; error?: string } = {};
+  if (args.gcpCredsFile !== undefined) {
+    gcpCredsFile = absolute(args.gcpCredsFile, facts);
+    if (!args.gcpCredsFile || !facts.exists(gcpCredsFile)) p.add(`--gcp-creds-file ${args.gcpCredsFile} does not exist; pass the path of the service-account JSON key.`);
+    else credsEmail = clientEmail(gcpCredsFile, facts);
+  } else if (args.autoupdate && purpose === 'launch' && !env('GOOGLE_OAUTH_ACCESS_TOKEN')) {
+    p.add('--gcp-creds-file is required for auto-update (the updater restarts the Validation API with it); pass it, or --no-autoupdate.');
+  }
+
+  let validatorSa = args.validatorSa ?? '';
+  let validatorSaSource: LaunchOptions['validatorSaSource'] = 'flag';
+  if (args.validatorSa === undefined) {
+    // An env placeholder is a leftover template: fall through to the creds file, as the bash launcher does.
+    const fromEnv = env('ALPHACORE_VALIDATOR_SA');
+    if (fromEnv && !PLACEHOLDER_SAS.includes(fromEnv)) [validatorSa, validatorSaSource] = [fromEnv, 'env'];
+    else if (credsEmail.email) [validatorSa, validatorSaSource] = [credsEmail.email, 'creds'];
+  }
+  if (!validatorSa) {
+    const why = gcpCredsFile && credsEmail.error ? ` (${args.gcpCredsFile} ${credsEmail.error})` : '';
+    p.add(`--validator-sa is required${why}: pass the service account email, set ALPHACORE_VALIDATOR_SA, or pass --gcp-creds-file with a client_email.`);
+  } else if (PLACEHOLDER_SAS.includes(validatorSa)) p.add(`--validator-sa ${validatorSa} is the documentation placeholder; pass your validator's service account email.`);
+  else if (!EMAIL.test(validatorSa)) p.add(`--validator-sa ${validatorSa} does not look like an email address (name@project.iam.gserviceaccount.com).`);
+
+  const validationApiEndpoint = args.validationApiEndpoint ?? 'http://127.0.0.1:8888';
+  if (!isUrl(validationApiEndpoint, ['http:', 'https:'])) p.add(`--validation-api-endpoint ${validationApiEndpoint} must be an http:// or https:// URL.`);
+
+  const processName = args.processName ?? `validator-${hotkey}-${networkRaw}`;
+  if (args.processName !== undefined && !NAME.test(processName)) p.add(`--process-name ${processName}: use letters, digits, '_', '.', '-' only.`);
+  const namespace = args.pm2Namespace ?? env('PM2_NAMESPACE') ?? 'alphacore';
+  if (!NAME.test(namespace)) p.add(`--pm2-namespace ${namespace}: use letters, digits, '_', '.', '-' only.`);
+  const httpPort = args.httpPort ?? '8000';
+  if (!/^\d+$/.test(httpPort) || Number(httpPort) < 1 || Number(httpPort) > 65535) p.add(`--http-port ${httpPort} must be an integer port 1-65535.`);
+
+  const repoDir = facts.repoDir ?? '';
+  if (facts.repoProblem) p.add(facts.repoProblem);
+  else if (!facts.exists(path.join(repoDir, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'))) {
+    p.add(`--repo-dir ${repoDir} has no scripts/validator/process/start_validator_pm2.sh; pass the deploy clone of AlphaCore.`);
+  }
+  const envFile = args.envOut ? absolute(args.envOut, facts) : path.join(repoDir, 'env', networkRaw, `validator-${walletName}-${hotkey}.env`);
+  if (args.envOut === '') p.add('--env-out needs a path.');
+  const walletPath = absolute(args.walletPath || env('BT_WALLET_PATH') || '~/.bittensor/wallets', facts);
+  let venvDir: string;
+  if (args.venvDir) venvDir = absolute(args.venvDir, facts);
+  else {
+    // The bash launcher's order: a sibling local-development venv, else <repo>/venv.
+    const sibling = path.resolve(repoDir, '..', 'local-development', 'venv');
+    venvDir = facts.exists(sibling) ? sibling : path.join(repoDir, 'venv');
+  }
+  if (args.venvDir === '') p.add('--venv-dir needs a path.');
+
+  const autoupdateInterval = args.autoupdateInterval ?? env('ALPHACORE_AUTOUPDATE_INTERVAL') ?? '2m';
+  if (args.autoupdate && purpose === 'launch') {
+    const ms = parseDurationMs(autoupdateInterval);
+    const from = args.autoupdateInterval !== undefined ? '--autoupdate-interval' : 'ALPHACORE_AUTOUPDATE_INTERVAL';
+    if (ms === undefined || ms < 1000) p.add(`${from} ${autoupdateInterval} is not a time span of at least 1s; use systemd syntax such as 2m, 90s, 1h.`);
+  }
+
+  const enableLlm = !args.disableLlm;
+  const openaiApiKey = args.openaiApiKey || env('ALPHACORE_OPENAI_API_KEY') || env('OPENAI_API_KEY');
+  if (enableLlm && !openaiApiKey) p.add('An OpenAI key is required for LLM prompt generation: pass --openai-api-key, set OPENAI_API_KEY or ALPHACORE_OPENAI_API_KEY, or use --disable-llm.');
+  const promptPostprocess = args.promptPostprocess ?? env('ALPHACORE_PROMPT_POSTPROCESS') ?? 'none';
+  if (!['none', 'minimal', 'full'].includes(promptPostprocess)) {
+    p.add(`${args.promptPostprocess !== undefined ? '--prompt-postprocess' : 'ALPHACORE_PROMPT_POSTPROCESS'} ${promptPostprocess} is not one of none, minimal, full.`);
+  }
+
+  const integer = (flag: string, value: string | undefined, min: number): boolean => {
+    if (value === undefined) return true;
+    const ok = /^\d+$/.test(value) && Number(value) >= min;
+    if (!ok) p.add(`--${flag} ${value} must be an integer of at least ${min}.`);
+    return ok;
+  };
+  const tickSeconds = args.tickSeconds ?? '1200';
+  integer('tick-seconds', args.tickSeconds, 1);
+  const epochSlots = args.epochSlots ?? (network === 'local' ? '1' : '4');
+  const slotsOk = integer('epoch-slots', args.epochSlots, 1);
+  if (integer('epoch-slot-index', args.epochSlotIndex, 0) && slotsOk && args.epochSlotIndex !== undefined && Number(args.epochSlotIndex) >= Number(epochSlots)) {
+    p.add(`--epoch-slot-index ${args.epochSlotIndex} must be below --epoch-slots (${epochSlots}): 0..${Number(epochSlots) - 1}.`);
+  }
+  integer('weights-min-tasks-before-emit', args.weightsMinTasksBeforeEmit, 0);
+  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULT_ROUND_LOCKFILE;
+  if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
+
+  p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
+  return {
+    repoDir, network, walletName, hotkey, netuid, chainEndpoint, profile, validatorSa, validatorSaSource, gcpCredsFile,
+    validationApiEndpoint, validationApiEnabled: !args.disableValidationApi, processName, namespace,
+    envFile, envFileGiven: Boolean(args.envOut), httpPort, httpPortGiven: args.httpPort !== undefined, walletPath, venvDir,
+    autoupdate: args.autoupdate, autoupdateInterval, enableLinger: args.enableLinger, enableLlm, llmFallback: args.allowLlmFallback,
+    openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
+    timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
+    epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
+    roundLockfile, dryRun: args.dryRun,
+  };
+}

@@ -1,0 +1,39 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeFailure, run } from '../../adapters/shell.js';
+import type { Context } from '../../core/context.js';
+import { OperationError } from '../../core/errors.js';
+
+/** What to do about the validator venv: present, creatable with python3, or impossible. */
+export type VenvState = { kind: 'present' } | { kind: 'create'; python: string } | { kind: 'missing'; reason: string };
+
+export function venvPresent(venvDir: string): boolean {
+  // The wrapper sources bin/activate; a dir without it is not a venv it can use.
+  return fs.existsSync(path.join(venvDir, 'bin', 'activate'));
+}
+
+export function venvHowTo(venvDir: string, repoDir: string): string {
+  return `Create it with: python3 -m venv ${venvDir} && ${path.join(venvDir, 'bin', 'pip')} install -r ${path.join(repoDir, 'modules', 'requirements.txt')} (on Debian/Ubuntu: sudo apt install python3-venv first), or pass --venv-dir to an existing venv.`;
+}
+
+export async function inspectVenv(ctx: Context, venvDir: string): Promise<VenvState> {
+  if (venvPresent(venvDir)) return { kind: 'present' };
+  const probe = await run('python3', ['-c', 'import venv, ensurepip'], { env: ctx.env, timeoutMs: 20_000 });
+  if (probe.ok) return { kind: 'create', python: 'python3' };
+  return {
+    kind: 'missing',
+    reason: probe.notFound ? 'python3 is not on PATH' : 'python3 has no working venv module (ensurepip missing)',
+  };
+}
+
+/** Creates the venv and installs modules/requirements.txt into it, printing each step. */
+export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string): Promise<void> {
+  ctx.stdout(`Creating the validator venv ${venvDir} (${python} -m venv)...\n`);
+  const created = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
+  if (!created.ok) throw new OperationError(`Could not create the venv: ${describeFailure(created)}. ${venvHowTo(venvDir, repoDir)}`);
+  const requirements = path.join(repoDir, 'modules', 'requirements.txt');
+  if (!fs.existsSync(requirements)) return;
+  ctx.stdout(`Installing ${requirements} into it (this can take a while)...\n`);
+  const pip = await run(path.join(venvDir, 'bin', 'pip'), ['install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
+  if (!pip.ok) throw new OperationError(`pip install -r ${requirements} failed: ${describeFailure(pip)}. Fix it and run launch again (the venv stays).`);
+}

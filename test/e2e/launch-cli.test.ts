@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAlphaCoreSetup, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { runCli } from '../helpers/cli.js';
+import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import { isolatedEnv } from '../helpers/tmp.js';
+import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+
+const staged = stage();
+if (staged.skip) console.log(`launch e2e tests skipped: ${staged.skip}`);
+const run = staged.ready as StagedRun;
+const e2e = staged.skip ? describe.skip : describe;
+
+interface World {
+  setup: AlphaCoreSetup;
+  pm2: IsolatedPm2;
+  env: Record<string, string>;
+  creds: string;
+  envFile: string;
+  configFile: string;
+}
+
+let daemons: IsolatedPm2[] = [];
+afterEach(() => {
+  // Before the user's temp dirs go: the daemon lives in one.
+  for (const d of daemons.splice(0)) d.kill();
+});
+
+async function world(): Promise<World> {
+  const root = userTempDir(run.user, 'alphacore-launch-e2e-');
+  const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user, behaviour: { version: '3.1.4' } });
+  const pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
+  daemons.push(pm2);
+  const creds = path.join(root, 'sa.json');
+  fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
+  const env = {
+    ...isolatedEnv(root),
+    ...pm2.env,
+    ...setup.control.env,
+    OPENAI_API_KEY: 'sk-e2e-from-env',
+    VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'),
+  };
+  await chownTree(root, run.user);
+  return {
+    setup,
+    pm2,
+    env,
+    creds,
+    envFile: path.join(setup.deploy, 'env', 'test', 'validator-cold-hot.env'),
+    configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env'),
+  };
+}
+
+const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', ...more];
+const launch = (w: World, args: string[]) => runCliAs(run, args, { env: w.env, cwd: w.setup.deploy });
+const mode = (file: string) => fs.statSync(file).mode & 0o777;
+
+async function until<T>(probe: () => T | undefined, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', () => {
+  it('starts the validator online in its namespace through the wrapper; another namespace is untouched', async () => {
+    const w = await world();
+    const bystanderScript = path.join(w.setup.root, 'bystander.sh');
+    fs.writeFileSync(bystanderScript, '#!/usr/bin/env bash\nexec sleep 600\n', { mode: 0o755 });
+    fs.chownSync(bystanderScript, run.user.uid, run.user.gid);
+    w.pm2.pm2('start', bystanderScript, '--name', 'validator-hot-test', '--namespace', 'other');
+    const bystander = w.pm2.list().find((p) => p.namespace === 'other')!;
+
+    const result = await launch(w, flags(w));
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain('pm2 logs validator-hot-test');
+
+    const start = await until(() => w.setup.control.validatorStarts()[0]);
+    expect(start.env).toMatchObject({
+      ENV_FILE: w.envFile,
+      VENV_DIR: path.join(w.setup.deploy, 'venv'),
+      ENTRYPOINT: path.join(w.setup.deploy, 'neurons', 'validator.py'),
+      ALPHACORE_NETUID: '7',
+      ALPHACORE_VALIDATOR_SA: 'e2e@proj.iam.gserviceaccount.com',
+      ALPHACORE_VALIDATOR_VERSION: '3.1.4',
+      VIRTUAL_ENV: path.join(w.setup.deploy, 'venv'),
+    });
+    const mine = w.pm2.list().filter((p) => p.namespace === 'alphacore');
+    expect(mine.map((p) => [p.name, p.status])).toEqual([['validator-hot-test', 'online']]);
+    expect(w.pm2.list().find((p) => p.namespace === 'other')).toMatchObject({ status: 'online', pid: bystander.pid });
+
+    expect(mode(w.envFile)).toBe(0o600);
+    expect(fs.readFileSync(w.envFile, 'utf8')).toContain('ALPHACORE_CHAIN_ENDPOINT="wss://testnet-finney.opentensor.io:443"\n');
+    expect(mode(w.configFile)).toBe(0o600);
+    expect(mode(path.dirname(w.configFile))).toBe(0o700);
+    expect(fs.readFileSync(w.configFile, 'utf8')).toContain(`REPO_DIR=${w.setup.deploy}\n`);
+    expect(fs.readFileSync(path.join(w.pm2.home, 'dump.pm2'), 'utf8')).toContain('validator-hot-test');
+  });
+
+  it('the same flags twice change nothing; other flags update in place and replace the process, never duplicate it', async () => {
+    const w = await world();
+    expect((await launch(w, flags(w))).exitCode).toBe(0);
+    const first = { env: fs.readFileSync(w.envFile, 'utf8'), config: fs.readFileSync(w.configFile, 'utf8'), envMtime: fs.statSync(w.envFile).mtimeMs, configMtime: fs.statSync(w.configFile).mtimeMs };
+    const proc = await until(() => w.pm2.list().find((p) => p.name === 'validator-hot-test' && p.status === 'online'));
+
+    const again = await launch(w, flags(w));
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.stdout).toContain('left running');
+    expect(fs.readFileSync(w.envFile, 'utf8')).toBe(first.env);
+    expect(fs.readFileSync(w.configFile, 'utf8')).toBe(first.config);
+    expect([fs.statSync(w.envFile).mtimeMs, fs.statSync(w.configFile).mtimeMs]).toEqual([first.envMtime, first.configMtime]);
+    expect(w.pm2.list().filter((p) => p.name === 'validator-hot-test').map((p) => p.pid)).toEqual([proc.pid]);
+
+    const changed = await launch(w, flags(w, '--http-port', '8124', '--disable-llm'));
+    expect(changed.exitCode, changed.stderr).toBe(0);
+    expect(fs.readFileSync(w.envFile, 'utf8')).toContain('ALPHACORE_HTTP_PORT="8124"');
+    expect(fs.readFileSync(w.configFile, 'utf8')).toMatch(/VALIDATOR_EXTRA_ARGS=.*--disable-llm/);
+    const after = w.pm2.list().filter((p) => p.name === 'validator-hot-test');
+    expect(after).toHaveLength(1);
+    expect(after[0]!.pid).not.toBe(proc.pid);
+    const latest = await until(() => w.setup.control.validatorStarts().find((s) => s.env.ALPHACORE_HTTP_PORT === '8124'));
+    expect(latest.env.ALPHACORE_ENABLE_LLM).toBe('false');
+  });
+
+  it('bad flags: exit 2, every problem listed, nothing written or started', async () => {
+    const w = await world();
+    const result = await launch(w, ['launch', '--netuid', 'seven', '--network', 'mainnet', '--http-port', 'x', '--no-autoupdate']);
+    expect(result.exitCode).toBe(2);
+    for (const flag of ['--wallet-name', '--hotkey', '--netuid seven', '--network mainnet', '--http-port x']) expect(result.stderr).toContain(flag);
+    expect(fs.existsSync(path.join(w.setup.deploy, 'env'))).toBe(false);
+    expect(fs.existsSync(path.dirname(w.configFile))).toBe(false);
+    expect(fs.existsSync(path.join(w.pm2.home, 'pm2.pid'))).toBe(false);
+  });
+
+  it('--dry-run prints the plan and changes nothing', async () => {
+    const w = await world();
+    const result = await launch(w, flags(w, '--dry-run', '--openai-api-key', 'sk-do-not-print'));
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toContain(w.envFile);
+    expect(result.stdout).toContain(w.configFile);
+    expect(result.stdout).toContain('ALPHACORE_OPENAI_API_KEY="***"');
+    expect(result.stdout).not.toContain('sk-do-not-print');
+    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(fs.existsSync(w.configFile)).toBe(false);
+    expect(w.pm2.list()).toEqual([]);
+  });
+
+  it('refuses to run as root: exit 2, says why, writes nothing', async () => {
+    const w = await world();
+    const result = await runCli(flags(w), { env: w.env, cwd: w.setup.deploy });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/refuses to run as root[\s\S]*Run it as that user/);
+    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(fs.existsSync(path.join(w.pm2.home, 'pm2.pid'))).toBe(false);
+  });
+});

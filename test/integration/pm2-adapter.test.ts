@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openPm2, type Pm2 } from '../../src/adapters/pm2.js';
+import { makePaths, type Context } from '../../src/core/context.js';
+import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import fsExtra from 'fs-extra';
+import os from 'node:os';
+
+// One daemon for the file (starting PM2 takes seconds); each test uses its own names.
+let root: string;
+let daemon: IsolatedPm2;
+let pm2: Pm2;
+let script: string;
+
+function context(env: Record<string, string>): Context {
+  return {
+    env,
+    cwd: root,
+    now: () => new Date(),
+    paths: makePaths(env),
+    stdout: () => undefined,
+    stderr: () => undefined,
+    isTTY: false,
+    uid: process.getuid?.() ?? -1,
+    nodePath: process.execPath,
+    cliPath: '/nonexistent',
+  };
+}
+
+beforeAll(() => {
+  root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-pm2-it-')));
+  daemon = isolatedPm2(root);
+  script = path.join(root, 'service.sh');
+  // Records the env it got, then stays up.
+  fs.writeFileSync(script, '#!/usr/bin/env bash\necho "$MARK" > "$OUT_DIR/$MARK"\nexec sleep 600\n', { mode: 0o755 });
+  pm2 = openPm2(context({ HOME: root, ...daemon.env }));
+});
+
+afterAll(() => {
+  daemon.kill();
+  fsExtra.removeSync(root);
+});
+
+const start = (name: string, namespace: string) =>
+  pm2.startApp({ name, namespace, script, interpreter: 'bash', cwd: root, env: { MARK: `${namespace}-${name}`, OUT_DIR: root } });
+
+async function waitFor<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('pm2 adapter against the real pm2 (isolated PM2_HOME)', () => {
+  it('available: ok with the devDependency, a clear detail without pm2', async () => {
+    expect(await pm2.available()).toMatchObject({ ok: true, detail: expect.stringMatching(/^pm2 \d+\.\d+/) });
+    const missing = await openPm2(context({ HOME: root, PM2_HOME: daemon.home, PATH: '/usr/bin:/bin', PM2_BIN: path.join(root, 'no-pm2') })).available();
+    expect(missing.ok).toBe(false);
+    expect(missing.detail).toContain('not found');
+  });
+
+  it('startApp: runs the script under the interpreter, in the namespace, with the env given', async () => {
+    await start('svc-start', 'ns-start');
+    expect(await waitFor(() => (fs.existsSync(path.join(root, 'ns-start-svc-start')) ? fs.readFileSync(path.join(root, 'ns-start-svc-start'), 'utf8') : undefined))).toBe('ns-start-svc-start\n');
+    const [proc] = await pm2.list('ns-start');
+    expect(proc).toMatchObject({ name: 'svc-start', namespace: 'ns-start', status: 'online', script, cwd: root });
+    expect(proc!.pid).toBeGreaterThan(0);
+    expect(proc!.env?.MARK).toBe('ns-start-svc-start');
+    expect(proc!.uptimeSince).toBeGreaterThan(Date.now() - 60_000);
+  });
+
+  it('list: all processes, or one namespace only', async () => {
+    await start('svc-list', 'ns-list-a');
+    await start('svc-list', 'ns-list-b');
+    expect((await pm2.list('ns-list-a')).map((p) => `${p.namespace}/${p.name}`)).toEqual(['ns-list-a/svc-list']);
+    const all = (await pm2.list()).map((p) => `${p.namespace}/${p.name}`);
+    expect(all).toEqual(expect.arrayContaining(['ns-list-a/svc-list', 'ns-list-b/svc-list']));
+    expect(daemon.list().length).toBe(all.length);
+  });
+
+  it('stopNamespace: stops only that namespace; a process in another namespace keeps running (same pid)', async () => {
+    await start('svc-a', 'ns-stop');
+    await start('svc-b', 'ns-stop');
+    await start('svc-a', 'ns-keep');
+    const keepBefore = (await pm2.list('ns-keep'))[0]!;
+    const stopped = await pm2.stopNamespace('ns-stop');
+    expect(stopped.sort()).toEqual(['svc-a', 'svc-b']);
+    expect((await pm2.list('ns-stop')).map((p) => p.status)).toEqual(['stopped', 'stopped']);
+    const keepAfter = (await pm2.list('ns-keep'))[0]!;
+    expect(keepAfter).toMatchObject({ status: 'online', pid: keepBefore.pid, restarts: keepBefore.restarts });
+    expect(await pm2.stopNamespace('ns-empty')).toEqual([]);
+  });
+
+  it('deleteProcess: deletes the name in that namespace only', async () => {
+    await start('svc-del', 'ns-del-a');
+    await start('svc-del', 'ns-del-b');
+    expect(await pm2.deleteProcess('svc-del', 'ns-del-a')).toBe(true);
+    expect(await pm2.list('ns-del-a')).toEqual([]);
+    expect((await pm2.list('ns-del-b')).map((p) => p.status)).toEqual(['online']);
+    expect(await pm2.deleteProcess('svc-del', 'ns-del-a')).toBe(false);
+  });
+
+  it('save: writes the dump PM2 restores at boot', async () => {
+    await start('svc-save', 'ns-save');
+    await pm2.save();
+    const dump = JSON.parse(fs.readFileSync(path.join(daemon.home, 'dump.pm2'), 'utf8')) as { name: string; namespace: string }[];
+    expect(dump.some((p) => p.name === 'svc-save' && p.namespace === 'ns-save')).toBe(true);
+  });
+
+  it('a failing verb is an OperationError naming pm2 and the verb', async () => {
+    const broken = openPm2(context({ HOME: root, PM2_HOME: daemon.home, PATH: '/usr/bin:/bin', PM2_BIN: '/bin/false' }));
+    await expect(broken.list()).rejects.toThrow(/pm2 jlist failed/);
+  });
+});

@@ -1,0 +1,179 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../../src/core/errors.js';
+import { parseLaunchArgv } from '../../src/commands/launch/options.js';
+import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/commands/launch/validate.js';
+import { tempDir } from '../helpers/tmp.js';
+
+/** A fake deploy clone (just the wrapper path validation looks for) and a creds file. */
+function world(env: Record<string, string> = {}) {
+  const root = tempDir('alphacore-launch-opts-');
+  const repo = path.join(root, 'AlphaCore');
+  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
+  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
+  const creds = path.join(root, 'sa.json');
+  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
+  const facts: LaunchFacts = {
+    env: { OPENAI_API_KEY: 'sk-env-key', ...env },
+    home: path.join(root, 'home'),
+    cwd: root,
+    repoDir: repo,
+    exists: (f) => fs.existsSync(f),
+    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
+  };
+  return { root, repo, creds, facts };
+}
+
+const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'finney'];
+
+async function resolve(argv: string[], env: Record<string, string> = {}, purpose: 'launch' | 'relaunch' = 'launch'): Promise<LaunchOptions> {
+  const w = world(env);
+  const withCreds = argv.some((a) => a.startsWith('--gcp-creds-file')) || argv.includes('--no-autoupdate') ? argv : [...argv, '--gcp-creds-file', w.creds];
+  return resolveLaunchOptions(await parseLaunchArgv(withCreds), w.facts, purpose);
+}
+
+async function problems(argv: string[], env: Record<string, string> = {}): Promise<string[]> {
+  try {
+    await resolve(argv, env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(UserError);
+    return (error as UserError).problems;
+  }
+  throw new Error('expected a UserError');
+}
+
+describe('launch defaults (DESIGN.md §4)', () => {
+  it('resolves every default from the network', async () => {
+    const o = await resolve(BASE);
+    expect(o).toMatchObject({
+      chainEndpoint: 'wss://finney.opentensor.io:443',
+      profile: 'testing',
+      validatorSa: 'val@proj.iam.gserviceaccount.com',
+      validatorSaSource: 'creds',
+      validationApiEndpoint: 'http://127.0.0.1:8888',
+      processName: 'validator-hot-finney',
+      namespace: 'alphacore',
+      httpPort: '8000',
+      tickSeconds: '1200',
+      epochSlots: '4',
+      autoupdate: true,
+      autoupdateInterval: '2m',
+      promptPostprocess: 'none',
+      openaiApiKey: 'sk-env-key',
+      openaiApiKeyFlag: undefined,
+      roundLockfile: '/tmp/alphacore-validator-round.lock',
+    });
+    expect(o.envFile).toBe(path.join(o.repoDir, 'env', 'finney', 'validator-cold-hot.env'));
+    expect(o.venvDir).toBe(path.join(o.repoDir, 'venv'));
+  });
+
+  it('local network: local endpoint, local profile, one epoch slot', async () => {
+    const o = await resolve(['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local']);
+    expect([o.chainEndpoint, o.profile, o.epochSlots]).toEqual(['ws://127.0.0.1:9944', 'local', '1']);
+  });
+
+  it('test network endpoint', async () => {
+    expect((await resolve([...BASE.slice(0, 6), '--network', 'test'])).chainEndpoint).toBe('wss://testnet-finney.opentensor.io:443');
+  });
+
+  it('environment fallbacks: PM2_NAMESPACE, BT_WALLET_PATH, ALPHACORE_VALIDATOR_SA, ALPHACORE_AUTOUPDATE_INTERVAL, ALPHACORE_OPENAI_API_KEY before OPENAI_API_KEY', async () => {
+    const o = await resolve(BASE, {
+      PM2_NAMESPACE: 'ns2',
+      BT_WALLET_PATH: '/srv/wallets',
+      ALPHACORE_VALIDATOR_SA: 'env@proj.iam.gserviceaccount.com',
+      ALPHACORE_AUTOUPDATE_INTERVAL: '5m',
+      ALPHACORE_OPENAI_API_KEY: 'sk-alpha',
+      ALPHACORE_PROMPT_POSTPROCESS: 'full',
+    });
+    expect(o).toMatchObject({ namespace: 'ns2', walletPath: '/srv/wallets', validatorSa: 'env@proj.iam.gserviceaccount.com', validatorSaSource: 'env', autoupdateInterval: '5m', openaiApiKey: 'sk-alpha', promptPostprocess: 'full' });
+  });
+
+  it('flags beat the environment', async () => {
+    const o = await resolve([...BASE, '--pm2-namespace', 'flagns', '--validator-sa', 'flag@p.iam.gserviceaccount.com', '--openai-api-key', 'sk-flag', '--autoupdate-interval', '10m'], {
+      PM2_NAMESPACE: 'envns',
+      ALPHACORE_VALIDATOR_SA: 'env@p.iam.gserviceaccount.com',
+      ALPHACORE_AUTOUPDATE_INTERVAL: '5m',
+    });
+    expect(o).toMatchObject({ namespace: 'flagns', validatorSa: 'flag@p.iam.gserviceaccount.com', validatorSaSource: 'flag', openaiApiKey: 'sk-flag', openaiApiKeyFlag: 'sk-flag', autoupdateInterval: '10m' });
+  });
+
+  it('the --validator.* aliases set the same options', async () => {
+    const o = await resolve([...BASE, '--validator.epoch_slots', '3', '--validator.epoch_slot_index', '2', '--validator.weights_min_tasks_before_emit', '7']);
+    expect([o.epochSlots, o.epochSlotIndex, o.weightsMinTasksBeforeEmit, o.epochSlotsGiven]).toEqual(['3', '2', '7', true]);
+  });
+
+  it('an env placeholder service account falls through to the creds file', async () => {
+    const o = await resolve(BASE, { ALPHACORE_VALIDATOR_SA: 'validator@example.com' });
+    expect([o.validatorSa, o.validatorSaSource]).toEqual(['val@proj.iam.gserviceaccount.com', 'creds']);
+  });
+
+  it('--disable-llm needs no key; --no-autoupdate needs no creds file when the SA is given', async () => {
+    const o = await resolve([...BASE, '--disable-llm', '--no-autoupdate', '--validator-sa', 'a@b.iam.gserviceaccount.com'], { OPENAI_API_KEY: '' });
+    expect([o.enableLlm, o.autoupdate, o.openaiApiKey, o.gcpCredsFile]).toEqual([false, false, undefined, undefined]);
+  });
+});
+
+describe('launch checks: each alone names the flag', () => {
+  const cases: [string, string[], Record<string, string>, RegExp][] = [
+    ['missing wallet', ['--hotkey', 'h', '--netuid', '1', '--network', 'finney'], {}, /--wallet-name is required/],
+    ['missing hotkey', ['--wallet-name', 'c', '--netuid', '1', '--network', 'finney'], {}, /--hotkey is required/],
+    ['missing netuid', ['--wallet-name', 'c', '--hotkey', 'h', '--network', 'finney'], {}, /--netuid is required/],
+    ['missing network', ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1'], {}, /--network is required/],
+    ['bad network', [...BASE.slice(0, 6), '--network', 'mainnet'], {}, /--network mainnet is not one of local, test, finney/],
+    ['bad netuid', [...BASE.slice(0, 4), '--netuid', '-1', '--network', 'finney'], {}, /--netuid -1 must be a non-negative integer/],
+    ['bad wallet name', ['--wallet-name', 'a b', ...BASE.slice(2)], {}, /--wallet-name a b: use letters/],
+    ['http chain endpoint', [...BASE, '--chain-endpoint', 'https://x:443'], {}, /--chain-endpoint https:\/\/x:443 must be a ws:\/\/ or wss:\/\/ URL/],
+    ['bad profile', [...BASE, '--profile', 'prod'], {}, /--profile prod is not one of local, testing, production/],
+    ['placeholder SA', [...BASE, '--validator-sa', 'your-validator-sa@project.iam.gserviceaccount.com'], {}, /placeholder/],
+    ['SA not an email', [...BASE, '--validator-sa', 'not-an-email'], {}, /--validator-sa not-an-email does not look like an email/],
+    ['no SA anywhere', [...BASE, '--no-autoupdate'], {}, /--validator-sa is required/],
+    ['creds file missing', [...BASE, '--gcp-creds-file', '/nope/sa.json'], {}, /--gcp-creds-file \/nope\/sa.json does not exist/],
+    ['no creds with autoupdate', [...BASE, '--gcp-creds-file', ''], {}, /--gcp-creds-file .*does not exist/],
+    ['bad API endpoint', [...BASE, '--validation-api-endpoint', 'ftp://x'], {}, /--validation-api-endpoint ftp:\/\/x must be an http/],
+    ['bad http port', [...BASE, '--http-port', '80a'], {}, /--http-port 80a must be an integer port/],
+    ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name a\/b: use letters/],
+    ['bad namespace (env)', BASE, { PM2_NAMESPACE: 'a b' }, /--pm2-namespace a b: use letters/],
+    ['bad interval', [...BASE, '--autoupdate-interval', 'soon'], {}, /--autoupdate-interval soon is not a time span/],
+    ['bad interval (env)', BASE, { ALPHACORE_AUTOUPDATE_INTERVAL: '2 fortnights' }, /ALPHACORE_AUTOUPDATE_INTERVAL 2 fortnights is not a time span/],
+    ['no OpenAI key', BASE, { OPENAI_API_KEY: '' }, /OpenAI key is required.*--disable-llm/],
+    ['bad postprocess', [...BASE, '--prompt-postprocess', 'some'], {}, /--prompt-postprocess some is not one of none, minimal, full/],
+    ['bad tick seconds', [...BASE, '--tick-seconds', '0'], {}, /--tick-seconds 0 must be an integer of at least 1/],
+    ['bad epoch slots', [...BASE, '--epoch-slots', 'two'], {}, /--epoch-slots two must be an integer/],
+    ['slot index out of range', [...BASE, '--epoch-slots', '2', '--epoch-slot-index', '2'], {}, /--epoch-slot-index 2 must be below --epoch-slots \(2\): 0..1/],
+    ['bad weights min tasks', [...BASE, '--weights-min-tasks-before-emit', '1.5'], {}, /--weights-min-tasks-before-emit 1.5 must be an integer/],
+    ['relative round lockfile', [...BASE, '--round-lockfile', 'round.lock'], {}, /--round-lockfile round.lock must be an absolute path/],
+    ['unknown flag', [...BASE, '--wallet', 'x'], {}, /--wallet: unknown flag/],
+    ['stray word', [...BASE, 'oops'], {}, /oops: unknown argument/],
+    ['newline in a value', [...BASE, '--validator-sa', 'a@b.c\nX=1'], {}, /--validator-sa contains a newline/],
+  ];
+  for (const [name, argv, env, expected] of cases) {
+    it(name, async () => {
+      const list = await problems(argv, env);
+      expect(list.some((p) => expected.test(p)), list.join('\n')).toBe(true);
+    });
+  }
+
+  it('a repo without the PM2 wrapper is refused', async () => {
+    const w = world();
+    fs.rmSync(path.join(w.repo, 'scripts'), { recursive: true });
+    const args = await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds]);
+    expect(() => resolveLaunchOptions(args, w.facts)).toThrow(/has no scripts\/validator\/process\/start_validator_pm2.sh/);
+  });
+});
+
+describe('launch checks: all reported at once', () => {
+  it('lists every problem in one UserError', async () => {
+    const list = await problems(['--netuid', 'x', '--network', 'foo', '--http-port', '0', '--profile', 'p', '--epoch-slots', '0', '--bogus', '1', '--prompt-postprocess', 'x'], { OPENAI_API_KEY: '' });
+    expect(list.length).toBeGreaterThanOrEqual(10);
+    for (const flag of ['--bogus', '--wallet-name', '--hotkey', '--netuid x', '--network foo', '--http-port 0', '--profile p', '--epoch-slots 0', 'OpenAI key', '--prompt-postprocess x']) {
+      expect(list.some((p) => p.includes(flag)), `${flag} missing from:\n${list.join('\n')}`).toBe(true);
+    }
+  });
+
+  it('relaunch skips what only a first launch needs (interval, creds for the updater)', async () => {
+    const o = await resolve([...BASE, '--validator-sa', 'a@b.iam.gserviceaccount.com', '--autoupdate-interval', 'never', '--gcp-creds-file', '/nope'], {}, 'relaunch').catch((e: UserError) => e);
+    expect(o).toBeInstanceOf(UserError);
+    expect((o as UserError).problems).toEqual([expect.stringMatching(/--gcp-creds-file \/nope does not exist/)]);
+  });
+});
