@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
 import { tempDir } from './tmp.js';
@@ -35,12 +36,26 @@ export interface ReleaseOptions extends Behaviour {
 
 export const FIXTURE_SOURCE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'alphacore-repo');
 
+let safeConfig: string | undefined;
+function safeDirectoryConfig(): string {
+  safeConfig ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-')), 'gitconfig');
+  fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
+  return safeConfig;
+}
+
 /** git as root on trees that may belong to the test user (safe.directory, fixed identity). */
 export function fixtureGit(cwd: string, ...args: string[]): string {
   return execFileSync(
     'git',
     ['-c', 'safe.directory=*', '-c', 'user.name=Fixture', '-c', 'user.email=fixture@example.com', '-c', 'commit.gpgsign=false', ...args],
-    { cwd, encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      cwd,
+      encoding: 'utf8',
+      // safe.directory also in a global config file: a push runs receive-pack on the
+      // user's bare repo, and git strips `-c` and GIT_CONFIG_* for local transports.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GIT_CONFIG_GLOBAL: safeDirectoryConfig() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   ).trim();
 }
 

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, expect } from 'vitest';
+import { createAlphaCoreSetup, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
+import { closedPort } from './api.js';
+import type { CliResult } from './cli.js';
+import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
+import { isolatedEnv } from './tmp.js';
+import { chownTree, runCliAs, userTempDir, type StagedRun } from './user.js';
+
+/**
+ * A validator machine in miniature, for the update's restart half: the fixture repo
+ * launched by the built CLI as the throwaway user under an isolated PM2, a bystander
+ * process in another namespace, and the auto-update config launch wrote (plus the
+ * keys a test adds).
+ */
+export interface RestartWorld {
+  run: StagedRun;
+  setup: AlphaCoreSetup;
+  pm2: IsolatedPm2;
+  env: Record<string, string>;
+  configFile: string;
+  stateFile: string;
+  historyFile: string;
+  logFile: string;
+  apiPort: number;
+  bystanderPid: number;
+  update(args?: string[]): Promise<CliResult>;
+  head(): string;
+  validator(): { status: string; pid: number; restarts: number } | undefined;
+  state(): { journal?: { phase: string }; quarantine: { sha: string }[] };
+  history(): Record<string, unknown>[];
+}
+
+const daemons: IsolatedPm2[] = [];
+afterEach(() => {
+  for (const d of daemons.splice(0)) d.kill();
+});
+
+export async function restartWorld(run: StagedRun, options: { behaviour?: Behaviour; config?: string[]; launchFlags?: string[] } = {}): Promise<RestartWorld> {
+  const root = userTempDir(run.user, 'alphacore-restart-');
+  const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user, behaviour: options.behaviour });
+  const pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
+  daemons.push(pm2);
+  const creds = path.join(root, 'sa.json');
+  fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
+  const apiPort = await closedPort();
+  const env: Record<string, string> = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env };
+  await chownTree(root, run.user);
+  const launch = await runCliAs(
+    run,
+    [
+      'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
+      '--validation-api-endpoint', `http://127.0.0.1:${apiPort}`, '--round-lockfile', path.join(root, 'round.lock'),
+      '--disable-llm', '--no-autoupdate', ...(options.launchFlags ?? []),
+    ],
+    { env, cwd: setup.deploy },
+  );
+  expect(launch.exitCode, launch.stderr + launch.stdout).toBe(0);
+  const configFile = path.join(env.XDG_CONFIG_HOME!, 'alphacore', 'autoupdate', 'alphacore.env');
+  fs.appendFileSync(
+    configFile,
+    [`VALIDATION_HTTP_PORT=${apiPort}`, 'HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=20s', ...(options.config ?? []), ''].join('\n'),
+  );
+  // A process of another namespace that no update may touch.
+  const bystanderScript = path.join(root, 'bystander.sh');
+  fs.writeFileSync(bystanderScript, '#!/usr/bin/env bash\nexec sleep 600\n', { mode: 0o755 });
+  fs.chownSync(bystanderScript, run.user.uid, run.user.gid);
+  pm2.pm2('start', bystanderScript, '--name', 'bystander', '--namespace', 'other');
+  const bystanderPid = pm2.list().find((p) => p.name === 'bystander')!.pid;
+  const stateDir = path.join(env.XDG_STATE_HOME!, 'alphacore', 'autoupdate');
+  const readJson = <T>(file: string, fallback: T): T => (fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as T) : fallback);
+  const historyFile = path.join(stateDir, 'alphacore.history.jsonl');
+  return {
+    run,
+    setup,
+    pm2,
+    env,
+    configFile,
+    stateFile: path.join(stateDir, 'alphacore.state.json'),
+    historyFile,
+    logFile: path.join(stateDir, 'alphacore.log'),
+    apiPort,
+    bystanderPid,
+    update: (args = []) => runCliAs(run, ['update', '--config', configFile, ...args], { env, cwd: env.HOME, timeoutMs: 180_000 }),
+    head: () => fixtureGit(setup.deploy, 'rev-parse', 'HEAD'),
+    validator: () => pm2.list().find((p) => p.name === 'validator-hot-test' && p.namespace === 'alphacore'),
+    state: () => readJson(path.join(stateDir, 'alphacore.state.json'), { quarantine: [] }),
+    history: () =>
+      fs.existsSync(historyFile)
+        ? fs.readFileSync(historyFile, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+        : [],
+  };
+}
