@@ -1,9 +1,17 @@
+import * as systemd from '../adapters/systemd.js';
+import { crontabAvailable } from '../adapters/cron.js';
 import type { Context } from '../core/context.js';
-import { OperationError } from '../core/errors.js';
+import { OperationError, UserError } from '../core/errors.js';
+import { parseInterval } from '../core/interval.js';
+import { loadTemplates, serviceUnit, timerUnit } from '../render/scheduler.js';
+import { applyCronLine, cronDaemonSeen, cronState, planCronLine, removeCronLine } from './cron-backend.js';
+import { checkNamespace, runSpec, userName } from './spec.js';
+import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSystemd } from './systemd-backend.js';
 
 /**
  * The auto-update scheduler (DESIGN.md §6). launch calls installScheduler; the
- * `autoupdate` command calls all three. Interface fixed here; body: scheduler issue.
+ * `autoupdate` command calls all three. A systemd user timer when `systemctl
+ * --user` answers, else a crontab line.
  */
 export interface SchedulerRequest {
   namespace: string;
@@ -14,20 +22,122 @@ export interface SchedulerRequest {
   enableLinger: boolean;
   /** Print what would be installed, change nothing. */
   dryRun: boolean;
+  /** The flag the interval came from, for error messages (default --interval). */
+  intervalFlag?: string;
 }
 
 export interface SchedulerReport {
   kind: 'systemd' | 'cron' | 'none';
   /** Human lines for the operator: what was installed, next run, log path, linger advice. */
   lines: string[];
+  namespace?: string;
+  /** The interval as systemd writes it (`2m`). */
+  interval?: string;
+  /** systemd: the timer unit; cron: the crontab line. */
+  unit?: string;
+  cronLine?: string;
+  nextRun?: string;
+  logFile?: string;
+  linger?: boolean;
+  /** Files written (or, in a dry run, that would be). */
+  files?: string[];
 }
 
-export async function installScheduler(_ctx: Context, _request: SchedulerRequest): Promise<SchedulerReport> {
-  throw new OperationError('the scheduler is not built yet (issue 5); rerun with --no-autoupdate');
+function refuseRoot(ctx: Context): void {
+  if (ctx.uid === 0) {
+    throw new UserError('the auto-update scheduler is per user and will not be installed for root.', {
+      hint: 'Run alphacore as the user that runs the validator under PM2.',
+    });
+  }
 }
 
-export async function removeScheduler(_ctx: Context, _namespace: string): Promise<SchedulerReport> {
-  throw new OperationError('the scheduler is not built yet (issue 5)');
+async function lingerLines(ctx: Context, enable: boolean, dryRun: boolean): Promise<{ linger?: boolean; lines: string[] }> {
+  const user = await userName(ctx);
+  if (!user) return { lines: ['Linger: unknown (cannot tell the user name); see docs/scheduler.md.'] };
+  const command = `sudo loginctl enable-linger ${user}`;
+  if (systemd.lingerEnabled(user)) return { linger: true, lines: ['Linger is on: the timer keeps running when you log out.'] };
+  if (enable && dryRun) return { linger: false, lines: [`Would run: loginctl enable-linger ${user}`] };
+  if (enable) {
+    const result = await systemd.enableLinger(ctx, user);
+    if (result.ok && systemd.lingerEnabled(user)) return { linger: true, lines: ['Enabled linger: the timer keeps running when you log out.'] };
+    const why = (result.stderr || result.stdout).trim().split('\n').at(-1) || `exit ${result.exitCode ?? '?'}`;
+    return { linger: false, lines: [`WARNING: loginctl enable-linger failed (${why}); the timer stops when you log out. Run: ${command}`] };
+  }
+  return { linger: false, lines: [`Linger is off: systemd stops your timers when you log out. Run: ${command}  (or rerun with --enable-linger)`] };
+}
+
+export async function installScheduler(ctx: Context, request: SchedulerRequest): Promise<SchedulerReport> {
+  refuseRoot(ctx);
+  checkNamespace(request.namespace);
+  const flag = request.intervalFlag ?? '--interval';
+  const interval = parseInterval(request.interval, flag);
+  const spec = runSpec(ctx, request.namespace, request.configFile, interval);
+  const templates = loadTemplates();
+  const ns = request.namespace;
+  const logFile = ctx.paths.log(ns);
+  const base = { namespace: ns, interval: interval.systemd, logFile };
+  const manager = await systemd.userManagerAvailable(ctx);
+
+  if (manager.ok) {
+    const planned = planSystemd(ctx, templates, spec); // renders everything (or refuses) before anything is written
+    const files = planned.map((f) => f.path);
+    const unit = timerUnit(ns);
+    if (request.dryRun) {
+      const lines = planned.flatMap((f) => [`Would write ${f.path}:`, ...f.content.trimEnd().split('\n').map((l) => `    ${l}`)]);
+      lines.push(`Would run: systemctl --user daemon-reload; systemctl --user enable ${unit}; systemctl --user restart ${unit}`);
+      const linger = await lingerLines(ctx, request.enableLinger, true);
+      return { kind: 'systemd', ...base, unit, files, linger: linger.linger, lines: [...lines, ...linger.lines] };
+    }
+    const info = await applySystemd(ctx, planned, ns);
+    // A crontab line left from a time without a user manager would run the update twice.
+    const oldLine = await removeCronLine(ctx, ns).catch(() => undefined);
+    const linger = await lingerLines(ctx, request.enableLinger, false);
+    const lines = [
+      `Installed the systemd user timer ${unit}: every ${interval.systemd} it runs alphacore update --config ${request.configFile}`,
+      `  next run: ${info.nextRun ?? 'unknown'}`,
+      `  log: ${logFile}`,
+      `  check: systemctl --user list-timers '${timerUnit('*')}'; journalctl --user -u ${serviceUnit(ns)}`,
+      ...(oldLine ? ['  (removed the crontab line this namespace had before)'] : []),
+      ...linger.lines,
+    ];
+    return { kind: 'systemd', ...base, unit, files, nextRun: info.nextRun, linger: linger.linger, lines };
+  }
+
+  if (!(await crontabAvailable(ctx))) {
+    throw new OperationError(
+      `cannot install the auto-update scheduler: systemctl --user does not answer (${manager.why}) and crontab is not installed. ` +
+        'Install cron (sudo apt-get install cron) or log in with a systemd user session, or launch with --no-autoupdate.',
+    );
+  }
+  const line = planCronLine(templates, spec, interval, flag);
+  if (request.dryRun) {
+    return { kind: 'cron', ...base, cronLine: line, lines: ['Would add to your crontab (systemctl --user is not available):', `    ${line}`] };
+  }
+  const changed = await applyCronLine(ctx, ns, line);
+  const removed = hasSystemdFiles(ctx, ns) ? await removeSystemd(ctx, ns, false) : [];
+  const state = await cronState(ctx, ns);
+  const lines = [
+    `${changed ? 'Installed' : 'Kept'} the crontab line for namespace ${ns} (systemctl --user is not available: ${manager.why}): every ${interval.systemd}`,
+    `  ${line}`,
+    `  next run: ${state?.nextRun ?? 'unknown'}`,
+    `  log: ${logFile}`,
+    `  check: crontab -l | grep 'alphacore-autoupdate:${ns}'`,
+    ...(removed.length > 0 ? ['  (removed the systemd unit files this namespace had before)'] : []),
+    ...(cronDaemonSeen() ? [] : ['WARNING: no running cron daemon found (no /run/crond.pid): the line runs only once cron runs (sudo systemctl enable --now cron).']),
+  ];
+  return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, lines };
+}
+
+export async function removeScheduler(ctx: Context, namespace: string): Promise<SchedulerReport> {
+  refuseRoot(ctx);
+  checkNamespace(namespace);
+  const manager = await systemd.userManagerAvailable(ctx);
+  const lines = await removeSystemd(ctx, namespace, manager.ok);
+  const kind: SchedulerReport['kind'] = lines.length > 0 ? 'systemd' : 'none';
+  const line = await removeCronLine(ctx, namespace);
+  if (line !== undefined) lines.push(`Removed the crontab line: ${line}`);
+  if (lines.length === 0) lines.push(`Nothing to remove: no timer or crontab line is installed for namespace ${namespace}.`);
+  return { kind: line !== undefined && kind === 'none' ? 'cron' : kind, namespace, lines };
 }
 
 export interface SchedulerStatus {
@@ -40,9 +150,44 @@ export interface SchedulerStatus {
   /** Linger on (systemd user timers survive logout); undefined when unknown. */
   linger?: boolean;
   detail: string;
+  /** The timer unit (systemd) or the crontab line (cron). */
+  unit?: string;
+  cronLine?: string;
+  lastRun?: string;
+  logFile?: string;
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
-export async function schedulerStatus(_ctx: Context, _namespace: string): Promise<SchedulerStatus> {
-  return { kind: 'unknown', active: false, detail: 'the scheduler is not built yet (issue 5)' };
+export async function schedulerStatus(ctx: Context, namespace: string): Promise<SchedulerStatus> {
+  const logFile = ctx.paths.log(namespace);
+  if (ctx.uid === 0) {
+    // Never installed for root (and root's own crontab is not ours to probe).
+    return { kind: 'none', active: false, detail: 'the scheduler is per user and never installed for root; run as the validator user', logFile };
+  }
+  try {
+    checkNamespace(namespace);
+    const unit = timerUnit(namespace);
+    const manager = await systemd.userManagerAvailable(ctx);
+    const user = await userName(ctx);
+    const linger = user ? systemd.lingerEnabled(user) : undefined;
+    if (manager.ok) {
+      const info = await systemd.timerInfo(ctx, unit);
+      if (info.enabled || info.active || hasSystemdFiles(ctx, namespace)) {
+        // While a run is in progress systemd has no next time yet: say why it is missing.
+        const running = await systemd.unitActivating(ctx, serviceUnit(namespace));
+        const detail = info.active
+          ? `systemd timer ${unit} is active${info.enabled ? '' : ' (but not enabled: it will not start at login)'}${running ? '; an update is running now' : ''}`
+          : `systemd timer ${unit} is installed but not active; run alphacore autoupdate enable --namespace ${namespace}`;
+        return { kind: 'systemd', active: info.active, unit, nextRun: info.nextRun, lastRun: info.lastRun, interval: installedInterval(ctx, namespace), linger, detail, logFile };
+      }
+    }
+    const cron = await cronState(ctx, namespace);
+    if (cron) return { kind: 'cron', active: true, cronLine: cron.line, nextRun: cron.nextRun, interval: cron.interval, detail: 'crontab line installed', logFile };
+    if (hasSystemdFiles(ctx, namespace)) {
+      return { kind: 'systemd', active: false, unit, interval: installedInterval(ctx, namespace), linger, detail: `unit files are installed but systemctl --user does not answer (${manager.why})`, logFile };
+    }
+    return { kind: 'none', active: false, detail: `no timer or crontab line is installed for namespace ${namespace}`, logFile };
+  } catch (error) {
+    return { kind: 'unknown', active: false, detail: `could not tell: ${(error as Error).message}`, logFile };
+  }
 }

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import type { Context } from '../core/context.js';
+import { OperationError } from '../core/errors.js';
+import { describeFailure, run, type RunResult } from './shell.js';
+
+/** `systemctl --user` verbs, plus linger (logind) for the user. */
+const PROBE_TIMEOUT_MS = 5_000;
+const TIMEOUT_MS = 30_000;
+
+function systemctl(ctx: Context, args: string[], timeoutMs = TIMEOUT_MS): Promise<RunResult> {
+  return run('systemctl', ['--user', '--no-ask-password', ...args], { env: ctx.env, timeoutMs });
+}
+
+async function must(ctx: Context, args: string[]): Promise<RunResult> {
+  const result = await systemctl(ctx, args);
+  if (!result.ok) throw new OperationError(`systemctl --user failed: ${describeFailure(result)}`);
+  return result;
+}
+
+/** Whether a user manager answers for this environment (XDG_RUNTIME_DIR / DBUS_SESSION_BUS_ADDRESS). */
+export async function userManagerAvailable(ctx: Context): Promise<{ ok: boolean; why: string }> {
+  const result = await systemctl(ctx, ['show-environment'], PROBE_TIMEOUT_MS);
+  if (result.ok) return { ok: true, why: 'systemctl --user answered' };
+  return { ok: false, why: describeFailure(result) };
+}
+
+export const daemonReload = (ctx: Context) => must(ctx, ['daemon-reload']);
+export const enableUnit = (ctx: Context, unit: string) => must(ctx, ['enable', unit]);
+/** restart, so a changed interval applies now, not at the next login. */
+export const restartUnit = (ctx: Context, unit: string) => must(ctx, ['restart', unit]);
+/** Stops the timer only: an update running right now is left to finish. */
+export const disableNow = (ctx: Context, unit: string) => must(ctx, ['disable', '--now', unit]);
+
+export async function unitEnabled(ctx: Context, unit: string): Promise<boolean> {
+  const result = await systemctl(ctx, ['is-enabled', unit]);
+  return result.ok;
+}
+
+/** A oneshot service is `activating` for as long as its run lasts. */
+export async function unitActivating(ctx: Context, unit: string): Promise<boolean> {
+  return (await systemctl(ctx, ['is-active', unit])).stdout.trim() === 'activating';
+}
+
+export interface TimerInfo {
+  active: boolean;
+  enabled: boolean;
+  nextRun?: string;
+  lastRun?: string;
+}
+
+export async function timerInfo(ctx: Context, unit: string): Promise<TimerInfo> {
+  const active = (await systemctl(ctx, ['is-active', unit])).stdout.trim() === 'active';
+  const enabled = await unitEnabled(ctx, unit);
+  const info: TimerInfo = { active, enabled };
+  const listed = await systemctl(ctx, ['list-timers', '--all', '--output=json', unit]);
+  if (listed.ok) {
+    try {
+      const row = (JSON.parse(listed.stdout) as { unit: string; next?: number; last?: number }[]).find((r) => r.unit === unit);
+      // microseconds since the epoch; 0 or absent when there is none
+      if (row?.next) info.nextRun = new Date(row.next / 1000).toISOString();
+      if (row?.last) info.lastRun = new Date(row.last / 1000).toISOString();
+    } catch {
+      // older systemd without JSON output: leave the times unknown
+    }
+  }
+  return info;
+}
+
+export function lingerEnabled(user: string): boolean {
+  return fs.existsSync(`/var/lib/systemd/linger/${user}`);
+}
+
+export async function enableLinger(ctx: Context, user: string): Promise<RunResult> {
+  return run('loginctl', ['--no-ask-password', 'enable-linger', user], { env: ctx.env, timeoutMs: TIMEOUT_MS });
+}

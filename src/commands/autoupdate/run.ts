@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../../core/context.js';
+import { DEFAULTS, loadConfig, namespaceOf } from '../../core/config.js';
+import { parseEnvFile } from '../../core/envfile.js';
+import { Problems, UserError } from '../../core/errors.js';
+import { parseInterval } from '../../core/interval.js';
+import { installScheduler, removeScheduler, schedulerStatus } from '../../scheduler/index.js';
+import { checkNamespace } from '../../scheduler/spec.js';
+
+export interface AutoupdateFlags {
+  action: 'enable' | 'disable' | 'status';
+  namespace?: string;
+  config?: string;
+  interval?: string;
+  enableLinger: boolean;
+  dryRun: boolean;
+  json: boolean;
+}
+
+const DEFAULT_INTERVAL = '2m';
+
+/** The namespace a given config file names (PM2_NAMESPACE), read without validating the rest. */
+function configNamespace(ctx: Context, file: string): string | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const values = Object.fromEntries(parseEnvFile(text, { source: file, home: ctx.paths.home }).map((e) => [e.key, e.value]));
+  return namespaceOf(values);
+}
+
+/** --namespace and --config decide each other when only one is given; both must agree. */
+function resolveTarget(ctx: Context, flags: AutoupdateFlags): { namespace: string; configFile: string } {
+  const configFile = flags.config ? path.resolve(ctx.cwd, flags.config) : undefined;
+  const fromConfig = configFile ? configNamespace(ctx, configFile) : undefined;
+  if (flags.namespace && fromConfig && fromConfig !== flags.namespace) {
+    throw new UserError(`--namespace ${flags.namespace} does not match PM2_NAMESPACE=${fromConfig} in ${configFile}.`, {
+      hint: 'Drop --namespace (the config decides) or pass the config of that namespace.',
+    });
+  }
+  const namespace = flags.namespace ?? fromConfig ?? DEFAULTS.PM2_NAMESPACE;
+  checkNamespace(namespace, flags.namespace ? '--namespace' : `PM2_NAMESPACE in ${configFile}`);
+  return { namespace, configFile: configFile ?? ctx.paths.autoupdateConfig(namespace) };
+}
+
+export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promise<number> {
+  const { namespace, configFile } = resolveTarget(ctx, flags);
+  const print = (object: unknown, lines: string[]) =>
+    ctx.stdout(flags.json ? `${JSON.stringify(object)}\n` : lines.map((l) => `${l}\n`).join(''));
+
+  if (flags.action === 'status') {
+    const status = await schedulerStatus(ctx, namespace);
+    const lines = [
+      `namespace: ${namespace}`,
+      `scheduler: ${status.kind}${status.active ? ' (active)' : ''}: ${status.detail}`,
+      ...(status.interval ? [`interval: ${status.interval}`] : []),
+      ...(status.nextRun ? [`next run: ${status.nextRun}`] : []),
+      ...(status.lastRun ? [`last run: ${status.lastRun}`] : []),
+      ...(status.cronLine ? [`crontab line: ${status.cronLine}`] : []),
+      ...(status.kind === 'systemd' && status.linger !== undefined ? [`linger: ${status.linger ? 'on' : 'off (the timer stops at logout; see alphacore autoupdate enable --enable-linger)'}`] : []),
+      `log: ${status.logFile}`,
+    ];
+    print({ namespace, ...status }, lines);
+    return status.kind === 'unknown' ? 1 : 0;
+  }
+
+  if (flags.action === 'disable') {
+    const report = await removeScheduler(ctx, namespace);
+    print(report, report.lines);
+    return 0;
+  }
+
+  // Every bad flag at once, before anything is touched.
+  const interval = flags.interval ?? ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ?? DEFAULT_INTERVAL;
+  const intervalFlag = flags.interval === undefined && ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ? 'ALPHACORE_AUTOUPDATE_INTERVAL' : '--interval';
+  const problems = new Problems();
+  try {
+    parseInterval(interval, intervalFlag);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    problems.add(`${error.message}${error.hint ? ` ${error.hint}` : ''}`);
+  }
+  if (!fs.existsSync(configFile)) {
+    problems.add(`--config: ${configFile} does not exist, so the timer would have nothing to run. Run \`alphacore launch\` first (it writes that config), or pass --config with the auto-update config of this namespace.`);
+  }
+  problems.throwIfAny('cannot enable auto-update:');
+  // The same validation every timer run does: better to fail now than every 2 minutes.
+  loadConfig(configFile, ctx.env, {}, ctx.paths);
+  const report = await installScheduler(ctx, {
+    namespace,
+    configFile,
+    interval,
+    intervalFlag,
+    enableLinger: flags.enableLinger,
+    dryRun: flags.dryRun,
+  });
+  print(report, report.lines);
+  return 0;
+}

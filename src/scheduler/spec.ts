@@ -1,0 +1,54 @@
+import path from 'node:path';
+import { run } from '../adapters/shell.js';
+import type { Context } from '../core/context.js';
+import { UserError } from '../core/errors.js';
+import type { Interval } from '../core/interval.js';
+import type { RunSpec } from '../render/scheduler.js';
+import { refuseUnsafe } from '../render/escape.js';
+
+/** Turns a request plus the launch environment into what the scheduled run needs. */
+
+// PM2's own variables and the XDG dirs decide where the run finds pm2, its
+// config and its log; the timer must see the ones the operator launched with.
+const CAPTURED = ['PM2_HOME', 'PM2_BIN', 'XDG_CONFIG_HOME', 'XDG_STATE_HOME'] as const;
+const FALLBACK_PATH = '/usr/local/bin:/usr/bin:/bin';
+const NAMESPACE = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+export function checkNamespace(namespace: string, flag = '--namespace'): void {
+  if (!NAMESPACE.test(namespace) || namespace.length > 100) {
+    throw new UserError(`${flag}: ${JSON.stringify(namespace)} is not a valid namespace.`, {
+      hint: 'Use letters, digits, "_", "." and "-" (at most 100), e.g. --namespace alphacore.',
+    });
+  }
+}
+
+/**
+ * PATH as captured at launch, with the running node's folder first: pm2 is a
+ * `#!/usr/bin/env node` script, so the node that installed it must come first
+ * (nvm, a user npm prefix).
+ */
+export function capturedPath(ctx: Context): string {
+  const nodeDir = path.dirname(ctx.nodePath);
+  const entries = (ctx.env.PATH || FALLBACK_PATH).split(':').filter((e) => e !== '' && e !== nodeDir);
+  return [nodeDir, ...new Set(entries)].join(':');
+}
+
+export function runSpec(ctx: Context, namespace: string, configFile: string, interval: Interval): RunSpec {
+  checkNamespace(namespace);
+  if (!path.isAbsolute(configFile)) throw new UserError(`--config: ${configFile} must be an absolute path.`);
+  refuseUnsafe(configFile, `--config ${configFile}`);
+  const environment: [string, string][] = [['PATH', capturedPath(ctx)]];
+  for (const name of CAPTURED) {
+    const value = ctx.env[name];
+    if (value) environment.push([name, value]);
+  }
+  return { namespace, nodePath: ctx.nodePath, cliPath: ctx.cliPath, configFile, environment, interval };
+}
+
+/** The login name, for linger. */
+export async function userName(ctx: Context): Promise<string | undefined> {
+  const fromEnv = ctx.env.USER || ctx.env.LOGNAME;
+  if (fromEnv) return fromEnv;
+  const result = await run('id', ['-un'], { env: ctx.env, timeoutMs: 5_000 });
+  return result.ok ? result.stdout.trim() : undefined;
+}

@@ -1,0 +1,124 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import * as systemd from '../adapters/systemd.js';
+import { writeFileSafely } from '../adapters/files.js';
+import type { Context } from '../core/context.js';
+import {
+  DROP_IN_NAME, SERVICE_TEMPLATE, TIMER_TEMPLATE, UNIT_PREFIX, renderServiceDropIn, renderServiceTemplate,
+  renderTimerDropIn, renderTimerTemplate, serviceUnit, timerUnit, type RunSpec, type Templates,
+} from '../render/scheduler.js';
+
+/** The systemd user timer: template units shared by all namespaces + per-namespace drop-ins. */
+export interface PlannedFile {
+  path: string;
+  content: string;
+  mode: number;
+}
+
+export function unitFiles(ctx: Context, namespace: string) {
+  const dir = ctx.paths.systemdUserDir;
+  return {
+    service: path.join(dir, SERVICE_TEMPLATE),
+    timer: path.join(dir, TIMER_TEMPLATE),
+    serviceDropIn: path.join(dir, `${serviceUnit(namespace)}.d`, DROP_IN_NAME),
+    timerDropIn: path.join(dir, `${timerUnit(namespace)}.d`, DROP_IN_NAME),
+    wants: path.join(dir, 'timers.target.wants', timerUnit(namespace)),
+  };
+}
+
+export function planSystemd(ctx: Context, templates: Templates, spec: RunSpec): PlannedFile[] {
+  const files = unitFiles(ctx, spec.namespace);
+  return [
+    { path: files.service, content: renderServiceTemplate(templates, spec), mode: 0o644 },
+    { path: files.timer, content: renderTimerTemplate(templates), mode: 0o644 },
+    { path: files.serviceDropIn, content: renderServiceDropIn(templates, spec), mode: 0o644 },
+    { path: files.timerDropIn, content: renderTimerDropIn(templates, spec), mode: 0o644 },
+  ];
+}
+
+export async function applySystemd(ctx: Context, planned: PlannedFile[], namespace: string): Promise<systemd.TimerInfo> {
+  for (const file of planned) await writeFileSafely(file.path, file.content, file.mode);
+  await systemd.daemonReload(ctx);
+  await systemd.enableUnit(ctx, timerUnit(namespace));
+  await systemd.restartUnit(ctx, timerUnit(namespace));
+  return systemd.timerInfo(ctx, timerUnit(namespace));
+}
+
+/** Whether this namespace has unit files of ours on disk. */
+export function hasSystemdFiles(ctx: Context, namespace: string): boolean {
+  const files = unitFiles(ctx, namespace);
+  return fs.existsSync(files.serviceDropIn) || fs.existsSync(files.timerDropIn) || isLink(files.wants);
+}
+
+function isLink(file: string): boolean {
+  try {
+    return fs.lstatSync(file).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+/** Other namespaces still using the shared templates (their drop-in or enable link). */
+function otherInstances(ctx: Context, namespace: string): string[] {
+  const dir = ctx.paths.systemdUserDir;
+  const names = new Set<string>();
+  const pattern = new RegExp(`^${UNIT_PREFIX}@(.+)\\.(service|timer)(\\.d)?$`);
+  for (const where of [dir, path.join(dir, 'timers.target.wants')]) {
+    let entries: string[] = [];
+    try {
+      entries = fs.readdirSync(where);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const m = pattern.exec(entry);
+      if (m && m[1] !== namespace) names.add(m[1]!);
+    }
+  }
+  return [...names];
+}
+
+/**
+ * Removes what install wrote for the namespace, and the shared templates once no
+ * other namespace uses them. Returns human lines saying what went.
+ */
+export async function removeSystemd(ctx: Context, namespace: string, managerUp: boolean): Promise<string[]> {
+  const files = unitFiles(ctx, namespace);
+  const lines: string[] = [];
+  if (managerUp && (await systemd.unitEnabled(ctx, timerUnit(namespace)) || (await systemd.timerInfo(ctx, timerUnit(namespace))).active)) {
+    await systemd.disableNow(ctx, timerUnit(namespace));
+    lines.push(`Stopped and disabled ${timerUnit(namespace)}.`);
+  } else if (isLink(files.wants)) {
+    fs.rmSync(files.wants);
+    lines.push(`Removed ${files.wants}.`);
+  }
+  for (const file of [files.serviceDropIn, files.timerDropIn]) {
+    if (!fs.existsSync(file)) continue;
+    fs.rmSync(file);
+    lines.push(`Removed ${file}.`);
+    try {
+      fs.rmdirSync(path.dirname(file)); // only when empty: an operator's own drop-ins stay
+    } catch {
+      // not empty
+    }
+  }
+  if (otherInstances(ctx, namespace).length === 0) {
+    for (const file of [files.service, files.timer]) {
+      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('Installed by alphacore-launcher')) {
+        fs.rmSync(file);
+        lines.push(`Removed ${file} (no other namespace uses it).`);
+      }
+    }
+  }
+  if (managerUp && lines.length > 0) await systemd.daemonReload(ctx);
+  return lines;
+}
+
+/** The interval in the namespace's timer drop-in, when there is one. */
+export function installedInterval(ctx: Context, namespace: string): string | undefined {
+  try {
+    return /^OnUnitActiveSec=(.+)$/m.exec(fs.readFileSync(unitFiles(ctx, namespace).timerDropIn, 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}

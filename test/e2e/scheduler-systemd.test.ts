@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { runAs, runCliAs, stage } from '../helpers/user.js';
+import { deployFixture, startUserManager, userEnv, waitForLine, type UserManager } from './scheduler-harness.js';
+
+/**
+ * The full timer path in a real systemd user manager (DESIGN.md §9): the CLI,
+ * run as the throwaway user, installs the units; the manager fires the real
+ * `alphacore update`, whose result line lands in the namespace's log.
+ */
+const staged = stage();
+let skip: string | undefined = staged.skip;
+let manager: UserManager | undefined;
+let root = '';
+let xdg: { XDG_CONFIG_HOME: string; XDG_STATE_HOME: string; XDG_DATA_HOME: string };
+
+function need(ctx: TestContext): asserts staged is { ready: NonNullable<typeof staged.ready> } {
+  if (skip) {
+    console.log(`skipped: ${skip}`);
+    ctx.skip();
+  }
+}
+
+beforeAll(async () => {
+  if (skip) return;
+  const { user } = staged.ready!;
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-sched-systemd-'));
+  fs.chmodSync(root, 0o755);
+  const home = path.join(root, `home 50% "q" it's`); // every path the units carry is hostile
+  xdg = { XDG_CONFIG_HOME: path.join(home, 'config'), XDG_STATE_HOME: path.join(home, 'state'), XDG_DATA_HOME: path.join(home, 'data') };
+  for (const dir of Object.values(xdg)) fs.mkdirSync(dir, { recursive: true });
+  await import('../helpers/user.js').then((m) => m.chownTree(root, user));
+  const started = await startUserManager(user, xdg);
+  if (started.skip) skip = started.skip;
+  else manager = started.ready;
+}, 30_000);
+
+afterAll(async () => {
+  await manager?.stop();
+  if (root) fs.rmSync(root, { recursive: true, force: true });
+}, 30_000);
+
+const env = () => userEnv(staged.ready!.user, { ...xdg, XDG_RUNTIME_DIR: manager!.runtimeDir });
+const cli = (args: string[]) => runCliAs(staged.ready!, args, { env: env(), timeoutMs: 60_000 });
+const systemctl = (...args: string[]) => runAs(staged.ready!.user, 'systemctl', ['--user', ...args], { env: env(), timeoutMs: 15_000 });
+const unitDir = () => path.join(xdg.XDG_CONFIG_HOME, 'systemd', 'user');
+
+describe('systemd user timer', () => {
+  it('fires the real update on schedule, for two namespaces with their own config and interval', async (ctx) => {
+    need(ctx);
+    const a = await deployFixture(staged.ready.user, root, xdg, 'sched-a');
+    const b = await deployFixture(staged.ready.user, root, xdg, 'sched-b');
+    const started = Date.now();
+    const first = await cli(['autoupdate', 'enable', '--namespace', 'sched-a', '--interval', '2s']);
+    expect(first.stderr).toBe('');
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain('Installed the systemd user timer alphacore-autoupdate@sched-a.timer');
+    expect(first.stdout).toContain(`log: ${a.logFile}`);
+    expect(first.stdout).toContain(`sudo loginctl enable-linger ${staged.ready.user.name}`);
+    expect(first.stdout).toMatch(/next run: \d{4}-\d\d-\d\dT/);
+    const second = await cli(['autoupdate', 'enable', '--config', b.configFile, '--interval', '3s', '--json']);
+    expect(second.exitCode).toBe(0);
+    expect(second.json[0]).toMatchObject({ kind: 'systemd', namespace: 'sched-b', interval: '3s', unit: 'alphacore-autoupdate@sched-b.timer', logFile: b.logFile });
+
+    const logA = await waitForLine(a.logFile, /\[autoupdate\] result: up-to-date/, 20_000);
+    const logB = await waitForLine(b.logFile, /\[autoupdate\] result: up-to-date/, 20_000);
+    console.log(`systemd timer: both namespaces ran within ${Date.now() - started} ms`);
+    expect(logA).toMatch(/^\[\d{4}-\d\d-\d\dT[^\]]+\] \[autoupdate\] result: up-to-date/m);
+    expect(logB).not.toContain(a.repoDir); // b ran with its own config
+    // Each instance keeps its own config; the shared template names none.
+    const template = fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@.service'), 'utf8');
+    expect(template).not.toContain('sched-');
+    expect(fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@sched-b.timer.d', 'alphacore.conf'), 'utf8')).toContain('OnUnitActiveSec=3s\n');
+  }, 60_000);
+
+  it('passes systemd-analyze verify --user without a word about the units', async (ctx) => {
+    need(ctx);
+    await deployFixture(staged.ready.user, root, xdg, 'sched-v');
+    expect((await cli(['autoupdate', 'enable', '--namespace', 'sched-v', '--interval', '1h'])).exitCode).toBe(0);
+    const verify = await runAs(staged.ready.user, 'systemd-analyze', ['verify', '--user', 'alphacore-autoupdate@sched-v.service', 'alphacore-autoupdate@sched-v.timer'], { env: env(), timeoutMs: 30_000 });
+    // verify exits 0 even on errors: its output is what counts.
+    const out = `${verify.stdout}${verify.stderr}`;
+    expect(out.split('\n').filter((l) => /alphacore|ExecStart|Environment|Timer/i.test(l))).toEqual([]);
+    expect((await cli(['autoupdate', 'disable', '--namespace', 'sched-v'])).exitCode).toBe(0);
+  }, 60_000);
+
+  it('reports status, and disable removes one namespace and nothing else', async (ctx) => {
+    need(ctx);
+    // Every 2s a run is in progress half the time, and then systemd has no next time yet.
+    let status = await cli(['autoupdate', 'status', '--namespace', 'sched-a', '--json']);
+    for (let i = 0; i < 5 && status.json[0]?.nextRun === undefined; i++) {
+      status = await cli(['autoupdate', 'status', '--namespace', 'sched-a', '--json']);
+    }
+    expect(status.exitCode).toBe(0);
+    expect(status.json[0]).toMatchObject({ namespace: 'sched-a', kind: 'systemd', active: true, interval: '2s', linger: false });
+    expect(status.json[0]!.nextRun).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const human = await cli(['autoupdate', 'status', '--namespace', 'sched-a']);
+    expect(human.stdout).toContain('scheduler: systemd (active): systemd timer alphacore-autoupdate@sched-a.timer is active');
+    expect(human.stdout).toContain('linger: off');
+
+    const off = await cli(['autoupdate', 'disable', '--namespace', 'sched-a']);
+    expect(off.exitCode).toBe(0);
+    expect(off.stdout).toContain('Stopped and disabled alphacore-autoupdate@sched-a.timer.');
+    expect((await systemctl('is-active', 'alphacore-autoupdate@sched-a.timer')).stdout).toBe('inactive');
+    expect((await systemctl('is-active', 'alphacore-autoupdate@sched-b.timer')).stdout).toBe('active');
+    expect(fs.existsSync(path.join(unitDir(), 'alphacore-autoupdate@sched-a.service.d'))).toBe(false);
+    expect(fs.existsSync(path.join(unitDir(), 'alphacore-autoupdate@.service'))).toBe(true); // b still uses it
+    expect((await cli(['autoupdate', 'status', '--namespace', 'sched-a', '--json'])).json[0]).toMatchObject({ kind: 'none', active: false });
+
+    expect((await cli(['autoupdate', 'disable', '--namespace', 'sched-b'])).exitCode).toBe(0);
+    expect(fs.readdirSync(unitDir()).filter((f) => f.startsWith('alphacore-autoupdate'))).toEqual([]);
+    const again = await cli(['autoupdate', 'disable', '--namespace', 'sched-b']);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toContain('Nothing to remove');
+  }, 60_000);
+
+  it('--enable-linger without logind says what failed and the exact command', async (ctx) => {
+    need(ctx);
+    await deployFixture(staged.ready.user, root, xdg, 'sched-l');
+    const result = await cli(['autoupdate', 'enable', '--namespace', 'sched-l', '--interval', '1h', '--enable-linger']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`WARNING: loginctl enable-linger failed .*Run: sudo loginctl enable-linger ${staged.ready.user.name}`));
+    expect((await cli(['autoupdate', 'disable', '--namespace', 'sched-l'])).exitCode).toBe(0);
+  }, 60_000);
+
+  it('--dry-run prints the units and writes nothing', async (ctx) => {
+    need(ctx);
+    await deployFixture(staged.ready.user, root, xdg, 'sched-d');
+    const before = fs.existsSync(unitDir()) ? fs.readdirSync(unitDir()).sort() : [];
+    const result = await cli(['autoupdate', 'enable', '--namespace', 'sched-d', '--interval', '5m', '--dry-run']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`Would write ${path.join(unitDir(), 'alphacore-autoupdate@sched-d.timer.d', 'alphacore.conf')}:`);
+    expect(result.stdout).toContain('    OnUnitActiveSec=5m');
+    expect(result.stdout).toContain('    Environment="ALPHACORE_AUTOUPDATE_CONFIG=');
+    expect(fs.existsSync(unitDir()) ? fs.readdirSync(unitDir()).sort() : []).toEqual(before);
+  });
+
+  it('refuses a bad interval and a missing config at once, and changes nothing', async (ctx) => {
+    need(ctx);
+    const before = fs.readdirSync(unitDir()).sort();
+    const result = await cli(['autoupdate', 'enable', '--namespace', 'sched-x', '--interval', '500ms']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toContain('--interval: "500ms" is shorter than 1s');
+    expect(result.stderr).toContain('sched-x.env does not exist');
+    expect(result.stderr).toContain('alphacore launch');
+    expect(fs.readdirSync(unitDir()).sort()).toEqual(before);
+  });
+});
