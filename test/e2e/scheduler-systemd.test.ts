@@ -147,4 +147,37 @@ describe('systemd user timer', () => {
     expect(result.stderr).toContain('alphacore launch');
     expect(fs.readdirSync(unitDir()).sort()).toEqual(before);
   });
+
+  it('launch (without --no-autoupdate) installs the timer, which then runs the update of the launched validator', async (ctx) => {
+    need(ctx);
+    const { createAlphaCoreSetup } = await import('../helpers/alphacore-fixture.js');
+    const { isolatedPm2 } = await import('../helpers/pm2.js');
+    const { user, packageRoot } = staged.ready;
+    const base = path.join(root, 'launch 100% fx');
+    const setup = await createAlphaCoreSetup({ root: base, user });
+    const pm2 = isolatedPm2(base, { packageRoot, owner: user });
+    try {
+      const creds = path.join(base, 'sa.json');
+      fs.writeFileSync(creds, '{"client_email":"v@p.iam.gserviceaccount.com"}\n');
+      fs.chownSync(creds, user.uid, user.gid);
+      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env };
+      const launched = await runCliAs(
+        staged.ready,
+        ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
+          '--pm2-namespace', 'launched', '--disable-llm', '--validation-api-endpoint', 'http://127.0.0.1:9', '--autoupdate-interval', '2s'],
+        { env: launchEnv, cwd: setup.deploy, timeoutMs: 90_000 },
+      );
+      expect(launched.exitCode, launched.stderr).toBe(0);
+      expect(launched.stdout).toContain('Installed the systemd user timer alphacore-autoupdate@launched.timer');
+      const log = path.join(xdg.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'launched.log');
+      expect(await waitForLine(log, /\[autoupdate\] result: up-to-date/, 20_000)).toMatch(/result: up-to-date/);
+      // The drop-in carries the PATH and PM2_HOME captured at launch, so pm2 is found.
+      const dropIn = fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@launched.service.d', 'alphacore.conf'), 'utf8');
+      expect(dropIn).toContain(path.join(packageRoot, 'node_modules', '.bin').replaceAll('%', '%%'));
+      expect(dropIn).toContain('PM2_HOME=');
+      expect((await cli(['autoupdate', 'disable', '--namespace', 'launched'])).exitCode).toBe(0);
+    } finally {
+      pm2.kill();
+    }
+  }, 120_000);
 });

@@ -77,6 +77,12 @@ const verb: Record<FileChange, string> = { created: 'Wrote', updated: 'Updated',
 /** Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler (launch only). */
 export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch'): Promise<void> {
   const pm2 = openPm2(ctx);
+  // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
+  // before anything is written or started, not after the validator runs.
+  if (plan.scheduler) {
+    const { installScheduler } = await import('../../scheduler/index.js');
+    await installScheduler(ctx, { ...plan.scheduler, dryRun: true });
+  }
   const { createVenvWith } = await preflight(ctx, plan, pm2);
   if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith);
   if (plan.register) await register(ctx, plan.register);

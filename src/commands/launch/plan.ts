@@ -179,7 +179,7 @@ export function planLaunch(o: LaunchOptions, inputs: PlanInputs, purpose: 'launc
     autoupdateConfig: withConfig ? configFile : undefined,
     scheduler:
       withConfig && o.autoupdate
-        ? { namespace: o.namespace, configFile: inputs.autoupdateConfigPath, interval: o.autoupdateInterval, enableLinger: o.enableLinger, dryRun: o.dryRun }
+        ? { namespace: o.namespace, configFile: inputs.autoupdateConfigPath, interval: o.autoupdateInterval, intervalFlag: '--autoupdate-interval', enableLinger: o.enableLinger, dryRun: o.dryRun }
         : undefined,
     register: withConfig && o.register ? registerArgv(o) : undefined,
     secrets: secretForms(o.openaiApiKey),
