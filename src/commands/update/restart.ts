@@ -44,7 +44,12 @@ async function openSession(input: Omit<RestartInput, 'from' | 'to'>): Promise<{ 
   const { ctx, config } = input;
   const git = openGit(config.repoDir, ctx.env);
   const pm2 = openPm2(ctx);
-  const hooks = launchHooks(ctx, config);
+  // The launch code's own report lines become updater log lines (and JSON lines with
+  // --json), never raw text in the middle of them.
+  const toLog = (text: string) => {
+    for (const line of text.split('\n')) if (line.trim()) input.log.info(line);
+  };
+  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config);
   const stateFile = ctx.paths.state(config.namespace);
   let venvDir = config.values.VALIDATOR_VENV_DIR || path.join(config.repoDir, 'venv');
   let problem: string | undefined;
