@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { launchCommand } from './commands/launch/command.js';
 import { updateCommand } from './commands/update/command.js';
+import { statusCommand } from './commands/status/command.js';
+import { autoupdateCommand } from './commands/autoupdate/command.js';
 import { processContext } from './core/context.js';
 import { OperationError, UserError } from './core/errors.js';
 
@@ -73,7 +76,10 @@ async function main(): Promise<void> {
       if (error) throw error;
       throw new UserError(message ?? 'invalid usage', { hint: 'Run alphacore --help for the commands and their flags.' });
     });
+  parser = launchCommand(parser, ctx, setExit);
   parser = updateCommand(parser, ctx, setExit);
+  parser = statusCommand(parser, ctx, setExit);
+  parser = autoupdateCommand(parser, ctx, setExit);
   try {
     await parser.parseAsync();
   } catch (error) {

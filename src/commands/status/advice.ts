@@ -1,0 +1,120 @@
+import { formatDuration } from '../../core/duration.js';
+import { roughDuration } from './age.js';
+import type { Advice, StatusReport } from './report.js';
+
+type Facts = Omit<StatusReport, 'advice'>;
+
+const ORDER: Record<Advice['level'], number> = { error: 0, warn: 1, info: 2 };
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+function ago(facts: Facts, iso: string): string {
+  const ms = Date.parse(facts.now) - Date.parse(iso);
+  return Number.isFinite(ms) ? `${roughDuration(ms)} ago` : iso;
+}
+
+/** `update` needs the config file; a missing one is covered by the launch advice. */
+const updateCmd = (f: Facts, extra = '') => `alphacore update --config ${f.config.file}${extra}`;
+
+function pm2Advice(f: Facts, out: Advice[]): void {
+  const { pm2 } = f;
+  if (pm2.state === 'not-running') {
+    out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. Restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
+  } else if (pm2.state === 'unknown') {
+    out.push({ level: 'warn', text: `Could not read PM2 (${pm2.detail}). Check that \`pm2 ls\` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update` });
+  } else if (pm2.processes.length === 0 && f.config.state !== 'missing') {
+    // (Without a config, the launch advice already covers an empty namespace.)
+    out.push({ level: 'error', text: `No PM2 process runs in namespace ${f.namespace}: the validator is not running. Start it with alphacore launch (the same flags as before).` });
+  }
+  for (const p of pm2.processes) {
+    if (p.status === 'online') continue;
+    // By id: a same-named process may live in another namespace.
+    out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is ${p.status}: read pm2 logs ${p.pmId} --lines 100, fix the cause, then pm2 restart ${p.pmId}.` });
+  }
+  const { startup } = pm2;
+  if (startup.configured === false) {
+    out.push({ level: 'warn', text: `PM2 is not set up to start at boot for user ${startup.user}: after a reboot the validator stays down. Run pm2 startup, then the sudo command it prints, then pm2 save.` });
+  } else if (startup.configured && !startup.saved && pm2.state === 'ok' && pm2.processes.length > 0) {
+    out.push({ level: 'warn', text: `PM2 starts at boot but has no saved process list (${pm2.home}/dump.pm2): run pm2 save so a reboot brings the validator back.` });
+  }
+}
+
+function schedulerAdvice(f: Facts, out: Advice[]): void {
+  const s = f.scheduler;
+  const ns = f.namespace;
+  if (f.config.state === 'missing') return; // launch installs the scheduler too
+  if (s.kind === 'none') {
+    out.push({ level: 'warn', text: `No auto-update timer or crontab line for namespace ${ns}: updates never run. Install it: alphacore autoupdate enable --namespace ${ns}` });
+  } else if (s.kind === 'unknown') {
+    out.push({ level: 'warn', text: `Could not tell whether the auto-update timer is installed (${s.detail}). Check: alphacore autoupdate status --namespace ${ns}` });
+  } else if (!s.active) {
+    out.push({ level: 'warn', text: `The auto-update ${s.kind === 'systemd' ? `timer ${s.unit ?? ''}` : 'crontab line'} is installed but not active: ${s.detail}. Reinstall it: alphacore autoupdate enable --namespace ${ns}` });
+  }
+  if (s.kind === 'systemd' && s.linger === false) {
+    const user = f.pm2.startup.user ?? '$USER';
+    out.push({ level: 'warn', text: `Linger is off for ${user}: systemd stops the timer when you log out. Run: sudo loginctl enable-linger ${user}` });
+  }
+}
+
+function updateAdvice(f: Facts, out: Advice[]): void {
+  const j = f.journal;
+  if (j?.running) {
+    out.push({ level: 'info', text: `An update from ${short(j.from)} to ${short(j.to)} is running now (phase ${j.phase}, pid ${j.pid}, started ${ago(f, j.startedAt)}).` });
+  } else if (j) {
+    out.push({ level: 'error', text: `An update from ${short(j.from)} to ${short(j.to)} was interrupted in phase ${j.phase}${j.rollingBack ? ' while rolling back' : ''} (started ${ago(f, j.startedAt)}; pid ${j.pid} is gone). The next update run finishes or rolls it back; to do it now: ${updateCmd(f)}` });
+  }
+  const d = f.deferral;
+  if (d?.overdue) {
+    const reason = f.lastRun?.outcome === 'deferred' && f.lastRun.reason ? f.lastRun.reason : undefined;
+    const why = reason === 'round-active' ? ` The round lock ${f.gates.roundLock.file} has been held throughout: check that the validator finishes its rounds.` : reason === 'api-busy' ? ' The Validation API has reported jobs throughout: check that they finish.' : '';
+    out.push({ level: 'warn', text: `Updates have been deferred for ${roughDuration(d.forMs)} (since ${d.since}${reason ? `, last reason ${reason}` : ''}), longer than MAX_DEFERRAL=${formatDuration(d.maxMs)}.${why} To deploy now regardless of the gates (may restart mid-round): ${updateCmd(f, ' --force')}` });
+  }
+  for (const q of f.quarantine) {
+    const current = f.repo.target?.sha === q.sha;
+    out.push({
+      level: current ? 'warn' : 'info',
+      text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined${current ? `; it is the current ${f.repo.remote}/${f.repo.branch}, so updates stop until the branch moves` : ''}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}`,
+    });
+  }
+  const last = f.lastRun;
+  if (last && ['failed', 'rolled-back', 'refused'].includes(last.outcome)) {
+    const log = f.scheduler.logFile ? ` in ${f.scheduler.logFile}` : '';
+    const fix = last.reason === 'dirty-worktree' && f.repo.dir ? ` Commit or discard the changes (git -C ${f.repo.dir} status).` : '';
+    out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: read the log${log}.${fix}` });
+  }
+}
+
+function configAndRepoAdvice(f: Facts, out: Advice[]): void {
+  if (f.config.state === 'missing') {
+    out.push({ level: 'error', text: `No auto-update config for namespace ${f.namespace} (${f.config.file}): run alphacore launch for this validator; it writes the config and installs the timer.` });
+  } else if (f.config.state === 'invalid') {
+    out.push({ level: 'error', text: `The auto-update config ${f.config.file} is invalid, so every update run stops at once: ${f.config.problems.join(' ')}` });
+  }
+  const r = f.repo;
+  if (r.error && r.dir) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
+  if (r.relation === 'update-available' && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
+    const next = f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
+    out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
+  }
+}
+
+function gateAdvice(f: Facts, out: Advice[]): void {
+  const { roundLock, api } = f.gates;
+  if (roundLock.state === 'stale') {
+    out.push({ level: 'info', text: `The round lock ${roundLock.file} is stale (${roundLock.detail}): updates ignore it.` });
+  }
+  if (api.state === 'unreachable' && f.config.state !== 'missing') {
+    out.push({ level: 'info', text: `The Validation API does not answer at ${api.endpoint} (${api.detail}); unless it is disabled on purpose, check: pm2 logs alphacore-validation-api --lines 100` });
+  }
+}
+
+/** What to do next, most urgent first (pure: the same facts give the same advice). */
+export function adviseOn(facts: Facts): Advice[] {
+  const out: Advice[] = [];
+  configAndRepoAdvice(facts, out);
+  updateAdvice(facts, out);
+  pm2Advice(facts, out);
+  schedulerAdvice(facts, out);
+  gateAdvice(facts, out);
+  // Array.prototype.sort is stable: within a level, the order above holds.
+  return out.sort((x, y) => ORDER[x.level] - ORDER[y.level]);
+}

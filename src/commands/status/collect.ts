@@ -1,0 +1,80 @@
+import { isAlive } from '../../adapters/lock.js';
+import type { Context } from '../../core/context.js';
+import { readHistory, readState, type UpdateState } from '../../core/state.js';
+import { adviseOn } from './advice.js';
+import type { ConfigView } from './config-view.js';
+import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
+import type { DeferralView, Pm2View, StatusReport } from './report.js';
+
+function readStateSafely(file: string): UpdateState {
+  try {
+    return readState(file);
+  } catch {
+    // readState keeps a copy of a corrupt file; if even that fails, show no state.
+    return { quarantine: [] };
+  }
+}
+
+function lastChange(file: string): StatusReport['lastChange'] {
+  const last = readHistory(file, 1).at(-1);
+  if (!last || typeof last.at !== 'string' || typeof last.outcome !== 'string') return undefined;
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const out: NonNullable<StatusReport['lastChange']> = { at: last.at, outcome: last.outcome };
+  for (const key of ['reason', 'from', 'to'] as const) {
+    const value = text(last[key]);
+    if (value) out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Gathers the report: the local files first, then every probe at once (git, PM2,
+ * scheduler, API), each inside its budget, so that the whole answers in under 2 s even
+ * when PM2 or the API never answers.
+ */
+export async function collectStatus(ctx: Context, view: ConfigView): Promise<StatusReport> {
+  const ns = view.namespace;
+  const now = ctx.now();
+  const nowMs = now.getTime();
+  const state = readStateSafely(ctx.paths.state(ns));
+
+  const pm2Fallback = (why: string): Pm2View => ({ state: 'unknown', detail: why, bin: ctx.env.PM2_BIN || 'pm2', home: ctx.env.PM2_HOME ?? '', processes: [], startup: { saved: false } });
+  // Started slowest-first: pm2 (a node process) and the API before git and the
+  // scheduler, whose module is imported only now, while the others are being asked.
+  const pm2 = within(BUDGET_MS.pm2 + 300, probePm2(ctx, ns), pm2Fallback); // the group kill settles it first
+  const api = probeApiView(view.apiEndpoint);
+  const repo = within(BUDGET_MS.git, probeRepo(ctx, view.repoDir, view.remote, view.branch), (why) => ({
+    dir: view.repoDir,
+    remote: view.remote,
+    branch: view.branch,
+    relation: 'unknown' as const,
+    error: why,
+  }));
+  const scheduler = within(BUDGET_MS.scheduler, import('../../scheduler/index.js').then((m) => m.schedulerStatus(ctx, ns)), (why) => ({
+    kind: 'unknown' as const,
+    active: false,
+    detail: `could not tell: ${why}`,
+  }));
+
+  const change = lastChange(ctx.paths.history(ns));
+  let deferral: DeferralView | undefined;
+  if (state.deferral?.since) {
+    const forMs = Math.max(0, nowMs - Date.parse(state.deferral.since));
+    deferral = { since: state.deferral.since, forMs, maxMs: view.maxDeferralMs, overdue: forMs > view.maxDeferralMs, notified: Boolean(state.deferral.notified) };
+  }
+  const partial: Omit<StatusReport, 'advice'> = {
+    namespace: ns,
+    now: now.toISOString(),
+    config: view.summary,
+    repo: await repo,
+    scheduler: await scheduler,
+    ...(state.lastRun ? { lastRun: state.lastRun } : {}),
+    ...(change ? { lastChange: change } : {}),
+    ...(deferral ? { deferral } : {}),
+    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs), api: await api },
+    pm2: await pm2,
+    quarantine: state.quarantine,
+    ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),
+  };
+  return { ...partial, advice: adviseOn(partial) };
+}

@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import { CONFIG_KEYS, DEFAULTS, loadConfig, namespaceOf, type ConfigKey } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import { parseDurationMs } from '../../core/duration.js';
+import { parseEnvFile } from '../../core/envfile.js';
+import { UserError } from '../../core/errors.js';
+import type { ConfigSummary } from './report.js';
+
+/**
+ * What status needs from the auto-update config. Unlike `update`, status must show
+ * what it can even when the config is missing or fails validation (a REPO_DIR that
+ * moved, a creds file deleted): it falls back to the raw values and the defaults.
+ */
+export interface ConfigView {
+  summary: ConfigSummary;
+  namespace: string;
+  repoDir?: string;
+  remote: string;
+  branch: string;
+  apiEndpoint: string;
+  roundLockfile: string;
+  roundLockMaxAgeMs: number;
+  maxDeferralMs: number;
+}
+
+const HOUR = 3_600_000;
+
+/**
+ * `--config FILE` names the file; else the namespace's default config. A file that
+ * cannot be read or is not KEY=VALUE text is a UserError (exit 2), as for every command;
+ * a missing default file means launch never ran for this namespace (not an error here).
+ */
+export function readConfigView(ctx: Context, options: { config?: string; namespace: string }): ConfigView {
+  const file = options.config ?? ctx.paths.autoupdateConfig(options.namespace);
+  let text: string | undefined;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (options.config !== undefined || code !== 'ENOENT') {
+      throw new UserError(code === 'ENOENT' ? `--config: ${file} does not exist.` : `cannot read the auto-update config ${file} (${code}).`, {
+        hint: 'Pass the auto-update config that `alphacore launch` wrote, or --namespace NS for ~/.config/alphacore/autoupdate/NS.env.',
+      });
+    }
+  }
+
+  const values: Partial<Record<ConfigKey, string>> = {};
+  if (text !== undefined) {
+    const known = new Set<string>(CONFIG_KEYS);
+    // Throws a UserError naming the bad lines: a file we cannot parse is unreadable.
+    for (const entry of parseEnvFile(text, { source: file, home: ctx.paths.home })) {
+      if (known.has(entry.key)) values[entry.key as ConfigKey] = entry.value;
+    }
+  }
+  for (const key of CONFIG_KEYS) {
+    const fromEnv = ctx.env[key];
+    if (fromEnv !== undefined && fromEnv !== '') values[key] = fromEnv;
+  }
+
+  let summary: ConfigSummary = { file, state: text === undefined ? 'missing' : 'ok', problems: [] };
+  if (text !== undefined) {
+    try {
+      const config = loadConfig(file, ctx.env, {}, ctx.paths);
+      return {
+        summary,
+        namespace: config.namespace,
+        repoDir: config.repoDir,
+        remote: config.remote,
+        branch: config.branch,
+        apiEndpoint: config.validationApiEndpoint,
+        roundLockfile: config.roundLockfile,
+        roundLockMaxAgeMs: config.roundLockMaxAgeMs,
+        maxDeferralMs: config.maxDeferralMs,
+      };
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      summary = { file, state: 'invalid', problems: error.problems.length > 0 ? error.problems : [error.message] };
+    }
+  }
+  const get = (key: ConfigKey): string | undefined => values[key] || undefined;
+  const span = (key: 'ROUND_LOCK_MAX_AGE' | 'MAX_DEFERRAL') => parseDurationMs(get(key) ?? DEFAULTS[key]) || 6 * HOUR;
+  return {
+    summary,
+    // Without a file the namespace is the one asked for; a file names its own.
+    namespace: text === undefined ? options.namespace : namespaceOf(values),
+    repoDir: get('REPO_DIR'),
+    remote: get('REMOTE') ?? DEFAULTS.REMOTE,
+    branch: get('BRANCH') ?? DEFAULTS.BRANCH,
+    apiEndpoint: (get('VALIDATION_API_ENDPOINT') ?? DEFAULTS.VALIDATION_API_ENDPOINT).replace(/\/+$/, ''),
+    roundLockfile: get('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE,
+    roundLockMaxAgeMs: span('ROUND_LOCK_MAX_AGE'),
+    maxDeferralMs: span('MAX_DEFERRAL'),
+  };
+}

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { openGit, type Git } from '../../adapters/git.js';
+import { isAlive } from '../../adapters/lock.js';
+import { openPm2, parseJlist } from '../../adapters/pm2.js';
+import { describeFailure, run } from '../../adapters/shell.js';
+import type { Context } from '../../core/context.js';
+import { userName } from '../../scheduler/spec.js';
+import { inspectRoundLock, probeApi } from '../update/gates.js';
+import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
+
+/**
+ * The probes of `status`. Each answers within its budget and never throws: a probe
+ * that fails or runs out of time reports `unknown` with the reason, so that one broken
+ * part (a hung PM2, a dead API) never hides the others.
+ */
+export const BUDGET_MS = { api: 1000, pm2: 1500, git: 1500, scheduler: 1500 } as const;
+
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** Resolves with `fallback(why)` when `work` fails or has not settled within `ms`. */
+export async function within<T>(ms: number, work: Promise<T>, fallback: (why: string) => T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+  });
+  try {
+    return await Promise.race([work.catch((error: unknown) => fallback(message(error))), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function commit(git: Git, rev: string): Promise<CommitView> {
+  const [sha] = await git.revParse([rev]);
+  const info = await git.describe(sha!);
+  return { sha: sha!, short: sha!.slice(0, 7), subject: info.subject, time: new Date(info.time * 1000).toISOString() };
+}
+
+/** HEAD and the remote-tracking ref as the last fetch left it; never fetches. */
+export async function probeRepo(ctx: Context, dir: string | undefined, remote: string, branch: string): Promise<RepoView> {
+  const base: RepoView = { dir, remote, branch, relation: 'unknown' };
+  if (!dir) return { ...base, error: 'REPO_DIR is not known: no usable auto-update config' };
+  if (!fs.existsSync(path.join(dir, '.git'))) return { ...base, error: `${dir} is not a git clone` };
+  const git = openGit(dir, ctx.env, BUDGET_MS.git);
+  const fetchHead = path.join(dir, '.git', 'FETCH_HEAD');
+  const fetchedAt = fs.existsSync(fetchHead) ? fs.statSync(fetchHead).mtime.toISOString() : undefined;
+  const [head, target] = await Promise.all([
+    commit(git, 'HEAD').catch((error: unknown) => message(error)),
+    commit(git, `refs/remotes/${remote}/${branch}`).catch(() => `no remote-tracking ref ${remote}/${branch} (never fetched?)`),
+  ]);
+  const view: RepoView = { ...base, ...(fetchedAt ? { fetchedAt } : {}) };
+  if (typeof head === 'string') view.error = head;
+  else view.head = head;
+  if (typeof target === 'string') view.error = view.error ?? target;
+  else view.target = target;
+  if (view.head && view.target) view.relation = view.head.sha === view.target.sha ? 'up-to-date' : 'update-available';
+  return view;
+}
+
+export function probeRoundLock(file: string, nowMs: number, maxAgeMs: number): RoundLockView {
+  try {
+    const lock = inspectRoundLock(file, nowMs, maxAgeMs);
+    return lock.kind === 'absent' ? { file, state: 'absent' } : { file, state: lock.kind, detail: lock.detail };
+  } catch (error) {
+    return { file, state: 'unknown', detail: message(error) };
+  }
+}
+
+export async function probeApiView(endpoint: string): Promise<ApiView> {
+  const api = await within(BUDGET_MS.api + 200, probeApi(endpoint, BUDGET_MS.api), (why) => ({ kind: 'unreachable' as const, detail: why }));
+  if (api.kind === 'busy') return { endpoint, state: 'busy', jobs: api.jobs };
+  if (api.kind === 'idle') return { endpoint, state: 'idle' };
+  return { endpoint, state: api.kind, detail: api.detail };
+}
+
+function pm2Home(ctx: Context): string {
+  return ctx.env.PM2_HOME || path.join(ctx.paths.home, '.pm2');
+}
+
+function daemonPid(home: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where `pm2 startup` puts the boot unit (systemd, else SysV-style init scripts). */
+export function pm2StartupUnits(user: string): string[] {
+  return [
+    `/etc/systemd/system/pm2-${user}.service`,
+    `/usr/lib/systemd/system/pm2-${user}.service`,
+    `/lib/systemd/system/pm2-${user}.service`,
+    `/etc/init.d/pm2-${user}`,
+  ];
+}
+
+async function probeStartup(ctx: Context, home: string): Promise<Pm2StartupView> {
+  const saved = fs.existsSync(path.join(home, 'dump.pm2'));
+  const user = await within(BUDGET_MS.pm2, userName(ctx), () => undefined);
+  if (!user) return { saved };
+  const unit = pm2StartupUnits(user).find((f) => fs.existsSync(f));
+  return { user, configured: unit !== undefined, ...(unit ? { unit } : {}), saved };
+}
+
+/**
+ * The namespace's PM2 processes. A daemon that is not running is not started: status
+ * changes nothing (`pm2 jlist` would spawn one). The pm2 call runs in its own process
+ * group, killed whole at the deadline, so a hung pm2 cannot hold the command open.
+ */
+export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View> {
+  const home = pm2Home(ctx);
+  const bin = openPm2(ctx).bin;
+  const pid = daemonPid(home);
+  if (pid === undefined || !isAlive(pid)) {
+    return { state: 'not-running', detail: `no PM2 daemon is running for PM2_HOME ${home}`, bin, home, processes: [], startup: await probeStartup(ctx, home) };
+  }
+  const [result, startup] = await Promise.all([
+    run(bin, ['jlist'], { env: ctx.env, timeoutMs: BUDGET_MS.pm2, cwd: ctx.cwd, killGroup: true }),
+    probeStartup(ctx, home),
+  ]);
+  const base = { bin, home, processes: [], startup };
+  if (!result.ok) {
+    const detail = result.timedOut
+      ? `${bin} jlist did not answer within ${(BUDGET_MS.pm2 / 1000).toFixed(1)} s`
+      : result.notFound
+        ? `${bin} not found (install PM2 or set PM2_BIN)`
+        : describeFailure(result);
+    return { state: 'unknown', detail, ...base };
+  }
+  try {
+    const nowMs = ctx.now().getTime();
+    const processes = parseJlist(result.stdout)
+      .filter((p) => p.namespace === namespace)
+      .map((p) => ({
+        name: p.name,
+        pmId: p.pmId,
+        status: p.status,
+        pid: p.pid,
+        restarts: p.restarts,
+        ...(p.status === 'online' && p.uptimeSince ? { uptimeMs: Math.max(0, nowMs - p.uptimeSince) } : {}),
+      }));
+    return { state: 'ok', ...base, processes };
+  } catch (error) {
+    return { state: 'unknown', detail: message(error), ...base };
+  }
+}

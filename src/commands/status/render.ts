@@ -1,0 +1,145 @@
+import { formatDuration } from '../../core/duration.js';
+import { roughDuration } from './age.js';
+import type { CommitView, StatusReport } from './report.js';
+
+/** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
+export interface Paint {
+  ok(text: string): string;
+  warn(text: string): string;
+  bad(text: string): string;
+  dim(text: string): string;
+  bold(text: string): string;
+}
+
+const same = (text: string) => text;
+export const plain: Paint = { ok: same, warn: same, bad: same, dim: same, bold: same };
+
+const LABEL = 13;
+const GOOD_OUTCOMES = new Set(['up-to-date', 'updated']);
+const BAD_OUTCOMES = new Set(['failed', 'rolled-back', 'refused', 'invalid-config']);
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+const isoSeconds = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The status screen (pure: report in, text out). Labels in one column, values
+ * aligned after them; continuation lines indented to the value column.
+ */
+export function renderStatus(r: StatusReport, paint: Paint = plain): string {
+  const nowMs = Date.parse(r.now);
+  const rel = (iso: string | undefined): string => {
+    if (!iso) return '?';
+    const ms = Date.parse(iso) - nowMs;
+    if (!Number.isFinite(ms)) return iso;
+    return ms > 0 ? `in ${roughDuration(ms)}` : `${roughDuration(-ms)} ago`;
+  };
+  const at = (iso: string) => `${isoSeconds(iso)} (${rel(iso)})`;
+  const lines: string[] = [];
+  const row = (label: string, value: string, ...more: string[]) => {
+    lines.push(`${label.padEnd(LABEL)}${value}`);
+    for (const m of more) lines.push(`${' '.repeat(LABEL)}${m}`);
+  };
+  const commit = (c: CommitView) => `${paint.bold(c.short)} ${c.subject} ${paint.dim(`(committed ${rel(c.time)})`)}`;
+
+  lines.push(`${paint.bold(`alphacore status: namespace ${r.namespace}`)} ${paint.dim(`at ${isoSeconds(r.now)}`)}`, '');
+
+  const configState = r.config.state === 'ok' ? '' : ` ${paint.bad(`(${r.config.state})`)}`;
+  row('Config', `${r.config.file}${configState}`);
+  const repo = r.repo;
+  row('Repo', repo.dir ?? paint.warn('unknown'));
+  row('HEAD', repo.head ? commit(repo.head) : paint.warn(`unknown${repo.error ? ` (${repo.error})` : ''}`));
+  const tracking = `${repo.remote}/${repo.branch}`;
+  const fetched = `as of the last fetch${repo.fetchedAt ? `, ${rel(repo.fetchedAt)}` : ''}; status does not fetch`;
+  const relation =
+    repo.relation === 'up-to-date' ? paint.ok('same as HEAD') : repo.relation === 'update-available' ? paint.warn('differs from HEAD: update available') : paint.warn('unknown');
+  const compared = repo.head || repo.target ? [`${relation} ${paint.dim(`(${fetched})`)}`] : [];
+  row('Remote', repo.target ? `${tracking} ${commit(repo.target)}` : `${tracking} ${paint.warn('unknown')}`, ...compared);
+
+  const s = r.scheduler;
+  const every = s.interval ? `, every ${s.interval}` : '';
+  const next = s.nextRun ? `, next run ${rel(s.nextRun)}` : '';
+  if (s.kind === 'systemd') {
+    row('Scheduler', `systemd timer ${s.unit ?? ''}, ${s.active ? paint.ok('active') : paint.bad('not active')}${every}${next}`);
+  } else if (s.kind === 'cron') {
+    row('Scheduler', `crontab line${every}${next}`, paint.dim(s.cronLine ?? ''));
+  } else {
+    row('Scheduler', `${paint.bad(s.kind)} ${paint.dim(`(${s.detail})`)}`);
+  }
+  // Linger only keeps a systemd user timer alive after logout.
+  const linger = s.linger === true ? paint.ok('on') : s.linger === false ? (s.kind === 'systemd' ? paint.bad('off') : 'off') : paint.dim('unknown');
+  row('Linger', s.kind === 'systemd' || s.kind === 'unknown' ? linger : `${linger} ${paint.dim('(matters only for a systemd timer)')}`);
+
+  const last = r.lastRun;
+  if (last) {
+    const outcome = GOOD_OUTCOMES.has(last.outcome) ? paint.ok(last.outcome) : BAD_OUTCOMES.has(last.outcome) ? paint.bad(last.outcome) : paint.warn(last.outcome);
+    const move = last.from && last.to && last.from !== last.to ? ` ${short(last.from)} -> ${short(last.to)}` : '';
+    row('Last run', `${at(last.at)}: ${outcome}${last.reason ? ` (${last.reason})` : ''}${move}`);
+  } else {
+    row('Last run', paint.dim('never'));
+  }
+  const change = r.lastChange;
+  row('Last change', change ? `${at(change.at)}: ${change.outcome}${change.reason ? ` (${change.reason})` : ''} ${short(change.from)} -> ${short(change.to)}` : paint.dim('none'));
+  const d = r.deferral;
+  row(
+    'Deferred',
+    d ? (d.overdue ? paint.bad(`for ${roughDuration(d.forMs)} since ${isoSeconds(d.since)}, longer than MAX_DEFERRAL ${formatDuration(d.maxMs)}`) : paint.warn(`for ${roughDuration(d.forMs)} since ${isoSeconds(d.since)}`)) : 'no',
+  );
+
+  const lock = r.gates.roundLock;
+  const lockState = lock.state === 'absent' ? paint.ok('absent') : lock.state === 'stale' ? paint.warn('stale') : lock.state === 'live' ? paint.warn('live') : paint.bad('unknown');
+  row('Round lock', `${lockState}${lock.detail ? ` (${lock.detail})` : ''} ${paint.dim(lock.file)}`);
+  const api = r.gates.api;
+  const apiState = api.state === 'idle' ? paint.ok('idle') : api.state === 'busy' ? paint.warn(`busy, ${api.jobs} job${api.jobs === 1 ? '' : 's'}`) : paint.bad(api.state);
+  row('API', `${apiState}${api.detail ? ` (${api.detail})` : ''} ${paint.dim(api.endpoint)}`);
+
+  renderPm2(r, paint, row);
+
+  const quarantined = r.quarantine.map((q) => paint.warn(`${short(q.sha)} rolled back ${rel(q.at)} (${q.reason})`));
+  row('Quarantine', quarantined[0] ?? 'none', ...quarantined.slice(1));
+  const j = r.journal;
+  row('Journal', j ? paint.bad(`update ${short(j.from)} -> ${short(j.to)}${j.rollingBack ? ' (rolling back)' : ''}, phase ${j.phase}, started ${rel(j.startedAt)}, pid ${j.pid} ${j.running ? 'running' : 'gone'}`) : 'none (no interrupted update)');
+
+  lines.push('');
+  if (r.advice.length === 0) {
+    lines.push(paint.ok('All good: nothing to do.'));
+  } else {
+    lines.push(paint.bold('What to do next:'));
+    for (const a of r.advice) {
+      const mark = a.level === 'error' ? paint.bad('ERROR') : a.level === 'warn' ? paint.warn('WARN ') : paint.dim('NOTE ');
+      lines.push(`  ${mark} ${a.text}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: string, ...more: string[]) => void): void {
+  const pm2 = r.pm2;
+  if (pm2.state !== 'ok') {
+    row('PM2', `${paint.bad(pm2.state)} (${pm2.detail ?? ''})`);
+  } else if (pm2.processes.length === 0) {
+    row('PM2', paint.bad(`no process in namespace ${r.namespace}`));
+  } else {
+    const table = [
+      ['NAME', 'ID', 'STATUS', 'PID', 'UPTIME', 'RESTARTS'],
+      ...pm2.processes.map((p) => [p.name, String(p.pmId), p.status, String(p.pid), p.uptimeMs === undefined ? '-' : roughDuration(p.uptimeMs), String(p.restarts)]),
+    ];
+    const widths = table[0]!.map((_, c) => Math.max(...table.map((t) => t[c]!.length)));
+    const format = (cells: string[], i: number) =>
+      cells
+        .map((cell, c) => {
+          const padded = c === cells.length - 1 ? cell : cell.padEnd(widths[c]!);
+          if (i === 0) return paint.dim(padded);
+          return c === 2 ? (cell === 'online' ? paint.ok(padded) : paint.bad(padded)) : padded;
+        })
+        .join('  ');
+    const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}`;
+    row('PM2', count, ...table.map(format));
+  }
+  const st = pm2.startup;
+  const startup =
+    st.configured === undefined
+      ? paint.dim('unknown (cannot tell the user name)')
+      : st.configured
+        ? `${paint.ok('configured')} ${paint.dim(`(${st.unit})`)}${st.saved ? ', process list saved' : `, ${paint.warn('no saved process list')}`}`
+        : paint.bad(`not configured for ${st.user} (no pm2-${st.user} boot unit)`);
+  row('PM2 startup', startup);
+}

@@ -1,0 +1,118 @@
+import type { Journal, LastRun, QuarantineEntry } from '../../core/state.js';
+import type { SchedulerStatus } from '../../scheduler/index.js';
+
+/**
+ * Everything `alphacore status` shows (DESIGN.md §7). collect.ts fills it, advice.ts
+ * derives the advice from it, render.ts turns it into the screen, and `--json` prints
+ * it as it is: one object, the same content as the screen.
+ */
+export interface StatusReport {
+  namespace: string;
+  /** When the report was made (ISO); every age on the screen is relative to it. */
+  now: string;
+  config: ConfigSummary;
+  repo: RepoView;
+  scheduler: SchedulerStatus;
+  lastRun?: LastRun;
+  /** The last line of the history file: the last run that changed something. */
+  lastChange?: { at: string; outcome: string; reason?: string; from?: string; to?: string };
+  deferral?: DeferralView;
+  gates: { roundLock: RoundLockView; api: ApiView };
+  pm2: Pm2View;
+  quarantine: QuarantineEntry[];
+  journal?: JournalView;
+  /** What to do next, most urgent first; empty when all is well. */
+  advice: Advice[];
+}
+
+export interface ConfigSummary {
+  file: string;
+  /** ok; missing (no file: launch never ran for this namespace); invalid (problems below). */
+  state: 'ok' | 'missing' | 'invalid';
+  problems: string[];
+}
+
+export interface CommitView {
+  sha: string;
+  short: string;
+  subject: string;
+  /** Committer time (ISO). */
+  time: string;
+}
+
+export interface RepoView {
+  dir?: string;
+  remote: string;
+  branch: string;
+  head?: CommitView;
+  /** REMOTE/BRANCH as of the last fetch: status itself never fetches. */
+  target?: CommitView;
+  /** When the clone last fetched (FETCH_HEAD's mtime), when known. */
+  fetchedAt?: string;
+  /** update-available: the target differs from HEAD (ahead, behind or force-pushed). */
+  relation: 'up-to-date' | 'update-available' | 'unknown';
+  /** Why something above is missing. */
+  error?: string;
+}
+
+export interface DeferralView {
+  since: string;
+  forMs: number;
+  maxMs: number;
+  /** Deferred for longer than MAX_DEFERRAL. */
+  overdue: boolean;
+  notified: boolean;
+}
+
+export interface RoundLockView {
+  file: string;
+  state: 'absent' | 'live' | 'stale' | 'unknown';
+  detail?: string;
+}
+
+export interface ApiView {
+  endpoint: string;
+  state: 'idle' | 'busy' | 'unknown' | 'unreachable';
+  jobs?: number;
+  detail?: string;
+}
+
+export interface Pm2ProcessView {
+  name: string;
+  pmId: number;
+  status: string;
+  pid: number;
+  restarts: number;
+  /** How long the current run has lasted, when PM2 says it is online. */
+  uptimeMs?: number;
+}
+
+export interface Pm2View {
+  /** ok: pm2 answered; not-running: no live daemon for PM2_HOME; unknown: pm2 failed or did not answer. */
+  state: 'ok' | 'not-running' | 'unknown';
+  detail?: string;
+  bin: string;
+  home: string;
+  processes: Pm2ProcessView[];
+  startup: Pm2StartupView;
+}
+
+export interface Pm2StartupView {
+  user?: string;
+  /** A boot unit made by `pm2 startup` exists for the user; undefined when the user is unknown. */
+  configured?: boolean;
+  unit?: string;
+  /** `pm2 save` has written the process list a reboot restores. */
+  saved: boolean;
+}
+
+export interface JournalView extends Journal {
+  /** The pid that wrote the journal still runs: an update is in progress right now. */
+  running: boolean;
+}
+
+export interface Advice {
+  level: 'error' | 'warn' | 'info';
+  /** What is wrong and the command that fixes it. */
+  text: string;
+}

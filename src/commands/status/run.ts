@@ -1,0 +1,34 @@
+import type { Context } from '../../core/context.js';
+import { DEFAULTS } from '../../core/config.js';
+import { checkNamespace } from '../../scheduler/spec.js';
+import { collectStatus } from './collect.js';
+import { readConfigView } from './config-view.js';
+import { plain, renderStatus, type Paint } from './render.js';
+
+export interface StatusFlags {
+  namespace?: string;
+  config?: string;
+  json: boolean;
+}
+
+async function colours(ctx: Context): Promise<Paint> {
+  if (!ctx.isTTY || ctx.env.NO_COLOR !== undefined) return plain;
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: 1 });
+  return { ok: chalk.green, warn: chalk.yellow, bad: chalk.red, dim: chalk.dim, bold: chalk.bold };
+}
+
+/**
+ * `alphacore status` (DESIGN.md §7). Exit 0 whenever it could report, healthy or not:
+ * the screen and the `advice` list say what needs attention, and a monitoring script
+ * reads `--json`. Exit 2 only when the named config cannot be read at all.
+ */
+export async function runStatus(ctx: Context, flags: StatusFlags): Promise<number> {
+  const namespace = flags.namespace ?? DEFAULTS.PM2_NAMESPACE;
+  checkNamespace(namespace);
+  const view = readConfigView(ctx, { config: flags.config, namespace });
+  const report = await collectStatus(ctx, view);
+  if (flags.json) ctx.stdout(`${JSON.stringify(report, null, 2)}\n`);
+  else ctx.stdout(renderStatus(report, await colours(ctx)));
+  return 0;
+}

@@ -1,0 +1,51 @@
+import { execa } from 'execa';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/cli.js';
+import { runAs, stage, type StagedRun } from '../helpers/user.js';
+
+const staged = stage();
+if (staged.skip) console.log(`demo e2e test skipped: ${staged.skip}`);
+const run = staged.ready as StagedRun;
+
+describe('npm run demo', () => {
+  it.skipIf(Boolean(staged.skip))('tells the whole story as an ordinary user and cleans up after itself', async () => {
+    const home = fs.mkdtempSync('/tmp/alphacore-demo-home-');
+    fs.chownSync(home, run.user.uid, run.user.gid);
+    try {
+      const r = await runAs(run.user, process.execPath, [path.join(run.packageRoot, 'scripts', 'demo.mjs')], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
+        cwd: home,
+        timeoutMs: 120_000,
+      });
+      const out = String(r.stdout);
+      expect(r.exitCode, out + String(r.stderr)).toBe(0);
+      const order = ['1. launch', 'result: deferred', 'round-active', 'result: updated', 'result: rolled-back', 'result: skipped', 'alphacore status', 'Quarantine', 'Cleaned up'];
+      let at = 0;
+      for (const marker of order) {
+        const found = out.indexOf(marker, at);
+        expect(found, `"${marker}" after position ${at}`).toBeGreaterThanOrEqual(0);
+        at = found;
+      }
+      const tmp = /removed \(|is removed/.test(out) ? /alphacore demo in (\S+)/.exec(out)?.[1] : undefined;
+      expect(tmp).toBeDefined();
+      expect(fs.existsSync(tmp!)).toBe(false);
+      // The demo's PM2 daemon is gone: no process of the user mentions its PM2_HOME.
+      const ps = await execa('ps', ['-u', run.user.name, '-o', 'args='], { reject: false });
+      expect(String(ps.stdout)).not.toContain(tmp!);
+    } finally {
+      fs.rmSync(home, { recursive: true, force: true });
+    }
+  }, 150_000);
+
+  it('refuses to run as root, saying why', async () => {
+    if (process.getuid?.() !== 0) {
+      console.log('skipped: this check needs root');
+      return;
+    }
+    const r = await execa(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'demo.mjs')], { reject: false });
+    expect(r.exitCode).toBe(2);
+    expect(String(r.stderr)).toContain('run it as an ordinary user');
+  });
+});
