@@ -1,10 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { launchCommand } from './commands/launch/command.js';
-import { updateCommand } from './commands/update/command.js';
-import { statusCommand } from './commands/status/command.js';
-import { autoupdateCommand } from './commands/autoupdate/command.js';
 import { processContext } from './core/context.js';
 import { OperationError, UserError } from './core/errors.js';
 
@@ -63,14 +59,25 @@ async function main(): Promise<void> {
     process.exitCode = exitCode;
     return;
   }
-  const { default: yargs } = await import('yargs');
+  // Declarations only: each command's work is imported by its handler.
+  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }] = await Promise.all([
+    import('yargs'),
+    import('./commands/launch/command.js'),
+    import('./commands/update/command.js'),
+    import('./commands/status/command.js'),
+    import('./commands/autoupdate/command.js'),
+  ]);
   let parser = yargs(process.argv.slice(2))
     .scriptName('alphacore')
     .usage('$0 <command> [options]\n\nLaunch an AlphaCore validator under PM2 and keep it on the newest release.')
     .version(version())
     .strict()
-    .demandCommand(1, 'Name a command: update (see --help).')
+    .demandCommand(1, 'Name a command: launch, update, status or autoupdate (see --help).')
     .recommendCommands()
+    .example('$0 launch --wallet-name cold --hotkey hot --netuid 66 --network finney --gcp-creds-file ~/sa.json', 'start the validator and auto-update')
+    .example('$0 status', 'is this machine healthy and up to date?')
+    .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what the next update run would do')
+    .example('$0 autoupdate status', 'the timer or crontab line')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       if (error) throw error;
