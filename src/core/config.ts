@@ -80,7 +80,8 @@ export interface ConfigOverrides {
   branch?: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** Names that become file names and PM2 names: wallet, hotkey, namespace, process. */
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 
 export function parseBytes(text: string): number | undefined {
@@ -91,7 +92,7 @@ export function parseBytes(text: string): number | undefined {
   return Number(m[1]) * factor;
 }
 
-function isUrl(value: string, protocols: readonly string[]): boolean {
+export function isUrl(value: string, protocols: readonly string[]): boolean {
   try {
     const url = new URL(value);
     return protocols.includes(url.protocol) && url.hostname !== '';

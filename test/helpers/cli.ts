@@ -25,6 +25,11 @@ export async function runCli(args: string[], options: { env: Record<string, stri
     timeout: options.timeoutMs ?? 120_000,
     stdin: 'ignore',
   });
+  return toCliResult(child);
+}
+
+/** Exit code, output and the JSON lines of a finished CLI process. */
+export function toCliResult(child: { exitCode?: number; stdout?: unknown; stderr?: unknown }): CliResult {
   const json: Record<string, unknown>[] = [];
   for (const line of String(child.stdout).split('\n')) {
     if (!line.startsWith('{')) continue;

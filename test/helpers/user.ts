@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, inject } from 'vitest';
-import type { CliResult } from './cli.js';
+import { toCliResult, type CliResult } from './cli.js';
 
 export interface TestUser {
   name: string;
@@ -60,21 +60,5 @@ export async function runAs(user: TestUser, file: string, args: string[], option
 
 /** Runs the staged CLI as the user. */
 export async function runCliAs(run: StagedRun, args: string[], options: { env: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<CliResult> {
-  const child = await runAs(run.user, process.execPath, [run.cli, ...args], options);
-  const json: Record<string, unknown>[] = [];
-  for (const line of String(child.stdout).split('\n')) {
-    if (!line.startsWith('{')) continue;
-    try {
-      json.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      // not a JSON line
-    }
-  }
-  return {
-    exitCode: child.exitCode ?? -1,
-    stdout: String(child.stdout),
-    stderr: String(child.stderr),
-    json,
-    result: json.filter((j) => j.event === 'result').at(-1),
-  };
+  return toCliResult(await runAs(run.user, process.execPath, [run.cli, ...args], options));
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { DEFAULTS, isUrl, NAME } from '../../core/config.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
 import type { LaunchArgs } from './options.js';
@@ -67,18 +68,7 @@ export const NETWORK_ENDPOINTS = {
   finney: 'wss://finney.opentensor.io:443',
 } as const;
 export const PLACEHOLDER_SAS = ['validator@example.com', 'your-validator-sa@project.iam.gserviceaccount.com'];
-export const DEFAULT_ROUND_LOCKFILE = '/tmp/alphacore-validator-round.lock';
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-
-function isUrl(value: string, protocols: readonly string[]): boolean {
-  try {
-    const url = new URL(value);
-    return protocols.includes(url.protocol) && url.hostname !== '';
-  } catch {
-    return false;
-  }
-}
 
 /** `~` and relative paths as the operator means them. */
 function absolute(p: string, facts: LaunchFacts): string {
@@ -209,7 +199,7 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     p.add(`--epoch-slot-index ${args.epochSlotIndex} must be below --epoch-slots (${epochSlots}): 0..${Number(epochSlots) - 1}.`);
   }
   integer('weights-min-tasks-before-emit', args.weightsMinTasksBeforeEmit, 0);
-  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULT_ROUND_LOCKFILE;
+  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE;
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
 
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
