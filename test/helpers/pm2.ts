@@ -2,17 +2,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll } from 'vitest';
+import { parseJlist, type Pm2Process } from '../../src/adapters/pm2.js';
 import { PROJECT_ROOT } from './cli.js';
 
-export interface Pm2ProcessInfo {
-  name: string;
-  pmId: number;
-  namespace: string;
-  status: string;
-  pid: number;
-  restarts: number;
-  env: Record<string, string>;
-}
+export type Pm2ProcessInfo = Pm2Process;
 
 export interface IsolatedPm2 {
   /** PM2_HOME of this test's daemon. */
@@ -88,16 +81,7 @@ export function isolatedPm2(root: string, options: { packageRoot?: string; owner
     list() {
       const pid = daemonPid();
       if (pid === undefined || !alive(pid)) return [];
-      const line = self.pm2('jlist').split('\n').filter((l) => l.trim().startsWith('[')).at(-1) ?? '[]';
-      return (JSON.parse(line) as { name: string; pm_id: number; pid: number; pm2_env: { namespace: string; status: string; restart_time: number; env?: Record<string, string> } }[]).map((e) => ({
-        name: e.name,
-        pmId: e.pm_id,
-        namespace: e.pm2_env.namespace,
-        status: e.pm2_env.status,
-        pid: e.pid,
-        restarts: e.pm2_env.restart_time,
-        env: e.pm2_env.env ?? {},
-      }));
+      return parseJlist(self.pm2('jlist'));
     },
     kill() {
       const pid = daemonPid();

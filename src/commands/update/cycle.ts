@@ -42,9 +42,13 @@ export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<numbe
   if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
   try {
     const state = readState(ctx.paths.state(config.namespace));
-    const { recoverInterrupted } = state.journal ? await import('./restart.js') : { recoverInterrupted: undefined };
-    const recovered = await recoverInterrupted?.({ ctx, config, log, state });
-    if (recovered) return await finish(ctx, log, config, state, recovered, state.journal?.from, state.journal?.to);
+    if (state.journal) {
+      // A run killed mid-update is finished or rolled back before anything else (§5.1).
+      const { from, to } = state.journal;
+      const { recoverInterrupted } = await import('./restart.js');
+      const recovered = await recoverInterrupted({ ctx, config, log, state });
+      if (recovered) return await finish(ctx, log, config, state, recovered, from, to);
+    }
     let decision: Awaited<ReturnType<typeof decide>>;
     try {
       decision = await decide(ctx, log, config, state, flags);

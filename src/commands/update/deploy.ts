@@ -83,14 +83,22 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     log.info(`Validation API up at ${config.validationApiEndpoint}`);
   }
   await phase('validator', () => io.relaunch());
-  await phase('health', async () => {
-    const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
-      stableMs: config.healthStableMs,
-      timeoutMs: config.healthTimeoutMs,
-      now,
-    });
-    if (!health.ok) throw new DeployError('health', `validator not healthy: ${health.detail}`);
-    timings.validatorOnlineAt = health.onlineAt;
-    log.info(health.detail);
+  await phase('health', () => checkValidatorHealth(io, timings));
+}
+
+/**
+ * Waits until PM2 shows the validator online with no restart (beyond
+ * `baselineRestarts`) for HEALTH_STABLE. Throws DeployError('health').
+ */
+export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings, baselineRestarts = 0): Promise<void> {
+  const { ctx, config } = io;
+  const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
+    stableMs: config.healthStableMs,
+    timeoutMs: config.healthTimeoutMs,
+    now: () => ctx.now().getTime(),
+    baselineRestarts,
   });
+  if (!health.ok) throw new DeployError('health', `validator not healthy: ${health.detail}`);
+  timings.validatorOnlineAt = health.onlineAt;
+  io.log.info(health.detail);
 }

@@ -7,7 +7,7 @@ import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
 import { writeState, type Journal, type UpdateState } from '../../core/state.js';
 import type { Decision } from './decide.js';
-import { DeployError, deployCommit, type DeployIo, type DeployTimings } from './deploy.js';
+import { checkValidatorHealth, DeployError, deployCommit, type DeployIo, type DeployTimings } from './deploy.js';
 import { planDeploy } from './deploy-plan.js';
 import { launchHooks } from './launch-hooks.js';
 import { preflight } from './preflight.js';
@@ -189,7 +189,7 @@ export async function recoverInterrupted(input: Omit<RestartInput, 'from' | 'to'
     const validator = procs.find((p) => p.name === config.validatorProcessName);
     if (validator?.status === 'online') {
       try {
-        await deployCommitHealthOnly(s, timings);
+        await checkValidatorHealth(s.io, timings, validator.restarts);
         delete state.journal;
         await writeState(s.stateFile, state);
         log.info(`finished the interrupted update: ${short(journal.to)} is healthy`);
@@ -215,20 +215,4 @@ export async function recoverInterrupted(input: Omit<RestartInput, 'from' | 'to'
   await writeState(s.stateFile, state);
   loudFailure(log, config, journal.from, rollbackError);
   return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings };
-}
-
-async function deployCommitHealthOnly(s: Session, timings: DeployTimings): Promise<void> {
-  const { waitForStableProcess } = await import('./health.js');
-  const { config } = s.input;
-  const now = () => s.input.ctx.now().getTime();
-  const procs = await s.pm2.list(config.namespace);
-  const baseline = procs.find((p) => p.name === config.validatorProcessName)?.restarts ?? 0;
-  const health = await waitForStableProcess(s.pm2, config.namespace, config.validatorProcessName, {
-    stableMs: config.healthStableMs,
-    timeoutMs: config.healthTimeoutMs,
-    now,
-    baselineRestarts: baseline,
-  });
-  timings.phases.health = config.healthStableMs;
-  if (!health.ok) throw new DeployError('health', health.detail);
 }
