@@ -11,6 +11,8 @@ export interface Journal {
   pid: number;
   /** true once the cycle is rolling back to `from`. */
   rollingBack?: boolean;
+  /** true when that rollback itself failed: the next run retries it first. */
+  rollbackFailed?: boolean;
 }
 
 export interface QuarantineEntry {

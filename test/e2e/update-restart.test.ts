@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pushRelease } from '../helpers/alphacore-fixture.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
@@ -81,6 +82,30 @@ e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixt
     expectServicesAt(w, good, '1.0.0');
     expect(w.pm2.list().find((p) => p.name === 'alphacore-validation-api')).toMatchObject({ status: 'online' });
     expect(w.setup.control.apiStarts().at(-1)).toMatchObject({ version: '1.0.0' });
+  });
+
+  it('when even the rollback fails: failed, loudly, and the next run retries the rollback before anything else', async () => {
+    const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
+    const good = w.head();
+    const bad = pushRelease(w.setup.origin, { version: '2.0.0' });
+    // The API launch script fails for every commit while this knob exists.
+    const knob = path.join(w.setup.control.dir, 'api-launch-fails');
+    fs.writeFileSync(knob, '');
+    const r = await w.update(['--json']);
+    expect(r.exitCode).toBe(1);
+    expect(r.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed', from: good, to: bad });
+    expect(r.stdout).toContain('ROLLBACK FAILED: the validator may be DOWN');
+    expect(r.stdout).toContain('pm2 list --namespace alphacore');
+    expect(w.state().journal).toMatchObject({ from: good, to: bad, rollbackFailed: true });
+    expect(w.state().quarantine.map((q) => q.sha)).toEqual([bad]);
+    expect(w.history().at(-1)).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
+
+    fs.rmSync(knob);
+    const next = await w.update(['--json']);
+    expect(next.stdout).toContain('failed to roll back');
+    expect(next.result).toMatchObject({ outcome: 'rolled-back', reason: 'rollback-retried' });
+    expectServicesAt(w, good, '1.0.0');
+    expect(w.state().journal).toBeUndefined();
   });
 
   it('a sudo that wants a password for the sandbox setup: failed in preflight, nothing stopped', async () => {

@@ -143,6 +143,7 @@ export async function restartAt(input: RestartInput): Promise<RestartDecision> {
       log.error(`rolled back: the services run at ${short(from)} again; ${short(to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)`);
       return { outcome: 'rolled-back', reason: `${phase}-failed`, changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
     }
+    journal.rollbackFailed = true;
     await writeState(s.stateFile, state);
     loudFailure(log, config, from, rollbackError);
     return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings };
@@ -172,9 +173,10 @@ export async function recoverInterrupted(input: Omit<RestartInput, 'from' | 'to'
   const journal = state.journal;
   if (!journal) return undefined;
   const { session: s } = await openSession(input);
-  log.warn(
-    `a previous update (pid ${journal.pid}, started ${journal.startedAt}) was interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}: ${short(journal.from)} -> ${short(journal.to)}; recovering first`,
-  );
+  const what = journal.rollbackFailed
+    ? `failed to roll back (in phase ${journal.phase}); retrying the rollback first`
+    : `was interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}; recovering first`;
+  log.warn(`a previous update ${short(journal.from)} -> ${short(journal.to)} (pid ${journal.pid}, started ${journal.startedAt}) ${what}`);
   // A kill during `git reset` can leave git's own index lock behind; nothing of ours runs git now.
   const indexLock = path.join(config.repoDir, '.git', 'index.lock');
   if (fs.existsSync(indexLock)) {
@@ -210,8 +212,9 @@ export async function recoverInterrupted(input: Omit<RestartInput, 'from' | 'to'
     delete state.journal;
     await writeState(s.stateFile, state);
     log.warn(`recovered: the services run at ${short(journal.from)} again`);
-    return { outcome: 'rolled-back', reason: 'interrupted', changed: true, timings };
+    return { outcome: 'rolled-back', reason: journal.rollbackFailed ? 'rollback-retried' : 'interrupted', changed: true, timings };
   }
+  journal.rollbackFailed = true;
   await writeState(s.stateFile, state);
   loudFailure(log, config, journal.from, rollbackError);
   return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings };
