@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
 import { tempDir } from './tmp.js';
 import { chownTree, type TestUser } from './user.js';
@@ -37,8 +38,15 @@ export interface ReleaseOptions extends Behaviour {
 export const FIXTURE_SOURCE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'alphacore-repo');
 
 let safeConfig: string | undefined;
+afterAll(() => {
+  if (safeConfig) fs.rmSync(path.dirname(safeConfig), { recursive: true, force: true });
+  safeConfig = undefined;
+});
 function safeDirectoryConfig(): string {
-  safeConfig ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-')), 'gitconfig');
+  if (safeConfig === undefined) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-'));
+    safeConfig = path.join(dir, 'gitconfig');
+  }
   fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
   return safeConfig;
 }
