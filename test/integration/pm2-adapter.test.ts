@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPm2, type Pm2 } from '../../src/adapters/pm2.js';
 import { makePaths, type Context } from '../../src/core/context.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
-import fsExtra from 'fs-extra';
 import os from 'node:os';
 
 // One daemon for the file (starting PM2 takes seconds); each test uses its own names.
@@ -39,7 +38,7 @@ beforeAll(() => {
 
 afterAll(() => {
   daemon.kill();
-  fsExtra.removeSync(root);
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 const start = (name: string, namespace: string) =>
