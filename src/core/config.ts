@@ -126,10 +126,25 @@ export function loadConfig(
       { hint: 'Pass the auto-update config that `alphacore launch` wrote, e.g. ~/.config/alphacore/autoupdate/alphacore.env.' },
     );
   }
+  const { values, unknown } = configValues(text, file, env, overrides, paths.home);
+  return validateConfig(file, values, unknown, env, paths);
+}
+
+/**
+ * The values a config means: the file's known keys, then the environment, then the
+ * flags (defaults are applied by validateConfig). Unknown keys are returned apart.
+ */
+export function configValues(
+  text: string,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: ConfigOverrides,
+  home: string,
+): { values: Partial<Record<ConfigKey, string>>; unknown: string[] } {
   const values: Partial<Record<ConfigKey, string>> = {};
   const known = new Set<string>(CONFIG_KEYS);
   const unknown: string[] = [];
-  for (const entry of parseEnvFile(text, { source: file, home: paths.home })) {
+  for (const entry of parseEnvFile(text, { source: file, home })) {
     if (known.has(entry.key)) values[entry.key as ConfigKey] = entry.value;
     else unknown.push(entry.key);
   }
@@ -140,7 +155,17 @@ export function loadConfig(
   if (overrides.repoDir) values.REPO_DIR = overrides.repoDir;
   if (overrides.remote) values.REMOTE = overrides.remote;
   if (overrides.branch) values.BRANCH = overrides.branch;
+  return { values, unknown };
+}
 
+/** Applies the defaults and checks every key; all problems at once (UserError, exit 2). */
+export function validateConfig(
+  file: string,
+  values: Partial<Record<ConfigKey, string>>,
+  unknown: string[],
+  env: Readonly<Record<string, string | undefined>>,
+  paths: { lock(ns: string): string },
+): AutoupdateConfig {
   const problems = new Problems();
   const get = (key: ConfigKey): string | undefined => values[key] || undefined;
 

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import { CONFIG_KEYS, DEFAULTS, loadConfig, namespaceOf, type ConfigKey } from '../../core/config.js';
+import { configValues, DEFAULTS, namespaceOf, validateConfig, type ConfigKey } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { parseDurationMs } from '../../core/duration.js';
-import { parseEnvFile } from '../../core/envfile.js';
 import { UserError } from '../../core/errors.js';
 import type { ConfigSummary } from './report.js';
 
@@ -44,23 +43,12 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     }
   }
 
-  const values: Partial<Record<ConfigKey, string>> = {};
-  if (text !== undefined) {
-    const known = new Set<string>(CONFIG_KEYS);
-    // Throws a UserError naming the bad lines: a file we cannot parse is unreadable.
-    for (const entry of parseEnvFile(text, { source: file, home: ctx.paths.home })) {
-      if (known.has(entry.key)) values[entry.key as ConfigKey] = entry.value;
-    }
-  }
-  for (const key of CONFIG_KEYS) {
-    const fromEnv = ctx.env[key];
-    if (fromEnv !== undefined && fromEnv !== '') values[key] = fromEnv;
-  }
-
+  // Throws a UserError naming the bad lines: a file we cannot parse is unreadable.
+  const { values, unknown } = configValues(text ?? '', file, ctx.env, {}, ctx.paths.home);
   let summary: ConfigSummary = { file, state: text === undefined ? 'missing' : 'ok', problems: [] };
   if (text !== undefined) {
     try {
-      const config = loadConfig(file, ctx.env, {}, ctx.paths);
+      const config = validateConfig(file, values, unknown, ctx.env, ctx.paths);
       return {
         summary,
         namespace: config.namespace,
