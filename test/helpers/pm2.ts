@@ -77,7 +77,8 @@ export function isolatedPm2(root: string, options: { packageRoot?: string; owner
     env,
     // As the daemon's owner: a root client would leave root-owned files in PM2_HOME.
     pm2: (...args) =>
-      execFileSync(path.join(bin, 'pm2'), args, { env: runEnv(), encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], uid: options.owner?.uid, gid: options.owner?.gid }),
+      // cwd in the PM2 home: the test's own cwd (CI's clone) may be closed to the user.
+      execFileSync(path.join(bin, 'pm2'), args, { env: runEnv(), cwd: home, encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'pipe'], uid: options.owner?.uid, gid: options.owner?.gid }),
     list() {
       const pid = daemonPid();
       if (pid === undefined || !alive(pid)) return [];
