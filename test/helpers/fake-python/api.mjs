@@ -1,7 +1,7 @@
 // The fake Validation API: `python -m modules.evaluation.validation.sandbox.validation_api`
 // serving GET /health and GET /validate/active on ALPHACORE_VALIDATION_HTTP_HOST/PORT.
 import http from 'node:http';
-import { record, relevantEnv, settings, sleep, version } from './common.mjs';
+import { missingImport, record, relevantEnv, settings, sleep, version } from './common.mjs';
 
 export async function runApi() {
   const host = process.env.ALPHACORE_VALIDATION_HTTP_HOST || '127.0.0.1';
@@ -9,6 +9,11 @@ export async function runApi() {
   const s = settings();
   record('api-starts.jsonl', { host, port, cwd: process.cwd(), env: relevantEnv(), version: version(), mode: s.api ?? 'ok' });
   if (s.startDelaySeconds > 0) await sleep(s.startDelaySeconds * 1000);
+  const missing = missingImport();
+  if (missing) {
+    console.error(`Traceback (most recent call last):\nModuleNotFoundError: No module named '${missing.replace(/-/g, '_')}' (fake python: not installed in ${process.env.VIRTUAL_ENV})`);
+    process.exit(1);
+  }
   if (s.api === 'crash') {
     console.error('fake validation api: crashing as told');
     process.exit(1);

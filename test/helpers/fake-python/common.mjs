@@ -59,3 +59,27 @@ export function envFlag(key, fallback) {
   if (raw === undefined) return fallback;
   return ['1', 'true', 'yes', 'y', 'on'].includes(raw.trim().toLowerCase());
 }
+
+/**
+ * The first requirement of <repo>/modules/requirements.txt the running venv lacks: the
+ * real process dies at that import (a venv whose pip install failed is not usable).
+ */
+export function missingImport(repo = process.cwd()) {
+  const venv = process.env.VIRTUAL_ENV;
+  if (!venv) return undefined;
+  let installed;
+  let wanted;
+  try {
+    installed = new Set(JSON.parse(fs.readFileSync(path.join(venv, 'fake-installed.json'), 'utf8')));
+    wanted = fs.readFileSync(path.join(repo, 'modules', 'requirements.txt'), 'utf8').split('\n');
+  } catch {
+    return undefined;
+  }
+  for (const raw of wanted) {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (!line || line.startsWith('-')) continue;
+    const name = line.split(/[\s\[<>=!~;@]/)[0].toLowerCase().replace(/[-_.]+/g, '-');
+    if (!installed.has(name)) return name;
+  }
+  return undefined;
+}

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { envFlag, record, relevantEnv, settings, sleep, version } from './common.mjs';
+import { envFlag, missingImport, record, relevantEnv, settings, sleep, version } from './common.mjs';
 
 const expand = (p) => (p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p);
 
@@ -31,6 +31,11 @@ export async function runValidator({ entry, args, taskApi }) {
   record('validator-starts.jsonl', { entry, argv: args, cwd: process.cwd(), env: relevantEnv(), version: version(), mode: s.validator ?? 'ok' });
   console.log(`fake validator (${entry}) starting, version ${version()}`);
   if (s.startDelaySeconds > 0) await sleep(s.startDelaySeconds * 1000);
+  const missing = missingImport();
+  if (missing) {
+    console.error(`Traceback (most recent call last):\nModuleNotFoundError: No module named '${missing.replace(/-/g, '_')}' (fake python: not installed in ${process.env.VIRTUAL_ENV})`);
+    process.exit(1);
+  }
   if (s.validator === 'crash') {
     console.error('fake validator: crashing as told (.fake-python.json or the test settings)');
     process.exit(1);
