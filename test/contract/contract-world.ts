@@ -32,6 +32,14 @@ export interface ContractWorld extends RealSetup {
   /** The Validation API through the repo's own launch_validation_api.sh. */
   launchApi(): Promise<void>;
   head(): string;
+  /**
+   * The machine as the operator sets it up: the API by the repo's script, then
+   * `alphacore launch`; the config then gets the API's port and short health times.
+   */
+  launched(...flags: string[]): Promise<void>;
+  update(args?: string[]): Promise<CliResult>;
+  /** The namespace's processes by name: [name, status]. */
+  services(): [string, string][];
   /** `pm2 jlist` as PM2 prints it (raw entries). */
   jlist(): JlistEntry[];
 }
@@ -97,6 +105,19 @@ export async function contractWorld(run: StagedRun, options: { releaseAt?: strin
       await until(() => fetch(`${apiUrl}/validate/active`).then((res) => (res.ok ? true : undefined)).catch(() => undefined));
     },
     head: () => fixtureGit(setup.deploy, 'rev-parse', 'HEAD'),
+    async launched(...flags) {
+      await self.launchApi();
+      const r = await self.cli(self.launchFlags(...flags));
+      if (r.exitCode !== 0) throw new Error(`launch failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
+      fs.appendFileSync(self.configFile, [`VALIDATION_HTTP_PORT=${apiPort}`, 'HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=40s', ''].join('\n'));
+    },
+    update: (args = []) => runCliAs(run, ['update', '--config', self.configFile, '--json', ...args], { env, cwd: env.HOME, timeoutMs: 240_000 }),
+    services: () =>
+      self
+        .jlist()
+        .filter((p) => p.pm2_env.namespace === 'alphacore')
+        .map((p) => [p.name, p.pm2_env.status] as [string, string])
+        .sort(),
     jlist: () => {
       const out = pm2.pm2('jlist');
       const line = out.split('\n').filter((l) => l.trim().startsWith('[')).at(-1) ?? '[]';
