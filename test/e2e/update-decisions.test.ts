@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
 import { git } from '../helpers/repo.js';
 import { updateSetup } from '../helpers/update-setup.js';
 
@@ -200,7 +198,7 @@ describe('update: the Validation API gate', () => {
 describe('update: the overlap lock', () => {
   /** Starts a run that holds the lock while it waits on a hanging API. */
   async function startHolder(s: Awaited<ReturnType<typeof updateSetup>>) {
-    const child = spawn(process.execPath, [CLI, 'update', '--config', s.configFile, '--dry-run'], { env: s.env, stdio: 'ignore' });
+    const child = await s.spawnUpdate(['--dry-run']);
     const lockDir = path.join(path.dirname(s.stateFile), 'alphacore.lock');
     // The holder asks the API only after taking the lock.
     const deadline = Date.now() + 10_000;

@@ -7,6 +7,7 @@ import { UpdateLog } from '../../core/log.js';
 import { readState, type UpdateState } from '../../core/state.js';
 import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
 import { recordRun } from './record.js';
+import { refuseRootUpdate } from './refuse-root.js';
 import type { RestartDecision } from './restart.js';
 import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
 
@@ -24,6 +25,7 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 /** The guarded update cycle (DESIGN.md §5). Returns the exit code. */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
+  refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
   const log = new UpdateLog(ctx, flags.json);
   let config: AutoupdateConfig;
   try {
