@@ -84,7 +84,7 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
 }
 
 /**
- * Versions before 0.2 locked with proper-lockfile: a directory at the lock path and
+ * Earlier builds of this toolkit locked with proper-lockfile: a directory at the lock path and
  * `<lock>.owner-<pid>` markers beside it. A directory whose marker names a live
  * process is a run of such a version in progress (held); any other is left over and
  * removed, so the plain lock file can take its place.
