@@ -10,7 +10,7 @@ import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSy
 import {
   describeCronTakeover, describeSystemdTakeover, disableBashInstances, findBashUpdaters, removeBashCronLines,
   unlinkBashInstances, type BashUpdaters,
-  configHasRepoDir,
+  bashStatusNote, configHasRepoDir,
 } from './takeover.js';
 
 /**
@@ -202,10 +202,19 @@ export interface SchedulerStatus {
   cronLine?: string;
   lastRun?: string;
   logFile?: string;
+  /** A bash updater (autoupdate_release.sh) still installed for the namespace, with the fix. */
+  bash?: string;
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
 export async function schedulerStatus(ctx: Context, namespace: string): Promise<SchedulerStatus> {
+  const status = await ourSchedulerStatus(ctx, namespace);
+  if (status.kind === 'unknown' || ctx.uid === 0) return status;
+  const bash = await bashStatusNote(ctx, namespace).catch(() => undefined);
+  return bash ? { ...status, bash } : status;
+}
+
+async function ourSchedulerStatus(ctx: Context, namespace: string): Promise<SchedulerStatus> {
   const logFile = ctx.paths.log(namespace);
   if (ctx.uid === 0) {
     // Never installed for root (and root's own crontab is not ours to probe).

@@ -161,3 +161,18 @@ export function unlinkBashInstances(ctx: Context, found: BashUpdaters, namespace
   }
   return unlinked;
 }
+
+/**
+ * For status: a bash updater still installed for the namespace (not yet replaced,
+ * or put back by the bash scripts), in one sentence with the fix; undefined when none.
+ */
+export async function bashStatusNote(ctx: Context, namespace: string): Promise<string | undefined> {
+  const found = await findBashUpdaters(ctx, { namespace, configFile: ctx.paths.autoupdateConfig(namespace) });
+  const what = [
+    ...(found.cronLines.length > 0 ? ['crontab line'] : []),
+    ...(found.systemd?.instances.some((i) => i.action !== 'ours-again' && (i.namespace === namespace || found.systemd!.servesTarget)) ? ['systemd units'] : []),
+  ];
+  if (what.length === 0) return undefined;
+  return `the bash updater's ${what.join(' and ')} (autoupdate_release.sh) still run${what.length > 1 ? '' : 's'} for this namespace; ` +
+    `replace ${what.length > 1 ? 'them' : 'it'} with: alphacore autoupdate enable --namespace ${namespace}`;
+}

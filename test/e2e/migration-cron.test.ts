@@ -89,6 +89,14 @@ describe('migration from the bash scripts: crontab', () => {
     expect(bashRun.exitCode, bashRun.output).toBe(0);
     expect(bashRun.output).toContain('Already up-to-date');
     expect(fs.statSync(m.lockFile('mig-d')).isFile()).toBe(true);
+    const seen = await cli(['autoupdate', 'status', '--namespace', 'mig-c']);
+    expect(seen.stdout).toContain("WARNING: the bash updater's crontab line (autoupdate_release.sh) still runs for this namespace; replace it with: alphacore autoupdate enable --namespace mig-c");
+
+    const dry = await cli(['autoupdate', 'enable', '--config', cfgC, '--interval', '1m', '--dry-run']);
+    expect(dry.exitCode, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`Would replace the bash updater's crontab line for namespace mig-c: ${lineC}`);
+    expect(await crontab()).toBe(`${OTHERS}${lineC}\n${lineD}\n`); // a dry run changes nothing
+
     const holder = await m.holdLock('mig-c');
     try {
       const first = await cli(['autoupdate', 'enable', '--config', cfgC, '--interval', '1m']);
@@ -113,6 +121,7 @@ describe('migration from the bash scripts: crontab', () => {
       tab = await crontab();
       expect(tab).toBe(`${OTHERS}${ours('mig-c')[0]}\n${ours('mig-d')[0]}\n`); // one updater per namespace, ours
       expect(tab).not.toContain(BASH);
+      expect((await cli(['autoupdate', 'status', '--namespace', 'mig-d', '--json'])).json[0]).not.toHaveProperty('bash');
     } finally {
       await stop(holder);
     }

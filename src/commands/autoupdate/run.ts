@@ -62,6 +62,7 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
       ...(status.cronLine ? [`crontab line: ${status.cronLine}`] : []),
       ...(status.kind === 'systemd' && status.linger !== undefined ? [`linger: ${status.linger ? 'on' : 'off (the timer stops at logout; see alphacore autoupdate enable --enable-linger)'}`] : []),
       `log: ${status.logFile}`,
+      ...(status.bash ? [`WARNING: ${status.bash}`] : []),
     ];
     print({ namespace, ...status }, lines);
     return status.kind === 'unknown' ? 1 : 0;
