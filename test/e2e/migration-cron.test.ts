@@ -137,5 +137,13 @@ describe('migration from the bash scripts: crontab', () => {
 
     for (const ns of ['mig-c', 'mig-d']) expect((await cli(['autoupdate', 'disable', '--namespace', ns])).exitCode).toBe(0);
     expect(await crontab()).toBe(OTHERS);
+
+    // The way back (README): the bash installer again, and the bash updater runs on the lock file ours used.
+    const back = await m.ensure('mig-c', cfgC, '59m');
+    expect(back.exitCode, back.output).toBe(0);
+    expect(await crontab()).toBe(`${OTHERS}${lineC}\n`);
+    const bashAgain = await m.bashUpdate(cfgC);
+    expect(bashAgain.exitCode, bashAgain.output).toBe(0);
+    expect(bashAgain.output).toContain('Already up-to-date');
   }, 200_000);
 });
