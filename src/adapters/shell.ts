@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { execa, type Options } from 'execa';
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
@@ -17,6 +17,8 @@ export interface RunOptions {
    * returns, nor does the CLI exit. Used by `status`, which must answer in seconds.
    */
   killGroup?: boolean;
+  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
+  extraFds?: readonly number[];
 }
 
 export interface RunResult {
@@ -37,7 +39,11 @@ export async function run(file: string, args: readonly string[], options: RunOpt
     extendEnv: false,
     timeout: options.timeoutMs,
     input: options.input,
-    ...(options.interactive ? { stdio: 'inherit' as const } : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
+    ...(options.interactive
+      ? { stdio: 'inherit' as const }
+      : options.extraFds
+        ? { stdio: ['ignore', 'pipe', 'pipe', ...options.extraFds] as Options['stdio'] }
+        : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
     reject: false,
     stripFinalNewline: true,
     forceKillAfterDelay: 5000,

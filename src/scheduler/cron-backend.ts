@@ -5,6 +5,7 @@ import { UserError } from '../core/errors.js';
 import { cronSchedule, cronScheduleMs, nextCronRun, type Interval } from '../core/interval.js';
 import { formatDuration } from '../core/duration.js';
 import { renderCronLine, type RunSpec, type Templates } from '../render/scheduler.js';
+import { withoutLines } from './bash-legacy.js';
 import { findLine, removeLine, upsertLine } from './crontab-edit.js';
 
 /** The crontab fallback: one line per namespace, found again by its marker. */
@@ -23,10 +24,13 @@ export function planCronLine(templates: Templates, spec: RunSpec, interval: Inte
   return line;
 }
 
-/** Installs the line; returns whether the crontab changed. */
-export async function applyCronLine(ctx: Context, namespace: string, line: string): Promise<boolean> {
+/**
+ * Installs the line and, in the same write, removes `replacing` (the bash updater's
+ * lines for this namespace); returns whether the crontab changed.
+ */
+export async function applyCronLine(ctx: Context, namespace: string, line: string, replacing: readonly string[] = []): Promise<boolean> {
   const before = await cron.readCrontab(ctx);
-  const after = upsertLine(before, namespace, line);
+  const after = upsertLine(withoutLines(before, replacing), namespace, line);
   if (after === before) return false;
   await cron.writeCrontab(ctx, after);
   return true;

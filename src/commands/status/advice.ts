@@ -49,6 +49,7 @@ function schedulerAdvice(f: Facts, out: Advice[]): void {
   } else if (!s.active) {
     out.push({ level: 'warn', text: `The auto-update ${s.kind === 'systemd' ? `timer ${s.unit ?? ''}` : 'crontab line'} is installed but not active: ${s.detail}. Reinstall it: alphacore autoupdate enable --namespace ${ns}` });
   }
+  if ('bash' in s && s.bash) out.push({ level: 'warn', text: `${s.bash[0]!.toUpperCase()}${s.bash.slice(1)}` });
   if (s.kind === 'systemd' && s.linger === false) {
     const user = f.pm2.startup.user ?? '$USER';
     out.push({ level: 'warn', text: `Linger is off for ${user}: systemd stops the timer when you log out. Run: sudo loginctl enable-linger ${user}` });

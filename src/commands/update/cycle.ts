@@ -7,6 +7,7 @@ import { UpdateLog } from '../../core/log.js';
 import { readState, type UpdateState } from '../../core/state.js';
 import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
 import { recordRun } from './record.js';
+import { refuseRootUpdate } from './refuse-root.js';
 import type { RestartDecision } from './restart.js';
 import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
 
@@ -24,6 +25,7 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 /** The guarded update cycle (DESIGN.md §5). Returns the exit code. */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
+  refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
   const log = new UpdateLog(ctx, flags.json);
   let config: AutoupdateConfig;
   try {
@@ -38,7 +40,7 @@ export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<numbe
   log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
   for (const key of config.unknownKeys) log.warn(`${config.file}: unknown key ${key} ignored`);
 
-  const lock = await tryLock(config.lockfile);
+  const lock = await tryLock(config.lockfile, ctx.env);
   if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
   try {
     const state = readState(ctx.paths.state(config.namespace));
