@@ -156,8 +156,8 @@ describe('status: config missing, invalid or unreadable', () => {
     const s = await statusSetup({ config: ['NETUID=abc'] });
     const r = await s.status();
     expect(r.exitCode).toBe(0);
-    expect(r.report).toMatchObject({ config: { state: 'invalid', problems: ['NETUID=abc must be a non-negative integer.'] }, repo: { dir: s.deploy, relation: 'up-to-date' } });
-    expect(texts(r.report)[0]).toContain('is invalid, so every update run stops at once: NETUID=abc must be a non-negative integer.');
+    expect(r.report).toMatchObject({ config: { state: 'invalid', problems: ['NETUID=abc must be a subnet uid, an integer 0-65535.'] }, repo: { dir: s.deploy, relation: 'up-to-date' } });
+    expect(texts(r.report)[0]).toContain('is invalid, so every update run stops at once: NETUID=abc must be a subnet uid, an integer 0-65535.');
   });
 
   it('a --config that does not exist or cannot be parsed: exit 2 with the usual message', async () => {
