@@ -53,6 +53,8 @@ function schedulerAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'warn', text: `No auto-update timer or crontab line for namespace ${ns}: updates never run. Install it: alphacore autoupdate enable --namespace ${ns}` });
   } else if (s.kind === 'unknown') {
     out.push({ level: 'warn', text: `Could not tell whether the auto-update timer is installed (${s.detail}). Check: alphacore autoupdate status --namespace ${ns}` });
+  } else if (s.kind === 'cron' && s.cronDaemon === 'not-running') {
+    out.push({ level: 'error', text: `No cron daemon runs: the crontab line for namespace ${ns} will never run, so updates never happen. ${s.detail.replace(/^.*?will never run\. /, '')}` });
   } else if (!s.active) {
     out.push({ level: 'warn', text: `The auto-update ${s.kind === 'systemd' ? `timer ${s.unit ?? ''}` : 'crontab line'} is installed but not active: ${s.detail}. Reinstall it: alphacore autoupdate enable --namespace ${ns}` });
   }

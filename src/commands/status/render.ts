@@ -64,7 +64,8 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   if (s.kind === 'systemd') {
     row('Scheduler', `systemd timer ${s.unit ?? ''}, ${s.active ? paint.ok('active') : paint.bad('not active')}${every}${next}`);
   } else if (s.kind === 'cron') {
-    row('Scheduler', `crontab line${every}${next}`, paint.dim(s.cronLine ?? ''));
+    const never = s.cronDaemon === 'not-running' ? `, ${paint.bad('NEVER RUNS: no cron daemon runs')}` : '';
+    row('Scheduler', `crontab line${every}${next}${never}`, paint.dim(s.cronLine ?? ''));
   } else {
     row('Scheduler', `${paint.bad(s.kind)} ${paint.dim(`(${s.detail})`)}`);
   }
