@@ -286,9 +286,11 @@ export function validateConfig(
     const v = get(key);
     if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${v} must be a port number 1-65535.`);
   }
+  // PM2 names hold what wallet names hold (the default is validator-<hotkey>-<network>); PM2 makes log file names of them.
   for (const key of ['VALIDATOR_PROCESS_NAME', 'VALIDATION_PROCESS_NAME'] as const) {
     const v = get(key);
-    if (v && !NAME.test(v)) problems.add(`${key}=${v} may only hold letters, digits, '_', '.', '-'.`);
+    const why = v === undefined ? undefined : fileNameProblem(v);
+    if (why) problems.add(`${key}=${JSON.stringify(v)} ${why}.`);
   }
   const duration = (key: 'ROUND_LOCK_MAX_AGE' | 'HEALTH_TIMEOUT' | 'HEALTH_STABLE' | 'MAX_DEFERRAL'): number => {
     const raw = get(key) ?? DEFAULTS[key];

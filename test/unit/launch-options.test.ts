@@ -136,7 +136,7 @@ describe('launch checks: each alone names the flag', () => {
     ['no creds with autoupdate', [...BASE, '--gcp-creds-file', ''], {}, /--gcp-creds-file .*does not exist/],
     ['bad API endpoint', [...BASE, '--validation-api-endpoint', 'ftp://x'], {}, /--validation-api-endpoint ftp:\/\/x must be an http/],
     ['bad http port', [...BASE, '--http-port', '80a'], {}, /--http-port 80a must be an integer port/],
-    ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name a\/b: use letters/],
+    ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name "a\/b" contains '\/'/],
     ['bad namespace (env)', BASE, { PM2_NAMESPACE: 'a b' }, /--pm2-namespace a b: use letters/],
     ['bad interval', [...BASE, '--autoupdate-interval', 'soon'], {}, /--autoupdate-interval soon is not a time span/],
     ['bad interval (env)', BASE, { ALPHACORE_AUTOUPDATE_INTERVAL: '2 fortnights' }, /ALPHACORE_AUTOUPDATE_INTERVAL 2 fortnights is not a time span/],

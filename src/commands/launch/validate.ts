@@ -159,7 +159,8 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (!isUrl(validationApiEndpoint, ['http:', 'https:'])) p.add(`--validation-api-endpoint ${validationApiEndpoint} must be an http:// or https:// URL.`);
 
   const processName = args.processName ?? `validator-${hotkey}-${networkRaw}`;
-  if (args.processName !== undefined && !NAME.test(processName)) p.add(`--process-name ${processName}: use letters, digits, '_', '.', '-' only.`);
+  const processProblem = args.processName !== undefined ? fileNameProblem(processName) : undefined;
+  if (processProblem) p.add(`--process-name ${JSON.stringify(processName)} ${processProblem} (PM2 names its log files after it).`);
   const namespace = args.pm2Namespace ?? env('PM2_NAMESPACE') ?? 'alphacore';
   if (!NAME.test(namespace)) p.add(`--pm2-namespace ${namespace}: use letters, digits, '_', '.', '-' only.`);
   const httpPort = args.httpPort ?? '8000';
