@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, scanEnvFile, splitWords, type EnvEntry } from './envfile.js';
 import { Problems, UserError, warningSection } from './errors.js';
+import { urlCredentials } from './secrets.js';
 import { nearest } from './suggest.js';
 
 /** Every key the auto-update config may hold (DESIGN.md §3). */
@@ -118,6 +119,16 @@ export function isUrl(value: string, protocols: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A value as a message shows it: the credentials of a URL masked, and clipped, so that
+ * a 1 MB value or a pasted secret never floods (or leaks into) the terminal and the log.
+ */
+export function shown(value: string): string {
+  const creds = urlCredentials(value);
+  const masked = creds ? value.replace(`${creds}@`, '***@') : value;
+  return masked.length > 120 ? `${masked.slice(0, 100)}... (${masked.length} characters)` : masked;
 }
 
 /** Subnet uids are 16-bit on the chain. */
@@ -249,54 +260,54 @@ export function validateConfig(
   const network = get('NETWORK');
   // The bash launcher's rule: any network, as long as the chain endpoint is explicit.
   if (network && !(NETWORKS as readonly string[]).includes(network) && !get('CHAIN_ENDPOINT')) {
-    problems.add(`NETWORK=${network} is not one of ${NETWORKS.join(', ')}, so CHAIN_ENDPOINT is required: add CHAIN_ENDPOINT=wss://... to ${file}.`);
+    problems.add(`NETWORK=${shown(network)} is not one of ${NETWORKS.join(', ')}, so CHAIN_ENDPOINT is required: add CHAIN_ENDPOINT=wss://... to ${file}.`);
   }
   for (const key of ['NETWORK', 'WALLET_NAME', 'WALLET_HOTKEY'] as const) {
     const v = get(key);
     const why = v === undefined ? undefined : fileNameProblem(v);
-    if (why) problems.add(`${key}=${JSON.stringify(v)} ${why}.`);
+    if (why) problems.add(`${key}=${JSON.stringify(shown(v))} ${why}.`);
   }
   const netuid = get('NETUID');
-  if (netuid && !isNetuid(netuid)) problems.add(`NETUID=${netuid} must be a subnet uid, an integer 0-${MAX_NETUID}.`);
+  if (netuid && !isNetuid(netuid)) problems.add(`NETUID=${shown(netuid)} must be a subnet uid, an integer 0-${MAX_NETUID}.`);
   const creds = get('GCP_CREDS_FILE');
   if (creds) {
-    if (!fs.existsSync(creds)) problems.add(`GCP_CREDS_FILE=${creds} does not exist; point it at the service-account JSON key.`);
+    if (!fs.existsSync(creds)) problems.add(`GCP_CREDS_FILE=${shown(creds)} does not exist; point it at the service-account JSON key.`);
   } else if (!env.GOOGLE_OAUTH_ACCESS_TOKEN) {
     problems.add('GCP_CREDS_FILE is required (or GOOGLE_OAUTH_ACCESS_TOKEN in the environment).');
   }
   const namespace = namespaceOf(values);
-  if (!NAME.test(namespace)) problems.add(`PM2_NAMESPACE=${namespace} may only hold letters, digits, '_', '.', '-'.`);
+  if (!NAME.test(namespace)) problems.add(`PM2_NAMESPACE=${shown(namespace)} may only hold letters, digits, '_', '.', '-'.`);
   const repoDir = get('REPO_DIR');
   if (!repoDir) problems.add(`REPO_DIR is required (add REPO_DIR=/path/to/alphacore to ${file}, or pass --repo-dir).`);
-  else if (!path.isAbsolute(repoDir)) problems.add(`REPO_DIR=${repoDir} must be an absolute path.`);
-  else if (!fs.existsSync(path.join(repoDir, '.git'))) problems.add(`REPO_DIR=${repoDir} is not a git clone (no .git); pass the deploy clone of AlphaCore.`);
+  else if (!path.isAbsolute(repoDir)) problems.add(`REPO_DIR=${shown(repoDir)} must be an absolute path.`);
+  else if (!fs.existsSync(path.join(repoDir, '.git'))) problems.add(`REPO_DIR=${shown(repoDir)} is not a git clone (no .git); pass the deploy clone of AlphaCore.`);
   const remote = get('REMOTE') ?? DEFAULTS.REMOTE;
-  if (!NAME.test(remote)) problems.add(`REMOTE=${remote} is not a valid remote name.`);
+  if (!NAME.test(remote)) problems.add(`REMOTE=${shown(remote)} is not a valid remote name.`);
   const branch = get('BRANCH') ?? DEFAULTS.BRANCH;
-  if (!GIT_REF.test(branch)) problems.add(`BRANCH=${branch} is not a valid branch name.`);
+  if (!GIT_REF.test(branch)) problems.add(`BRANCH=${shown(branch)} is not a valid branch name.`);
   const chain = get('CHAIN_ENDPOINT');
-  if (chain && !isUrl(chain, ['ws:', 'wss:'])) problems.add(`CHAIN_ENDPOINT=${chain} must be a ws:// or wss:// URL.`);
+  if (chain && !isUrl(chain, ['ws:', 'wss:'])) problems.add(`CHAIN_ENDPOINT=${shown(chain)} must be a ws:// or wss:// URL.`);
   const profile = get('PROFILE');
-  if (profile && !(PROFILES as readonly string[]).includes(profile)) problems.add(`PROFILE=${profile} is not one of ${PROFILES.join(', ')}.`);
+  if (profile && !(PROFILES as readonly string[]).includes(profile)) problems.add(`PROFILE=${shown(profile)} is not one of ${PROFILES.join(', ')}.`);
   const apiEndpoint = (get('VALIDATION_API_ENDPOINT') ?? DEFAULTS.VALIDATION_API_ENDPOINT).replace(/\/+$/, '');
-  if (!isUrl(apiEndpoint, ['http:', 'https:'])) problems.add(`VALIDATION_API_ENDPOINT=${apiEndpoint} must be an http:// or https:// URL.`);
+  if (!isUrl(apiEndpoint, ['http:', 'https:'])) problems.add(`VALIDATION_API_ENDPOINT=${shown(apiEndpoint)} must be an http:// or https:// URL.`);
   const webhook = get('NOTIFY_WEBHOOK_URL');
   if (webhook && !isUrl(webhook, ['http:', 'https:'])) problems.add('NOTIFY_WEBHOOK_URL must be an http:// or https:// URL.');
   for (const key of ['VALIDATOR_HTTP_PORT', 'VALIDATION_HTTP_PORT'] as const) {
     const v = get(key);
-    if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${v} must be a port number 1-65535.`);
+    if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${shown(v)} must be a port number 1-65535.`);
   }
   // PM2 names hold what wallet names hold (the default is validator-<hotkey>-<network>); PM2 makes log file names of them.
   for (const key of ['VALIDATOR_PROCESS_NAME', 'VALIDATION_PROCESS_NAME'] as const) {
     const v = get(key);
     const why = v === undefined ? undefined : fileNameProblem(v);
-    if (why) problems.add(`${key}=${JSON.stringify(v)} ${why}.`);
+    if (why) problems.add(`${key}=${JSON.stringify(shown(v))} ${why}.`);
   }
   const duration = (key: 'ROUND_LOCK_MAX_AGE' | 'HEALTH_TIMEOUT' | 'HEALTH_STABLE' | 'MAX_DEFERRAL'): number => {
     const raw = get(key) ?? DEFAULTS[key];
     const ms = parseDurationMs(raw);
     if (ms === undefined || ms <= 0) {
-      problems.add(`${key}=${raw} is not a time span; use systemd syntax such as 90s, 2m, 6h.`);
+      problems.add(`${key}=${shown(raw)} is not a time span; use systemd syntax such as 90s, 2m, 6h.`);
       return 0;
     }
     return ms;
@@ -304,7 +315,7 @@ export function validateConfig(
   const mode = (key: 'SANDBOX_SETUP' | 'DEPS_REFRESH'): RefreshMode => {
     const raw = get(key) ?? DEFAULTS[key];
     if (raw !== 'auto' && raw !== 'always' && raw !== 'never') {
-      problems.add(`${key}=${raw} must be auto, always or never.`);
+      problems.add(`${key}=${shown(raw)} must be auto, always or never.`);
       return 'auto';
     }
     return raw;
@@ -321,7 +332,7 @@ export function validateConfig(
   };
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
-  if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${logMaxRaw} must be a size of at least 1K (e.g. 5M).`);
+  if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
 
   const config: AutoupdateConfig = {
     file,

@@ -1,5 +1,6 @@
 import { parse as shellParse } from 'shell-quote';
 import { UserError } from './errors.js';
+import { isSecretKey } from './secrets.js';
 
 /**
  * The shell-subset of KEY=VALUE files. Files are parsed, never executed: anything a
@@ -123,7 +124,11 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
     if (!KEY.test(key)) {
-      problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment: ${JSON.stringify(rawLine.slice(0, 80))}`);
+      // Never echo what may be a secret (`NOTIFY_WEBHOOK_URL = https://...` is not an assignment).
+      const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(rawLine)?.[1];
+      const shown = name && isSecretKey(name) ? `${name}=*** (value hidden)` : JSON.stringify(rawLine.slice(0, 80));
+      const why = name && /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s+=|=\s/.test(rawLine) ? ' (no spaces around = in a shell assignment)' : '';
+      problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment${why}: ${shown}`);
       return;
     }
     try {
