@@ -114,6 +114,18 @@ e2e('launch --dry-run', () => {
   });
 });
 
+e2e('launch under umask 000', () => {
+  it('the env file and the config are 0600 and their folders 0700', async () => {
+    const w = await world();
+    const args = [...base(w), '--disable-llm', '--no-autoupdate'];
+    const r = await runAs(run.user, 'bash', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, run.cli, 'launch', ...args], { env: w.env, cwd: w.setup.deploy });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
+    const envFile = path.join(w.setup.deploy, 'env', 'test', 'validator-cold-hot.env');
+    expect([mode(envFile), mode(path.dirname(envFile)), mode(w.configFile), mode(path.dirname(w.configFile))]).toEqual(['600', '700', '600', '700']);
+  });
+});
+
 e2e('launch: the bash launcher\'s rules for networks and names (issue 9)', () => {
   it('--network mars is accepted with --chain-endpoint; without one it is refused naming --chain-endpoint', async () => {
     const w = await world();
