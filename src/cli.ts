@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processContext } from './core/context.js';
+import { tolerateClosedOutput, usageMiddleware } from './cli-usage.js';
+import { colourAllowed } from './core/colour.js';
 import { OperationError, UserError } from './core/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,7 +20,7 @@ function version(): string {
 }
 
 async function paint(kind: 'error' | 'hint', text: string): Promise<string> {
-  if (!process.stderr.isTTY || ctx.env.NO_COLOR !== undefined) return text;
+  if (!colourAllowed(ctx.env, Boolean(process.stderr.isTTY))) return text;
   const { default: chalk } = await import('chalk');
   return kind === 'error' ? chalk.red(text) : chalk.dim(text);
 }
@@ -55,6 +57,7 @@ async function timerFastPath(argv: string[]): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  tolerateClosedOutput();
   if (await timerFastPath(process.argv.slice(2))) {
     process.exitCode = exitCode;
     return;
@@ -71,6 +74,10 @@ async function main(): Promise<void> {
     .scriptName('alphacore')
     .usage('$0 <command> [options]\n\nLaunch an AlphaCore validator under PM2 and keep it on the newest release.')
     .version(version())
+    .alias('v', 'version')
+    .help()
+    .alias('h', 'help')
+    .middleware(usageMiddleware(process.argv.slice(2)), true)
     .strict()
     .demandCommand(1, 'Name a command: launch, update, status or autoupdate (see --help).')
     .recommendCommands()

@@ -35,6 +35,21 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  /**
+   * Set by an update run that stopped because its config did not parse or validate
+   * (DESIGN.md §5 step 1: under cron its stderr goes nowhere); removed by the next run
+   * that reads the config. `status` shows it.
+   */
+  configError?: ConfigErrorRecord;
+}
+
+export interface ConfigErrorRecord {
+  at: string;
+  file: string;
+  /** Every problem, one sentence each, as the run reported them. */
+  problems: string[];
+  /** Unknown or repeated keys found on the way (not fatal on their own). */
+  warnings?: string[];
 }
 
 export function readState(file: string): UpdateState {

@@ -4,7 +4,7 @@ import type { Context } from '../core/context.js';
 import { OperationError, UserError } from '../core/errors.js';
 import { parseInterval, type Interval } from '../core/interval.js';
 import { loadTemplates, serviceUnit, timerUnit, type Templates } from '../render/scheduler.js';
-import { applyCronLine, cronDaemonSeen, cronState, planCronLine, removeCronLine } from './cron-backend.js';
+import { applyCronLine, cronDaemonSeen, cronDaemonState, cronState, NO_CRON_FIX, planCronLine, removeCronLine } from './cron-backend.js';
 import { checkNamespace, runSpec, userName } from './spec.js';
 import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSystemd } from './systemd-backend.js';
 import {
@@ -148,7 +148,7 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     `  check: crontab -l | grep 'alphacore-autoupdate:${ns}'`,
     ...(removed.length > 0 ? ['  (removed the systemd unit files this namespace had before)'] : []),
     ...replaced,
-    ...(cronDaemonSeen() ? [] : ['WARNING: no running cron daemon found (no /run/crond.pid): the line runs only once cron runs (sudo systemctl enable --now cron).']),
+    ...(cronDaemonSeen() ? [] : [`WARNING: no cron daemon runs on this machine: the line will never run until one does. ${NO_CRON_FIX}`]),
   ];
   return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, replaced, lines };
 }
@@ -204,6 +204,8 @@ export interface SchedulerStatus {
   logFile?: string;
   /** A bash updater (autoupdate_release.sh) still installed for the namespace, with the fix. */
   bash?: string;
+  /** cron: whether a cron daemon runs (a line without one never runs). */
+  cronDaemon?: 'running' | 'not-running' | 'unknown';
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
@@ -238,7 +240,16 @@ async function ourSchedulerStatus(ctx: Context, namespace: string): Promise<Sche
       }
     }
     const cron = await cronState(ctx, namespace);
-    if (cron) return { kind: 'cron', active: true, cronLine: cron.line, nextRun: cron.nextRun, interval: cron.interval, detail: 'crontab line installed', logFile };
+    if (cron) {
+      const daemon = cronDaemonState();
+      const base = { kind: 'cron' as const, cronLine: cron.line, interval: cron.interval, logFile };
+      if (daemon.running === false) {
+        // Never "active", and no next run: nothing will ever fire the line.
+        return { ...base, active: false, cronDaemon: 'not-running', detail: `the crontab line is installed but no cron daemon runs, so it will never run. ${NO_CRON_FIX}` };
+      }
+      const detail = daemon.running ? `crontab line installed; cron runs (pid ${daemon.pid})` : 'crontab line installed (cannot tell whether a cron daemon runs: /proc hides other users\' processes)';
+      return { ...base, active: true, nextRun: cron.nextRun, cronDaemon: daemon.running ? 'running' : 'unknown', detail };
+    }
     if (hasSystemdFiles(ctx, namespace)) {
       return { kind: 'systemd', active: false, unit, interval: installedInterval(ctx, namespace), linger, detail: `unit files are installed but systemctl --user does not answer (${manager.why})`, logFile };
     }

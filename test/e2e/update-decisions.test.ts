@@ -33,7 +33,7 @@ describe('update: steps 1-8 with the built CLI, real git and a real HTTP API', (
     const s = await updateSetup({ config: ['NETUID=abc', 'HEALTH_STABLE=forever'] });
     const r = await s.run();
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('NETUID=abc must be a non-negative integer');
+    expect(r.stderr).toContain('NETUID=abc must be a subnet uid, an integer 0-65535');
     expect(r.stderr).toContain('HEALTH_STABLE=forever is not a time span');
     expect(fs.existsSync(path.dirname(s.logFile))).toBe(false);
   });

@@ -55,7 +55,8 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
     const status = await schedulerStatus(ctx, namespace);
     const lines = [
       `namespace: ${namespace}`,
-      `scheduler: ${status.kind}${status.active ? ' (active)' : ''}: ${status.detail}`,
+      `scheduler: ${status.kind}${status.active ? ' (active)' : status.kind === 'none' ? '' : ' (NOT active)'}: ${status.detail}`,
+      ...(status.cronDaemon === 'not-running' ? ['ERROR: no cron daemon runs: the crontab line will never run (see above for the fix).'] : []),
       ...(status.interval ? [`interval: ${status.interval}`] : []),
       ...(status.nextRun ? [`next run: ${status.nextRun}`] : []),
       ...(status.lastRun ? [`last run: ${status.lastRun}`] : []),
@@ -65,7 +66,8 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
       ...(status.bash ? [`WARNING: ${status.bash}`] : []),
     ];
     print({ namespace, ...status }, lines);
-    return status.kind === 'unknown' ? 1 : 0;
+    // A line nothing will ever run is not a working scheduler.
+    return status.kind === 'unknown' || status.cronDaemon === 'not-running' ? 1 : 0;
   }
 
   if (flags.action === 'disable') {

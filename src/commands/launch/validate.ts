@@ -1,8 +1,9 @@
 import path from 'node:path';
-import { isUrl, NAME } from '../../core/config.js';
+import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
-import type { LaunchArgs } from './options.js';
+import { nearest } from '../../core/suggest.js';
+import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
 
 /** What validation may look at besides the flags; tests pass temp dirs. */
 export interface LaunchFacts {
@@ -21,7 +22,8 @@ export interface LaunchFacts {
 /** Validated launch settings, every default resolved (DESIGN.md §4). */
 export interface LaunchOptions {
   repoDir: string;
-  network: 'local' | 'test' | 'finney';
+  /** local, test, finney, or any other name given with an explicit --chain-endpoint. */
+  network: string;
   walletName: string;
   hotkey: string;
   netuid: string;
@@ -100,7 +102,10 @@ function clientEmail(file: string, facts: LaunchFacts): { email?: string; error?
 export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpose: 'launch' | 'relaunch' = 'launch'): LaunchOptions {
   const p = new Problems();
   const env = (key: string): string | undefined => facts.env[key] || undefined;
-  for (const word of args.unknown) p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}; see alphacore launch --help.`);
+  for (const word of args.unknown) {
+    const near = word.startsWith('--') ? nearest(word.slice(2).split('=')[0]!, Object.keys(LAUNCH_OPTIONS)) : undefined;
+    p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}${near ? ` (did you mean --${near}?)` : ''}; see alphacore launch --help.`);
+  }
   for (const [key, value] of Object.entries(args)) {
     if (typeof value === 'string' && /[\n\r\0]/.test(value)) p.add(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} contains a newline; pass it on one line.`);
   }
@@ -112,15 +117,22 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   const hotkey = required('hotkey', args.hotkey, 'my-hotkey');
   const netuid = required('netuid', args.netuid, '66');
   const networkRaw = required('network', args.network, 'finney');
-  for (const [flag, v] of [['wallet-name', args.walletName], ['hotkey', args.hotkey]] as const) {
-    if (v && !NAME.test(v)) p.add(`--${flag} ${v}: use letters, digits, '_', '.', '-' only (it names files and the PM2 process).`);
+  // Refused only for what breaks a path or a file; quoted wherever written (launch_validator.sh checks nothing).
+  for (const [flag, v] of [['wallet-name', args.walletName], ['hotkey', args.hotkey], ['network', args.network]] as const) {
+    const why = v ? fileNameProblem(v) : undefined;
+    if (why) p.add(`--${flag} ${JSON.stringify(v)} ${why} (it names files and the PM2 process).`);
   }
-  if (netuid && !/^\d+$/.test(netuid)) p.add(`--netuid ${netuid} must be a non-negative integer.`);
-  const network = networkRaw in NETWORK_ENDPOINTS ? (networkRaw as LaunchOptions['network']) : 'finney';
-  if (networkRaw && !(networkRaw in NETWORK_ENDPOINTS)) p.add(`--network ${networkRaw} is not one of local, test, finney.`);
-
-  const chainEndpoint = args.chainEndpoint ?? NETWORK_ENDPOINTS[network];
-  if (!isUrl(chainEndpoint, ['ws:', 'wss:'])) p.add(`--chain-endpoint ${chainEndpoint} must be a ws:// or wss:// URL (e.g. ${NETWORK_ENDPOINTS[network]}).`);
+  if (netuid && !isNetuid(netuid)) p.add(`--netuid ${netuid} must be a subnet uid, an integer 0-${MAX_NETUID}.`);
+  const network = networkRaw;
+  const known = Object.hasOwn(NETWORK_ENDPOINTS, network) ? NETWORK_ENDPOINTS[network as keyof typeof NETWORK_ENDPOINTS] : undefined;
+  // launch_validator.sh: any network name, as long as the endpoint is explicit.
+  if (networkRaw && !known && !args.chainEndpoint) {
+    p.add(`--network ${networkRaw} is not one of local, test, finney, so it has no default endpoint: pass --chain-endpoint ws://... or wss://... as well.`);
+  }
+  const chainEndpoint = args.chainEndpoint ?? known ?? '';
+  if ((args.chainEndpoint !== undefined || known) && !isUrl(chainEndpoint, ['ws:', 'wss:'])) {
+    p.add(`--chain-endpoint ${chainEndpoint} must be a ws:// or wss:// URL (e.g. ${known ?? NETWORK_ENDPOINTS.finney}).`);
+  }
   const profile = args.profile ?? (network === 'local' ? 'local' : 'testing');
   if (!['local', 'testing', 'production'].includes(profile)) p.add(`--profile ${profile} is not one of local, testing, production.`);
 
@@ -152,7 +164,8 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (!isUrl(validationApiEndpoint, ['http:', 'https:'])) p.add(`--validation-api-endpoint ${validationApiEndpoint} must be an http:// or https:// URL.`);
 
   const processName = args.processName ?? `validator-${hotkey}-${networkRaw}`;
-  if (args.processName !== undefined && !NAME.test(processName)) p.add(`--process-name ${processName}: use letters, digits, '_', '.', '-' only.`);
+  const processProblem = args.processName !== undefined ? fileNameProblem(processName) : undefined;
+  if (processProblem) p.add(`--process-name ${JSON.stringify(processName)} ${processProblem} (PM2 names its log files after it).`);
   const namespace = args.pm2Namespace ?? env('PM2_NAMESPACE') ?? 'alphacore';
   if (!NAME.test(namespace)) p.add(`--pm2-namespace ${namespace}: use letters, digits, '_', '.', '-' only.`);
   const httpPort = args.httpPort ?? '8000';

@@ -65,7 +65,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
   const partial: Omit<StatusReport, 'advice'> = {
     namespace: ns,
     now: now.toISOString(),
-    config: view.summary,
+    config: { ...view.summary, processes: { ...(view.validatorProcessName ? { validator: view.validatorProcessName } : {}), validationApi: view.validationProcessName } },
     repo: await repo,
     scheduler: await scheduler,
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
@@ -75,6 +75,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     pm2: await pm2,
     quarantine: state.quarantine,
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),
+    ...(state.configError ? { configError: state.configError } : {}),
   };
   return { ...partial, advice: adviseOn(partial) };
 }

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.js';
 import { roughDuration } from './age.js';
+import { rollbackFailed } from './advice.js';
 import type { CommitView, StatusReport } from './report.js';
 
 /** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
@@ -43,7 +44,10 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   lines.push(`${paint.bold(`alphacore status: namespace ${r.namespace}`)} ${paint.dim(`at ${isoSeconds(r.now)}`)}`, '');
 
   const configState = r.config.state === 'ok' ? '' : ` ${paint.bad(`(${r.config.state})`)}`;
-  row('Config', `${r.config.file}${configState}`);
+  row('Config', `${r.config.file}${configState}`, ...r.config.problems.map((p) => paint.bad(p)), ...(r.config.warnings ?? []).map((w) => paint.warn(`warning: ${w}`)));
+  if (r.configError) {
+    row('Config error', paint.bad(`the last update run (${rel(r.configError.at)}) could not use ${r.configError.file}:`), ...r.configError.problems.map((p) => paint.bad(p)));
+  }
   const repo = r.repo;
   row('Repo', repo.dir ?? paint.warn('unknown'));
   row('HEAD', repo.head ? commit(repo.head) : paint.warn(`unknown${repo.error ? ` (${repo.error})` : ''}`));
@@ -60,7 +64,8 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   if (s.kind === 'systemd') {
     row('Scheduler', `systemd timer ${s.unit ?? ''}, ${s.active ? paint.ok('active') : paint.bad('not active')}${every}${next}`);
   } else if (s.kind === 'cron') {
-    row('Scheduler', `crontab line${every}${next}`, paint.dim(s.cronLine ?? ''));
+    const never = s.cronDaemon === 'not-running' ? `, ${paint.bad('NEVER RUNS: no cron daemon runs')}` : '';
+    row('Scheduler', `crontab line${every}${next}${never}`, paint.dim(s.cronLine ?? ''));
   } else {
     row('Scheduler', `${paint.bad(s.kind)} ${paint.dim(`(${s.detail})`)}`);
   }
@@ -93,10 +98,23 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
 
   renderPm2(r, paint, row);
 
-  const quarantined = r.quarantine.map((q) => paint.warn(`${short(q.sha)} rolled back ${rel(q.at)} (${q.reason})`));
-  row('Quarantine', quarantined[0] ?? 'none', ...quarantined.slice(1));
   const j = r.journal;
-  row('Journal', j ? paint.bad(`update ${short(j.from)} -> ${short(j.to)}${j.rollingBack ? ' (rolling back)' : ''}, phase ${j.phase}, started ${rel(j.startedAt)}, pid ${j.pid} ${j.running ? 'running' : 'gone'}`) : 'none (no interrupted update)');
+  const failedRollback = rollbackFailed(r);
+  const quarantined = r.quarantine.map((q) =>
+    failedRollback && q.sha === j?.to ? paint.bad(`${short(q.sha)} failed ${rel(q.at)} (${q.reason}); NOT rolled back: the rollback failed`) : paint.warn(`${short(q.sha)} rolled back ${rel(q.at)} (${q.reason})`),
+  );
+  row('Quarantine', quarantined[0] ?? 'none', ...quarantined.slice(1));
+  const move = j ? `${short(j.from)} -> ${short(j.to)}` : '';
+  row(
+    'Journal',
+    !j
+      ? 'none (no interrupted update)'
+      : j.running
+        ? paint.warn(`update in progress: ${move}${j.rollingBack ? ' (rolling back)' : ''}, phase ${j.phase}, pid ${j.pid}, since ${isoSeconds(j.startedAt)} (${rel(j.startedAt)})`)
+        : failedRollback
+          ? paint.bad(`ROLLBACK FAILED: update ${move}, phase ${j.phase}, started ${rel(j.startedAt)}; the next update run retries the rollback`)
+          : paint.bad(`update ${move}${j.rollingBack ? ' (rolling back)' : ''} interrupted in phase ${j.phase}, started ${rel(j.startedAt)}, pid ${j.pid} gone`),
+  );
 
   lines.push('');
   if (r.advice.length === 0) {
@@ -128,10 +146,12 @@ function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: st
         .map((cell, c) => {
           const padded = c === cells.length - 1 ? cell : cell.padEnd(widths[c]!);
           if (i === 0) return paint.dim(padded);
-          return c === 2 ? (cell === 'online' ? paint.ok(padded) : paint.bad(padded)) : padded;
+          // Stopped by an update in progress is expected, not an error.
+          return c === 2 ? (cell === 'online' ? paint.ok(padded) : r.journal?.running ? paint.warn(padded) : paint.bad(padded)) : padded;
         })
         .join('  ');
-    const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}`;
+    const busy = r.journal?.running && pm2.processes.some((p) => p.status !== 'online') ? ` ${paint.warn('(stopped by the update in progress)')}` : '';
+    const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}${busy}`;
     row('PM2', count, ...table.map(format));
   }
   const st = pm2.startup;

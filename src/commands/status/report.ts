@@ -1,4 +1,4 @@
-import type { Journal, LastRun, QuarantineEntry } from '../../core/state.js';
+import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
 
 /**
@@ -21,6 +21,8 @@ export interface StatusReport {
   pm2: Pm2View;
   quarantine: QuarantineEntry[];
   journal?: JournalView;
+  /** The last update run stopped on its config (recorded by the updater: under cron nobody saw it). */
+  configError?: ConfigErrorRecord;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -29,7 +31,12 @@ export interface ConfigSummary {
   file: string;
   /** ok; missing (no file: launch never ran for this namespace); invalid (problems below). */
   state: 'ok' | 'missing' | 'invalid';
+  /** Lines that do not parse (file:line: why) or keys that fail validation. */
   problems: string[];
+  /** Unknown keys (with the nearest known one) and keys given twice. */
+  warnings?: string[];
+  /** The PM2 names of the config's processes (VALIDATOR_PROCESS_NAME, VALIDATION_PROCESS_NAME). */
+  processes?: { validator?: string; validationApi: string };
 }
 
 export interface CommitView {

@@ -5,7 +5,7 @@ import type { Context } from '../../core/context.js';
 export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'update',
-    'Bring the deploy clone to the newest release, never mid-round (DESIGN.md §5)',
+    'Bring the deploy clone to the newest release, never mid-round (see README: the guarded cycle)',
     (y) =>
       y
         .option('config', { type: 'string', demandOption: true, describe: 'auto-update config file (KEY=VALUE)', normalize: true })

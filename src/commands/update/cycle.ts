@@ -38,7 +38,7 @@ export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<numbe
     throw error;
   }
   log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
-  for (const key of config.unknownKeys) log.warn(`${config.file}: unknown key ${key} ignored`);
+  for (const warning of config.warnings) log.warn(warning);
 
   const lock = await tryLock(config.lockfile, ctx.env);
   if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
