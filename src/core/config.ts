@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDurationMs } from './duration.js';
 import { parseEnvFile, splitWords } from './envfile.js';
 import { Problems, UserError } from './errors.js';
+import { signatureSettings, type SignatureSettings } from './signature-config.js';
 
 /** Every key the auto-update config may hold (DESIGN.md §3). */
 export const CONFIG_KEYS = [
@@ -15,6 +16,7 @@ export const CONFIG_KEYS = [
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
+  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -68,6 +70,8 @@ export interface AutoupdateConfig {
   depsRefresh: RefreshMode;
   notifyWebhookUrl: string | undefined;
   logMaxBytes: number;
+  /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
+  signatures: SignatureSettings | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Secret values to mask wherever text leaves the process. */
@@ -245,6 +249,8 @@ export function validateConfig(
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${logMaxRaw} must be a size of at least 1K (e.g. 5M).`);
 
+  const signatures = signatureSettings(get, (text) => problems.add(text));
+
   const config: AutoupdateConfig = {
     file,
     values,
@@ -272,6 +278,7 @@ export function validateConfig(
     depsRefresh: mode('DEPS_REFRESH'),
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
+    signatures,
     unknownKeys: unknown,
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),
   };

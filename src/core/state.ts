@@ -35,6 +35,8 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  /** The last target refused for its signature that the webhook was told about (told once per commit). */
+  unsignedNotified?: string;
 }
 
 export function readState(file: string): UpdateState {

@@ -38,6 +38,8 @@ export const LAUNCH_OPTIONS = {
   'epoch-slot-index': { type: 'string', alias: 'validator.epoch_slot_index', describe: 'this validator\'s window, 0..slots-1' },
   'weights-min-tasks-before-emit': { type: 'string', alias: 'validator.weights_min_tasks_before_emit', describe: 'tasks before weights are emitted' },
   'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else /tmp/alphacore-validator-round.lock)' },
+  'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
+  'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
 } as const satisfies Record<string, Options>;
@@ -78,6 +80,8 @@ export interface LaunchArgs {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile?: string;
+  allowedSigners?: string;
+  signaturePolicy?: string;
   repoDir?: string;
   dryRun: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
@@ -142,6 +146,8 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     epochSlotIndex: str('epoch-slot-index'),
     weightsMinTasksBeforeEmit: str('weights-min-tasks-before-emit'),
     roundLockfile: str('round-lockfile'),
+    allowedSigners: str('allowed-signers'),
+    signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
     dryRun: bool('dry-run'),
     unknown,
