@@ -140,9 +140,9 @@ export async function checkSignatures(input: {
     return undefined;
   }
   const bad = result.failing!;
-  const which = bad.sha === to ? `${short(to)}` : `${short(bad.sha)} (between HEAD ${short(from)} and the target ${short(to)})`;
+  const which = bad.sha === to ? short(to) : `${short(to)}: commit ${short(bad.sha)} (between HEAD ${short(from)} and it)`;
   const detail = `${which}: ${bad.verdict}: ${bad.detail}`;
-  log.error(`refusing to deploy ${short(to)}: commit ${detail} (${scope}, ALLOWED_SIGNERS=${settings.allowedSigners}). Nothing was stopped. ${ADVICE[bad.verdict]}`);
+  log.error(`refusing to deploy ${detail} (${scope}, ALLOWED_SIGNERS=${settings.allowedSigners}). Nothing was stopped. ${ADVICE[bad.verdict]}`);
   return { outcome: 'refused', reason: 'unsigned', detail, commit: bad.sha, notify: !input.dryRun };
 }
 
