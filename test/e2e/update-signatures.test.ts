@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startApi, type FakeApi } from '../helpers/api.js';
+import { runCli } from '../helpers/cli.js';
 import { git } from '../helpers/repo.js';
 import { alterCommit, makeSigner, pushSigned, signerLine, writeSignersFile, type Signer } from '../helpers/signing.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -139,5 +140,35 @@ describe('update with ALLOWED_SIGNERS: only signed releases are deployed', () =>
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('ALLOWED_SIGNERS=/nonexistent/allowed_signers does not exist');
     expect(r.stderr).toContain('SIGNATURE_POLICY=every must be tip');
+  });
+});
+
+describe('status with ALLOWED_SIGNERS: the signer of HEAD and of the target, and whether the policy holds', () => {
+  it('text and --json', async () => {
+    const s = await signedSetup();
+    const head = s.head();
+    const unsigned = pushSigned(s.origin, null, { 'src/app.py': 'print("v2")\n' }, 'unsigned release');
+    await s.run();
+    const status = (args: string[]) => runCli(['status', '--config', s.configFile, ...args], { env: s.env });
+    const json = JSON.parse((await status(['--json'])).stdout) as { signatures: Record<string, unknown>; advice: { text: string }[] };
+    expect(json.signatures).toMatchObject({
+      policy: 'tip',
+      head: { sha: head, verdict: 'unsigned' },
+      target: { sha: unsigned, verdict: 'unsigned' },
+      holds: false,
+      failing: { sha: unsigned, verdict: 'unsigned' },
+    });
+    expect(json.advice.map((a) => a.text).join('\n')).toContain(`origin/release at ${unsigned.slice(0, 7)} fails the signature policy: unsigned`);
+    const text = (await status([])).stdout;
+    expect(text).toMatch(new RegExp(`^Signatures +policy tip, ALLOWED_SIGNERS /\\S+/allowed_signers$`, 'm'));
+    expect(text).toContain(`HEAD   ${head.slice(0, 7)} unsigned: the commit has no signature`);
+    expect(text).toContain(`policy fails: update refuses ${unsigned.slice(0, 7)}`);
+
+    // The owner signs the next release: status names the signer and says the policy holds.
+    const signed = pushSigned(s.origin, s.owner, { 'src/app.py': 'print("v3")\n' }, 'signed release');
+    git(s.deploy, 'fetch', '--quiet', 'origin');
+    const after = JSON.parse((await status(['--json'])).stdout) as { signatures: Record<string, unknown> };
+    expect(after.signatures).toMatchObject({ target: { sha: signed, verdict: 'good', principal: 'owner@subnet', fingerprint: expect.stringMatching(/^SHA256:/) }, holds: true });
+    expect((await status([])).stdout).toContain(`target ${signed.slice(0, 7)} good: signed by owner@subnet (ED25519 key SHA256:`);
   });
 });

@@ -3,6 +3,7 @@ import { configValues, DEFAULTS, namespaceOf, validateConfig, type ConfigKey } f
 import type { Context } from '../../core/context.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
+import type { SignatureSettings } from '../../core/signature-config.js';
 import type { ConfigSummary } from './report.js';
 
 /**
@@ -20,6 +21,8 @@ export interface ConfigView {
   roundLockfile: string;
   roundLockMaxAgeMs: number;
   maxDeferralMs: number;
+  /** The signature policy, when the config is valid and sets ALLOWED_SIGNERS. */
+  signatures?: SignatureSettings;
 }
 
 const HOUR = 3_600_000;
@@ -59,6 +62,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         roundLockfile: config.roundLockfile,
         roundLockMaxAgeMs: config.roundLockMaxAgeMs,
         maxDeferralMs: config.maxDeferralMs,
+        ...(config.signatures ? { signatures: config.signatures } : {}),
       };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
