@@ -107,3 +107,37 @@ describe('signatureSettings (config keys)', () => {
     expect(check({ SIGNATURE_POLICY: 'all' }).problems[0]).toMatch(/SIGNATURE_POLICY is set but ALLOWED_SIGNERS is not/);
   });
 });
+
+describe('status screen and advice with a signature policy', () => {
+  it('the Signatures rows follow Remote; a failing target is advice, and no longer "the next run deploys it"', async () => {
+    const { healthyReport, A, B } = await import('../helpers/status-report.js');
+    const { renderStatus } = await import('../../src/commands/status/render.js');
+    const { adviseOn } = await import('../../src/commands/status/advice.js');
+    const r = healthyReport();
+    r.repo.target = { sha: B, short: B.slice(0, 7), subject: 'Next', time: '2026-11-28T11:00:00.000Z' };
+    r.repo.relation = 'update-available';
+    r.signatures = {
+      policy: 'tip',
+      allowedSigners: '/home/op/allowed_signers',
+      head: { sha: A, verdict: 'good', principal: 'owner@subnet', fingerprint: FP, detail: `signed by owner@subnet (ED25519 key ${FP})` },
+      target: { sha: B, verdict: 'unknown-key', fingerprint: 'SHA256:x', detail: 'signed by a key that is not in ALLOWED_SIGNERS (key SHA256:x)' },
+      holds: false,
+      failing: { sha: B, verdict: 'unknown-key', fingerprint: 'SHA256:x', detail: 'signed by a key that is not in ALLOWED_SIGNERS (key SHA256:x)' },
+    };
+    const { advice: _old, ...facts } = r;
+    r.advice = adviseOn(facts);
+    const text = renderStatus(r);
+    expect(text).toContain(
+      [
+        'Signatures   policy tip, ALLOWED_SIGNERS /home/op/allowed_signers',
+        `             HEAD   a1b2c3d good: signed by owner@subnet (ED25519 key ${FP})`,
+        '             target b7c8d9e unknown-key: signed by a key that is not in ALLOWED_SIGNERS (key SHA256:x)',
+        '             policy fails: update refuses b7c8d9e',
+        'Scheduler',
+      ].join('\n'),
+    );
+    const advice = r.advice.map((a) => a.text).join('\n');
+    expect(advice).toContain('origin/release at b7c8d9e fails the signature policy: unknown-key');
+    expect(advice).not.toContain('the next update run deploys it');
+  });
+});
