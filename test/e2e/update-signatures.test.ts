@@ -27,6 +27,7 @@ async function signedSetup(options: { options?: string; revoked?: boolean; confi
   const stranger = makeSigner(keys, 'stranger@elsewhere');
   const allowed = writeSignersFile(path.join(keys, 'allowed_signers'), ['# the subnet owner', signerLine(owner, options.options)]);
   const revoked = options.revoked ? writeSignersFile(path.join(keys, 'revoked_keys'), [owner.publicKey]) : undefined;
+  fs.chmodSync(keys, 0o755); // readable by whichever user runs the CLI
   const hook = await startApi();
   const s = await updateSetup({
     config: [`ALLOWED_SIGNERS=${allowed}`, ...(revoked ? [`REVOKED_SIGNERS=${revoked}`] : []), `NOTIFY_WEBHOOK_URL=${hook.url}/hook`, ...(options.config ?? [])],
