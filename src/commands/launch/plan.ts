@@ -132,12 +132,12 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   rows.push(['ALLOWED_SIGNERS', o.allowedSigners], ['SIGNATURE_POLICY', o.signaturePolicy]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
   const written = new Set(managed.map(([k]) => k));
-  kept = kept.filter(([k]) => !written.has(k));
+  const others = kept.filter(([k]) => !written.has(k));
   const header = [
     `Auto-update config for PM2 namespace ${o.namespace}, written by \`alphacore launch\`.`,
     'Parsed as KEY=VALUE, never executed. launch rewrites its own keys; keys you add below are kept.',
   ].join('\n');
-  return serializeEnvFile([...managed, ...kept], header);
+  return serializeEnvFile([...managed, ...others], header);
 }
 
 /** The validator's PM2 app: AlphaCore's wrapper under bash, told where env, venv and entry point are. */
