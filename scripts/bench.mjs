@@ -81,6 +81,28 @@ try {
   const deferred = measure('deferred run (round-active)', process.execPath, [CLI, 'update', '--config', f.config], env);
   if (!deferred.includes('result: deferred')) throw new Error(`unexpected deferred output: ${deferred}`);
   console.log('reference: the bash updater, per no-op run on these machines: 140-175 ms wall, 11.5 MiB');
+
+  // Signed releases (issue 13): the cost of ALLOWED_SIGNERS. A no-op run must cost the
+  // same with it (up-to-date returns before any verification); a dry run to a signed
+  // release shows what one `git verify-commit` adds when there is something to deploy.
+  fs.rmSync(f.roundLock, { force: true });
+  const key = path.join(tmp, 'owner_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'owner@subnet', '-f', key], { stdio: 'ignore' });
+  const allowed = path.join(tmp, 'allowed_signers');
+  fs.writeFileSync(allowed, `owner@subnet namespaces="git" ${fs.readFileSync(`${key}.pub`, 'utf8').split(' ').slice(0, 2).join(' ')}\n`);
+  const signedConfig = path.join(tmp, 'signed.env');
+  fs.writeFileSync(signedConfig, `${fs.readFileSync(f.config, 'utf8')}ALLOWED_SIGNERS=${allowed}\n`);
+  const deployDir = path.join(tmp, 'deploy');
+  git(deployDir, 'fetch', '-q', 'origin');
+  git(deployDir, 'reset', '-q', '--hard', 'origin/release');
+  const noopSigned = measure('no-op run, ALLOWED_SIGNERS set', process.execPath, [CLI, 'update', '--config', signedConfig], env);
+  if (!noopSigned.includes('result: up-to-date')) throw new Error(`unexpected no-op output: ${noopSigned}`);
+  git(f.author, '-c', 'gpg.format=ssh', '-c', `user.signingkey=${key}`, 'commit', '-q', '-S', '--allow-empty', '-m', 'signed release 3');
+  git(f.author, 'push', '-q', f.bare, 'HEAD:release');
+  const dry = measure('dry run to a release, no policy', process.execPath, [CLI, 'update', '--config', f.config, '--dry-run'], env);
+  if (!dry.includes('result: would-update')) throw new Error(`unexpected dry-run output: ${dry}`);
+  const drySigned = measure('dry run, ALLOWED_SIGNERS (tip)', process.execPath, [CLI, 'update', '--config', signedConfig, '--dry-run'], env);
+  if (!drySigned.includes('result: would-update')) throw new Error(`unexpected dry-run output: ${drySigned}`);
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

@@ -1,5 +1,13 @@
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { OperationError } from '../core/errors.js';
+import { run } from './shell.js';
+
+/** What `git verify-commit` said: its exit code and its (ssh-keygen's) messages. */
+export interface VerifyOutput {
+  exitCode: number | undefined;
+  output: string;
+  timedOut: boolean;
+}
 
 /** The deploy clone, in the verbs the updater needs. Every call has a timeout. */
 export interface Git {
@@ -16,9 +24,40 @@ export interface Git {
   /** Subject line and committer time (unix seconds) of a commit. */
   describe(sha: string): Promise<{ subject: string; time: number }>;
   topLevel(): Promise<string>;
+  /**
+   * `git verify-commit` of one commit against an allowed_signers file (and revocation
+   * file), given by `-c` only: the operator's git config is never written (DESIGN.md §11).
+   */
+  verifyCommit(sha: string, files: { allowedSigners: string; revokedSigners?: string }): Promise<VerifyOutput>;
+  /** The kind of signature a commit object carries in its header (none: unsigned). */
+  signatureKind(sha: string): Promise<'ssh' | 'openpgp' | 'x509' | 'none'>;
+  /** Commits reachable from `to` but not from `from` (merges included), oldest first. */
+  commitsBetween(from: string, to: string): Promise<string[]>;
 }
 
+/** Verification time per commit: ssh-keygen runs twice (find-principals, verify), offline. */
+const VERIFY_TIMEOUT_MS = 30_000;
+
 const PASS_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|TZ|TMPDIR|SSH_AUTH_SOCK|XDG_CONFIG_HOME|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY)$/;
+
+/**
+ * The `-c` settings of a verification. git picks the verifier from the signature's own
+ * header whatever gpg.format says, so the OpenPGP and X.509 programs are set to `false`:
+ * only ssh-keygen, against the given files, can say yes. gpg.ssh.program is pinned so a
+ * setting in the operator's config cannot swap the verifier.
+ */
+export function verifyConfig(files: { allowedSigners: string; revokedSigners?: string }): string[] {
+  const settings = [
+    'gpg.format=ssh',
+    'gpg.ssh.program=ssh-keygen',
+    `gpg.ssh.allowedSignersFile=${files.allowedSigners}`,
+    'gpg.program=false',
+    'gpg.openpgp.program=false',
+    'gpg.x509.program=false',
+    ...(files.revokedSigners ? [`gpg.ssh.revocationFile=${files.revokedSigners}`] : []),
+  ];
+  return settings.flatMap((s) => ['-c', s]);
+}
 
 export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs = 120_000): Git {
   // A curated environment: simple-git refuses to run with variables that can make git
@@ -83,5 +122,23 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
         return { subject: subject ?? '', time: Number(time) };
       }),
     topLevel: () => wrap('rev-parse --show-toplevel', async () => (await git.raw(['rev-parse', '--show-toplevel'])).trim()),
+    verifyCommit: async (sha, files) => {
+      const result = await run('git', ['-C', dir, ...verifyConfig(files), 'verify-commit', sha], { env: childEnv, timeoutMs: Math.min(timeoutMs, VERIFY_TIMEOUT_MS) });
+      if (result.notFound) throw new OperationError(`git verify-commit ${sha} failed in ${dir}: git not found`);
+      return { exitCode: result.exitCode, output: `${result.stderr}\n${result.stdout}`.trim(), timedOut: result.timedOut };
+    },
+    signatureKind: (sha) =>
+      wrap(`cat-file commit ${sha}`, async () => {
+        const header = (await git.raw(['cat-file', 'commit', sha])).split('\n\n')[0] ?? '';
+        const m = /^gpgsig(?:-sha256)? -----BEGIN ([A-Z0-9 ]*?)\s*(?:SIGNATURE|SIGNED MESSAGE)-----/m.exec(header);
+        if (!m) return 'none';
+        return m[1] === 'SSH' ? 'ssh' : m[1] === 'PGP' ? 'openpgp' : 'x509';
+      }),
+    commitsBetween: (from, to) =>
+      wrap(`rev-list ${from}..${to}`, async () => {
+        const result = await run('git', ['-C', dir, 'rev-list', '--reverse', `${from}..${to}`, '--'], { env: childEnv, timeoutMs });
+        if (!result.ok) throw new Error(result.stderr || `exit ${result.exitCode ?? '?'}`);
+        return result.stdout.split('\n').filter(Boolean);
+      }),
   };
 }

@@ -4,6 +4,7 @@ import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, scanEnvFile, splitWords, type EnvEntry } from './envfile.js';
 import { Problems, UserError, warningSection } from './errors.js';
 import { urlCredentials } from './secrets.js';
+import { signatureSettings, type SignatureSettings } from './signature-config.js';
 import { nearest } from './suggest.js';
 
 /** Every key the auto-update config may hold (DESIGN.md §3). */
@@ -17,6 +18,7 @@ export const CONFIG_KEYS = [
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
+  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -70,6 +72,8 @@ export interface AutoupdateConfig {
   depsRefresh: RefreshMode;
   notifyWebhookUrl: string | undefined;
   logMaxBytes: number;
+  /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
+  signatures: SignatureSettings | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
@@ -334,6 +338,8 @@ export function validateConfig(
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
 
+  const signatures = signatureSettings(get, (text) => problems.add(text));
+
   const config: AutoupdateConfig = {
     file,
     values,
@@ -361,6 +367,7 @@ export function validateConfig(
     depsRefresh: mode('DEPS_REFRESH'),
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
+    signatures,
     unknownKeys: unknown,
     warnings: [...warnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),

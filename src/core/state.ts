@@ -35,6 +35,8 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  /** The last target refused for its signature that the webhook was told about (told once per commit). */
+  unsignedNotified?: string;
   /**
    * Set by an update run that stopped because its config did not parse or validate
    * (DESIGN.md §5 step 1: under cron its stderr goes nowhere); removed by the next run

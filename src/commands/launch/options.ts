@@ -40,6 +40,8 @@ export const LAUNCH_OPTIONS = {
   'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else ~/.local/state/alphacore/autoupdate/<namespace>.round.lock)' },
   entrypoint: { type: 'string', describe: 'validator entry point, relative to the clone (default: the ecosystem file\'s, scripts/start_validator.py)' },
   replace: { type: 'boolean', describe: 'replace another hotkey\'s validator already in this PM2 namespace (it is stopped and deleted)' },
+  'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
+  'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
 } as const satisfies Record<string, Options>;
@@ -82,6 +84,8 @@ export interface LaunchArgs {
   roundLockfile?: string;
   entrypoint?: string;
   replace: boolean;
+  allowedSigners?: string;
+  signaturePolicy?: string;
   repoDir?: string;
   dryRun: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
@@ -148,6 +152,8 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     roundLockfile: str('round-lockfile'),
     entrypoint: str('entrypoint'),
     replace: bool('replace'),
+    allowedSigners: str('allowed-signers'),
+    signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
     dryRun: bool('dry-run'),
     unknown,

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
+import { parseAllowedSigners } from '../../core/allowed-signers.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
 import { nearest } from '../../core/suggest.js';
@@ -66,6 +67,9 @@ export interface LaunchOptions {
   /** --entrypoint (relative to the clone, as launch_pm2.sh takes it); undefined: the ecosystem file's default. */
   entrypoint?: string;
   replace: boolean;
+  /** --allowed-signers (absolute) and --signature-policy, written to the auto-update config (DESIGN.md §11). */
+  allowedSigners?: string;
+  signaturePolicy?: 'tip' | 'all';
   dryRun: boolean;
 }
 
@@ -224,6 +228,7 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (args.entrypoint !== undefined && (!args.entrypoint || (repoDir && !facts.exists(path.resolve(repoDir, args.entrypoint))))) {
     p.add(`--entrypoint ${args.entrypoint}: no such file in the deploy clone ${repoDir}; pass a path relative to it, e.g. scripts/start_validator.py or neurons/validator.py.`);
   }
+  const signing = signingOptions(args, facts, (text) => p.add(text));
 
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
@@ -234,6 +239,21 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, dryRun: args.dryRun,
   };
+}
+
+/** --allowed-signers FILE [--signature-policy tip|all]: the file must exist and parse, as the updater will read it. */
+function signingOptions(args: LaunchArgs, facts: LaunchFacts, problem: (text: string) => void): Pick<LaunchOptions, 'allowedSigners' | 'signaturePolicy'> {
+  const policy = args.signaturePolicy;
+  if (policy !== undefined && policy !== 'tip' && policy !== 'all') problem(`--signature-policy ${policy} must be tip (check the release deployed) or all (every commit from HEAD to it).`);
+  if (args.allowedSigners === undefined) {
+    if (policy !== undefined) problem('--signature-policy needs --allowed-signers FILE: without it no signature is checked.');
+    return {};
+  }
+  const file = args.allowedSigners ? absolute(args.allowedSigners, facts) : '';
+  const text = file ? facts.readText(file) : undefined;
+  if (text === undefined) problem(`--allowed-signers ${args.allowedSigners} does not exist or cannot be read; write the subnet owner's key into it first (README, "Signed releases").`);
+  else for (const line of parseAllowedSigners(text, `--allowed-signers ${file}`).problems) problem(line);
+  return { allowedSigners: file, ...(policy === 'tip' || policy === 'all' ? { signaturePolicy: policy } : {}) };
 }

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../core/duration.js';
+import { ADVICE } from '../update/signatures.js';
 import { roughDuration } from './age.js';
 import type { Advice, StatusReport } from './report.js';
 
@@ -125,9 +126,21 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   }
   const r = f.repo;
   if (r.error && r.dir) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
-  if (r.relation === 'update-available' && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
+  if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
     const next = f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
+  }
+}
+
+function signatureAdvice(f: Facts, out: Advice[]): void {
+  const s = f.signatures;
+  if (!s) return;
+  if (s.error) out.push({ level: 'warn', text: `Could not check the signatures against ${s.allowedSigners}: ${s.error}.` });
+  const bad = s.failing;
+  if (s.holds === false && bad) {
+    const where = bad.sha === s.target?.sha ? '' : ` (commit ${short(bad.sha)}, between HEAD and it)`;
+    const advice = (ADVICE as Record<string, string | undefined>)[bad.verdict] ?? '';
+    out.push({ level: 'warn', text: `${f.repo.remote}/${f.repo.branch} at ${short(s.target?.sha)} fails the signature policy${where}: ${bad.verdict}: ${bad.detail}. update refuses it and the validator stays on ${short(f.repo.head?.sha)}. ${advice}`.trim() });
   }
 }
 
@@ -150,6 +163,7 @@ export function adviseOn(facts: Facts): Advice[] {
   pm2Advice(facts, out);
   schedulerAdvice(facts, out);
   gateAdvice(facts, out);
+  signatureAdvice(facts, out);
   // Array.prototype.sort is stable: within a level, the order above holds.
   return out.sort((x, y) => ORDER[x.level] - ORDER[y.level]);
 }

@@ -3,6 +3,7 @@ import { DEFAULTS, namespaceOf, scanConfig, validateConfig, type ConfigKey } fro
 import type { Context } from '../../core/context.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
+import type { SignatureSettings } from '../../core/signature-config.js';
 import type { ConfigSummary } from './report.js';
 
 /**
@@ -23,6 +24,8 @@ export interface ConfigView {
   /** The PM2 names the config gives its processes (advice names them, §7). */
   validatorProcessName?: string;
   validationProcessName: string;
+  /** The signature policy, when the config is valid and sets ALLOWED_SIGNERS. */
+  signatures?: SignatureSettings;
 }
 
 const HOUR = 3_600_000;
@@ -68,6 +71,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         maxDeferralMs: config.maxDeferralMs,
         validatorProcessName: config.validatorProcessName,
         validationProcessName: config.validationProcessName,
+        ...(config.signatures ? { signatures: config.signatures } : {}),
       };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;

@@ -1,7 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
 import { roughDuration } from './age.js';
 import { rollbackFailed } from './advice.js';
-import type { CommitView, StatusReport } from './report.js';
+import type { CommitSignatureView, CommitView, SignaturesView, StatusReport } from './report.js';
 
 /** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
 export interface Paint {
@@ -57,6 +57,7 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
     repo.relation === 'up-to-date' ? paint.ok('same as HEAD') : repo.relation === 'update-available' ? paint.warn('differs from HEAD: update available') : paint.warn('unknown');
   const compared = repo.head || repo.target ? [`${relation} ${paint.dim(`(${fetched})`)}`] : [];
   row('Remote', repo.target ? `${tracking} ${commit(repo.target)}` : `${tracking} ${paint.warn('unknown')}`, ...compared);
+  if (r.signatures) row('Signatures', ...signatureLines(r.signatures, paint));
 
   const s = r.scheduler;
   const every = s.interval ? `, every ${s.interval}` : '';
@@ -127,6 +128,21 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The policy, the signer of HEAD and of the target, and what update would do (DESIGN.md §11). */
+function signatureLines(s: SignaturesView, paint: Paint): [string, ...string[]] {
+  const one = (label: string, c: CommitSignatureView | undefined) =>
+    c ? `${label} ${paint.bold(short(c.sha))} ${c.verdict === 'good' ? paint.ok(`good: ${c.detail}`) : paint.bad(`${c.verdict}: ${c.detail}`)}` : `${label} ${paint.warn('unknown')}`;
+  const lines: [string, ...string[]] = [`policy ${s.policy}, ALLOWED_SIGNERS ${s.allowedSigners}${s.revokedSigners ? `, REVOKED_SIGNERS ${s.revokedSigners}` : ''}`];
+  if (s.head || s.target) lines.push(one('HEAD  ', s.head), one('target', s.target));
+  if (s.error) lines.push(paint.warn(s.error));
+  else if (s.holds === true) lines.push(paint.ok(`policy holds: update may deploy ${short(s.target?.sha)}`));
+  else if (s.holds === false) {
+    const below = s.failing && s.failing.sha !== s.target?.sha ? ` (commit ${short(s.failing.sha)} between HEAD and it: ${s.failing.verdict})` : '';
+    lines.push(paint.bad(`policy fails: update refuses ${short(s.target?.sha)}${below}`));
+  } else lines.push(paint.dim('nothing to judge: HEAD is the target'));
+  return lines;
 }
 
 function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: string, ...more: string[]) => void): void {

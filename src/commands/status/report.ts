@@ -23,6 +23,8 @@ export interface StatusReport {
   journal?: JournalView;
   /** The last update run stopped on its config (recorded by the updater: under cron nobody saw it). */
   configError?: ConfigErrorRecord;
+  /** The signature policy (DESIGN.md §11), when ALLOWED_SIGNERS is set. */
+  signatures?: SignaturesView;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -122,4 +124,26 @@ export interface Advice {
   level: 'error' | 'warn' | 'info';
   /** What is wrong and the command that fixes it. */
   text: string;
+}
+
+export interface CommitSignatureView {
+  sha: string;
+  /** good, unsigned, not-ssh, unknown-key, expired, not-yet-valid, revoked, bad-signature, unverifiable. */
+  verdict: string;
+  principal?: string;
+  fingerprint?: string;
+  detail: string;
+}
+
+export interface SignaturesView {
+  policy: 'tip' | 'all';
+  allowedSigners: string;
+  revokedSigners?: string;
+  head?: CommitSignatureView;
+  target?: CommitSignatureView;
+  /** Whether update would accept the target now; absent when HEAD is the target (nothing to judge). */
+  holds?: boolean;
+  /** The commit that fails (the target, or with `all` one between HEAD and it). */
+  failing?: CommitSignatureView;
+  error?: string;
 }

@@ -114,6 +114,10 @@ async function decide(
   } else {
     log.warn('--force: skipping the quarantine and the round/API gates');
   }
+  // Step 8a, before the dry-run answer: a dry run must not say would-update for a commit the real run refuses.
+  const { checkSignatures } = await import('./signatures.js');
+  const unsigned = await checkSignatures({ ctx, config, log, from: from!, to: to!, dryRun: flags.dryRun, git });
+  if (unsigned) return { decision: unsigned, from, to };
   if (flags.dryRun) return { decision: { outcome: 'would-update' }, from, to };
 
   const { restartAt } = await import('./restart.js');
@@ -132,7 +136,7 @@ async function finish(
   const at = ctx.now().toISOString();
   const summary: Record<string, string> = {
     locked: 'another update run holds the lock; nothing to do',
-    refused: 'refused: the deploy clone is not clean',
+    refused: decision.reason === 'unsigned' ? `refused: ${decision.detail ?? 'the target fails the signature policy'}` : 'refused: the deploy clone is not clean',
     failed: `failed${decision.reason ? `: ${decision.reason}` : ''}`,
     'up-to-date': `up to date at ${short(from)}`,
     skipped: `${short(to)} is quarantined (it was rolled back); waiting for ${config.remote}/${config.branch} to move (or run update --force)`,

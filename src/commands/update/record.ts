@@ -41,6 +41,11 @@ export async function recordRun(input: {
   } else if (decision.outcome !== 'locked') {
     delete state.deferral;
   }
+  // A refused signature repeats every run until the branch moves: tell the webhook once per commit.
+  if (decision.outcome === 'refused' && decision.reason === 'unsigned' && decision.notify !== false && to && state.unsignedNotified !== to) {
+    notifications.push({ outcome: 'refused', reason: 'unsigned', summary: `refused to deploy ${short(to)}: ${decision.detail ?? 'it fails the signature policy'}` });
+    state.unsignedNotified = to;
+  }
   await writeState(ctx.paths.state(config.namespace), state);
 
   if (decision.changed) {
