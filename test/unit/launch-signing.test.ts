@@ -23,6 +23,7 @@ function world() {
     env: {},
     home: path.join(root, 'home'),
     cwd: root,
+    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
     repoDir: repo,
     exists: (f) => fs.existsSync(f),
     readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
