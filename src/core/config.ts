@@ -15,6 +15,7 @@ export const CONFIG_KEYS = [
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
+  'METRICS_DIR',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -68,6 +69,8 @@ export interface AutoupdateConfig {
   depsRefresh: RefreshMode;
   notifyWebhookUrl: string | undefined;
   logMaxBytes: number;
+  /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
+  metricsDir: string | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Secret values to mask wherever text leaves the process. */
@@ -241,6 +244,8 @@ export function validateConfig(
       return [];
     }
   };
+  const metricsDir = get('METRICS_DIR');
+  if (metricsDir && !path.isAbsolute(metricsDir)) problems.add(`METRICS_DIR=${metricsDir} must be an absolute path (node_exporter's --collector.textfile.directory).`);
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${logMaxRaw} must be a size of at least 1K (e.g. 5M).`);
@@ -272,6 +277,7 @@ export function validateConfig(
     depsRefresh: mode('DEPS_REFRESH'),
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
+    metricsDir,
     unknownKeys: unknown,
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),
   };

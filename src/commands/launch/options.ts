@@ -39,6 +39,7 @@ export const LAUNCH_OPTIONS = {
   'weights-min-tasks-before-emit': { type: 'string', alias: 'validator.weights_min_tasks_before_emit', describe: 'tasks before weights are emitted' },
   'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else /tmp/alphacore-validator-round.lock)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
 } as const satisfies Record<string, Options>;
 
@@ -79,6 +80,7 @@ export interface LaunchArgs {
   weightsMinTasksBeforeEmit?: string;
   roundLockfile?: string;
   repoDir?: string;
+  metricsDir?: string;
   dryRun: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
@@ -143,6 +145,7 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     weightsMinTasksBeforeEmit: str('weights-min-tasks-before-emit'),
     roundLockfile: str('round-lockfile'),
     repoDir: str('repo-dir'),
+    metricsDir: str('metrics-dir'),
     dryRun: bool('dry-run'),
     unknown,
   };

@@ -128,12 +128,14 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   ];
   const extra = validatorExtraArgs(o);
   if (extra.length > 0) rows.push(['VALIDATOR_EXTRA_ARGS', joinWords(extra)]);
+  // METRICS_DIR is the operator's key (kept across launches) unless --metrics-dir sets it.
+  if (o.metricsDir) rows.push(['METRICS_DIR', o.metricsDir]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
   const header = [
     `Auto-update config for PM2 namespace ${o.namespace}, written by \`alphacore launch\`.`,
     'Parsed as KEY=VALUE, never executed. launch rewrites its own keys; keys you add below are kept.',
   ].join('\n');
-  return serializeEnvFile([...managed, ...kept], header);
+  return serializeEnvFile([...managed, ...kept.filter(([key]) => !(o.metricsDir && key === 'METRICS_DIR'))], header);
 }
 
 /** The validator's PM2 app: AlphaCore's wrapper under bash, told where env, venv and entry point are. */

@@ -59,6 +59,8 @@ export interface LaunchOptions {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile: string;
+  /** METRICS_DIR to write into the auto-update config (only when --metrics-dir is given). */
+  metricsDir?: string;
   dryRun: boolean;
 }
 
@@ -202,6 +204,10 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE;
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
 
+  const metricsDir = args.metricsDir ? absolute(args.metricsDir, facts) : undefined;
+  if (args.metricsDir === '') p.add("--metrics-dir needs a path: node_exporter's --collector.textfile.directory.");
+  else if (metricsDir && !facts.exists(metricsDir)) p.add(`--metrics-dir ${metricsDir} does not exist; create it (writable by this user, readable by node_exporter) or pass node_exporter's --collector.textfile.directory.`);
+
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
     repoDir, network, walletName, hotkey, netuid, chainEndpoint, profile, validatorSa, validatorSaSource, gcpCredsFile,
@@ -211,6 +217,6 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, dryRun: args.dryRun,
+    roundLockfile, metricsDir, dryRun: args.dryRun,
   };
 }
