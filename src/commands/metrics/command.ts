@@ -12,7 +12,7 @@ export function metricsCommand(yargs: Argv, ctx: Context, setExit: (code: number
         .option('config', { type: 'string', describe: 'auto-update config file instead (its PM2_NAMESPACE names the namespace)' })
         .conflicts('namespace', 'config')
         .example('$0 metrics', 'the namespace alphacore')
-        .example('$0 metrics --namespace testnet > /var/lib/node_exporter/textfile/alphacore_testnet.prom', 'by hand, without METRICS_DIR')
+        .example('$0 metrics --config ~/.config/alphacore/autoupdate/testnet.env', 'the namespace that config is for')
         .epilogue('Reads the state file only: no git, no PM2, no network. Set METRICS_DIR in the config (or launch --metrics-dir DIR) for every update run to write the file for node_exporter.'),
     async (argv) => {
       const { runMetrics } = await import('./run.js');
