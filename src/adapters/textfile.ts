@@ -1,4 +1,3 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -11,7 +10,7 @@ import path from 'node:path';
  * should not wait on the disk.
  */
 export function replaceTextfile(file: string, content: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`);
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
   try {
     fs.writeFileSync(tmp, content, { mode: 0o644, flag: 'wx' });
     fs.chmodSync(tmp, 0o644); // the umask may have taken read bits away
