@@ -43,6 +43,7 @@ export const LAUNCH_OPTIONS = {
   'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
   'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
 } as const satisfies Record<string, Options>;
 
@@ -87,6 +88,7 @@ export interface LaunchArgs {
   allowedSigners?: string;
   signaturePolicy?: string;
   repoDir?: string;
+  metricsDir?: string;
   dryRun: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
@@ -155,6 +157,7 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     allowedSigners: str('allowed-signers'),
     signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
+    metricsDir: str('metrics-dir'),
     dryRun: bool('dry-run'),
     unknown,
   };
