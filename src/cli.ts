@@ -60,17 +60,23 @@ async function main(): Promise<void> {
     return;
   }
   // Declarations only: each command's work is imported by its handler.
-  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }] = await Promise.all([
+  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { operatorCommands }] = await Promise.all([
     import('yargs'),
     import('./commands/launch/command.js'),
     import('./commands/update/command.js'),
     import('./commands/status/command.js'),
     import('./commands/autoupdate/command.js'),
+    import('./commands/operator-commands.js'),
   ]);
   let parser = yargs(process.argv.slice(2))
     .scriptName('alphacore')
     .usage('$0 <command> [options]\n\nLaunch an AlphaCore validator under PM2 and keep it on the newest release.')
     .version(version())
+    .alias('v', 'version')
+    .help()
+    .alias('h', 'help')
+    // yargs writes a bash script, or a zsh one when $SHELL is zsh.
+    .completion('completion', 'Print the shell completion script (bash; zsh when $SHELL is zsh): alphacore completion >> ~/.bashrc')
     .strict()
     .demandCommand(1, 'Name a command: launch, update, status or autoupdate (see --help).')
     .recommendCommands()
@@ -87,6 +93,7 @@ async function main(): Promise<void> {
   parser = updateCommand(parser, ctx, setExit);
   parser = statusCommand(parser, ctx, setExit);
   parser = autoupdateCommand(parser, ctx, setExit);
+  parser = operatorCommands(parser, ctx, setExit);
   try {
     await parser.parseAsync();
   } catch (error) {

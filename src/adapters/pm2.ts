@@ -17,6 +17,9 @@ export interface Pm2Process {
   script?: string;
   /** The environment PM2 gave the process (pm2_env.env). */
   env?: Record<string, string>;
+  /** Where PM2 writes its stdout and stderr (pm_out_log_path, pm_err_log_path). */
+  outLog?: string;
+  errLog?: string;
 }
 
 /** What `startApp` starts: one script under an interpreter, in a namespace. */
@@ -39,6 +42,8 @@ export interface Pm2 {
   stopNamespace(namespace: string): Promise<string[]>;
   /** Deletes the processes called `name` in `namespace` (not same-named ones elsewhere); true when one existed. */
   deleteProcess(name: string, namespace: string): Promise<boolean>;
+  /** Stops and deletes every process of the namespace, by id (never another namespace's); returns their names. */
+  deleteNamespace(namespace: string): Promise<string[]>;
   startApp(app: Pm2App): Promise<void>;
   /** Writes the process list PM2's startup script restores after a reboot. */
   save(): Promise<void>;
@@ -67,6 +72,8 @@ interface JlistEntry {
     pm_uptime?: number;
     pm_cwd?: string;
     pm_exec_path?: string;
+    pm_out_log_path?: string;
+    pm_err_log_path?: string;
     env?: Record<string, unknown>;
   };
 }
@@ -99,6 +106,8 @@ export function parseJlist(stdout: string): Pm2Process[] {
       cwd: e.pm2_env?.pm_cwd,
       script: e.pm2_env?.pm_exec_path,
       env,
+      outLog: e.pm2_env?.pm_out_log_path,
+      errLog: e.pm2_env?.pm_err_log_path,
     };
   });
 }
@@ -141,6 +150,13 @@ export function openPm2(ctx: Context): Pm2 {
       if (ids.length === 0) return false;
       await must(`delete ${name}`, ['delete', ...ids]);
       return true;
+    },
+    async deleteNamespace(namespace) {
+      // By id, as in stopNamespace: `pm2 delete all --namespace` is not scoped on every PM2 version.
+      const procs = await list(namespace);
+      if (procs.length === 0) return [];
+      await must(`delete (namespace ${namespace})`, ['delete', ...procs.map((p) => String(p.pmId))]);
+      return procs.map((p) => p.name);
     },
     async startApp(app) {
       await must(`start ${app.name}`, pm2StartArgs(app), START_MS, app.env);

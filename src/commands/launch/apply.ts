@@ -5,7 +5,8 @@ import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { OperationError } from '../../core/errors.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
-import { bootstrapVenv, inspectVenv, venvHowTo } from './venv.js';
+import type { SchedulerReport } from '../../scheduler/index.js';
+import { bootstrapVenv, inspectVenv, quietSteps, venvHowTo, type StepIo } from './venv.js';
 
 export type FileChange = 'created' | 'updated' | 'unchanged' | 'mode-fixed';
 
@@ -74,8 +75,21 @@ async function register(ctx: Context, argv: string[]): Promise<void> {
 
 const verb: Record<FileChange, string> = { created: 'Wrote', updated: 'Updated', unchanged: 'Unchanged:', 'mode-fixed': 'Fixed the mode of' };
 
-/** Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler (launch only). */
-export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch'): Promise<void> {
+/** What applying a plan did (the `result` of `launch --json`). */
+export interface ApplyResult {
+  venvCreated: boolean;
+  envFile: FileChange;
+  process: { name: string; namespace: string; pmId: number; pid: number; status: string };
+  autoupdateConfig?: FileChange;
+  scheduler?: SchedulerReport;
+}
+
+/**
+ * Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler
+ * (launch only). `steps` shows the long ones as phases (launch's progress) and keeps
+ * subprocess output in the log; a relaunch inside an update runs them quietly.
+ */
+export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = quietSteps): Promise<ApplyResult> {
   const pm2 = openPm2(ctx);
   // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
   // before anything is written or started, not after the validator runs.
@@ -84,25 +98,34 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
     await installScheduler(ctx, { ...plan.scheduler, dryRun: true });
   }
   const { createVenvWith } = await preflight(ctx, plan, pm2);
-  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith);
+  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith, steps);
   if (plan.register) await register(ctx, plan.register);
   const envChange = await writePlanned(plan.envFile);
   ctx.stdout(`${verb[envChange]} validator env file ${plan.envFile.path} (mode 0600).\n`);
-  const proc = await startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' });
+  const proc = await steps.phase(`starting ${plan.pm2App.name} under PM2`, () =>
+    startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' }),
+  );
   await pm2.save();
   ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
   ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);
-  if (!plan.autoupdateConfig) return;
-  const configChange = await writePlanned(plan.autoupdateConfig);
-  ctx.stdout(`${verb[configChange]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
+  const result: ApplyResult = {
+    venvCreated: Boolean(createVenvWith),
+    envFile: envChange,
+    process: { name: proc.name, namespace: proc.namespace, pmId: proc.pmId, pid: proc.pid, status: proc.status },
+  };
+  if (!plan.autoupdateConfig) return result;
+  result.autoupdateConfig = await writePlanned(plan.autoupdateConfig);
+  ctx.stdout(`${verb[result.autoupdateConfig]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
   if (!plan.scheduler) {
     ctx.stdout(`Auto-update not installed (--no-autoupdate). Enable it later with: alphacore autoupdate enable --config ${plan.autoupdateConfig.path}\n`);
-    return;
+    return result;
   }
   const { installScheduler } = await import('../../scheduler/index.js');
   try {
-    const report = await installScheduler(ctx, plan.scheduler);
-    for (const line of report.lines) ctx.stdout(`${line}\n`);
+    const request = plan.scheduler;
+    result.scheduler = await steps.phase('installing the auto-update timer', () => installScheduler(ctx, request));
+    for (const line of result.scheduler.lines) ctx.stdout(`${line}\n`);
+    return result;
   } catch (error) {
     if (error instanceof OperationError) {
       throw new OperationError(`The validator runs, but the auto-update scheduler could not be installed: ${error.message}`, { cause: error });

@@ -40,6 +40,7 @@ export const LAUNCH_OPTIONS = {
   'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else /tmp/alphacore-validator-round.lock)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
+  json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
 } as const satisfies Record<string, Options>;
 
 /** yargs parser settings launch needs: `--validator.epoch_slots` is a flag, not an object; a repeated flag: the last wins. */
@@ -80,6 +81,7 @@ export interface LaunchArgs {
   roundLockfile?: string;
   repoDir?: string;
   dryRun: boolean;
+  json: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
 }
@@ -89,7 +91,7 @@ export function declareLaunchOptions<T>(y: Argv<T>): Argv {
   return y.options(LAUNCH_OPTIONS).parserConfiguration(LAUNCH_PARSER_CONFIG).strict(false) as unknown as Argv;
 }
 
-const KNOWN = new Set<string>(['_', '$0', 'help', 'version']);
+const KNOWN = new Set<string>(['_', '$0', 'help', 'version', 'h', 'v']);
 for (const [name, spec] of Object.entries(LAUNCH_OPTIONS)) {
   KNOWN.add(name);
   KNOWN.add(name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
@@ -144,6 +146,7 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     roundLockfile: str('round-lockfile'),
     repoDir: str('repo-dir'),
     dryRun: bool('dry-run'),
+    json: bool('json'),
     unknown,
   };
 }

@@ -26,14 +26,28 @@ export async function inspectVenv(ctx: Context, venvDir: string): Promise<VenvSt
   };
 }
 
-/** Creates the venv and installs modules/requirements.txt into it, printing each step. */
-export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string): Promise<void> {
-  ctx.stdout(`Creating the validator venv ${venvDir} (${python} -m venv)...\n`);
-  const created = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
+/** How launch shows a long step and keeps a subprocess's full output (the launch log). */
+export interface StepIo {
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  output(command: string, stdout: string, stderr: string): void;
+}
+
+export const quietSteps: StepIo = { phase: (_title, fn) => fn(), output: () => {} };
+
+/** Creates the venv and installs modules/requirements.txt into it, one phase each; pip's output goes to the log. */
+export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string, steps: StepIo = quietSteps): Promise<void> {
+  const created = await steps.phase(`creating the validator venv ${venvDir} (${python} -m venv)`, async () => {
+    const r = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
+    steps.output(r.command, r.stdout, r.stderr);
+    return r;
+  });
   if (!created.ok) throw new OperationError(`Could not create the venv: ${describeFailure(created)}. ${venvHowTo(venvDir, repoDir)}`);
   const requirements = path.join(repoDir, 'modules', 'requirements.txt');
   if (!fs.existsSync(requirements)) return;
-  ctx.stdout(`Installing ${requirements} into it (this can take a while)...\n`);
-  const pip = await run(path.join(venvDir, 'bin', 'pip'), ['install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
+  const pip = await steps.phase(`installing ${path.relative(repoDir, requirements)} into it (pip; full output in the log)`, async () => {
+    const r = await run(path.join(venvDir, 'bin', 'pip'), ['install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
+    steps.output(r.command, r.stdout, r.stderr);
+    return r;
+  });
   if (!pip.ok) throw new OperationError(`pip install -r ${requirements} failed: ${describeFailure(pip)}. Fix it and run launch again (the venv stays).`);
 }
