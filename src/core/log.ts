@@ -31,7 +31,10 @@ export class UpdateLog {
     private readonly tag = 'autoupdate',
   ) {
     const mode = progressMode({ json, isTTY: ctx.isTTY, env: ctx.env });
-    this.progress = makeProgress(mode, (text) => ctx.stdout(text), () => ctx.now().getTime(), (text) => this.info(text));
+    // A plain phase line looks like the rest of the writer's output: a log line for the
+    // updater, a bare line for launch (whose report lines are bare).
+    const plainLine = tag === 'autoupdate' ? (text: string) => this.info(text) : (text: string) => this.write(`${text}\n`);
+    this.progress = makeProgress(mode, (text) => ctx.stdout(text), () => ctx.now().getTime(), plainLine);
   }
 
   /**
@@ -39,7 +42,7 @@ export class UpdateLog {
    * nothing extra on stdout with --json. The log file gets the start and the end in every mode.
    */
   async phase<T>(title: string, fn: () => Promise<T>): Promise<T> {
-    if (this.progress.mode === 'plain') return this.progress.phase(title, fn); // its lines go through info()
+    if (this.progress.mode === 'plain') return this.progress.phase(title, fn); // its lines go to the file too
     this.record(`${title}...`);
     const start = this.ctx.now().getTime();
     try {
