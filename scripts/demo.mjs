@@ -15,13 +15,13 @@ const CLI = path.join(ROOT, 'bin', 'alphacore.js');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'alphacore-repo');
 const bold = (s) => (process.stdout.isTTY && !('NO_COLOR' in process.env) ? `\x1b[1m${s}\x1b[0m` : s);
 
-if (process.getuid?.() === 0) {
-  console.error('npm run demo: run it as an ordinary user; alphacore launch refuses root (the validator belongs to the operator\'s user).');
-  process.exit(2);
-}
 if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
   console.error('npm run demo: the CLI is not built; run `npm ci` (or `npm run build`) first.');
   process.exit(2);
+}
+if (process.getuid?.() === 0) {
+  const { demoAsThrowawayUser } = await import('./demo-as-root.mjs');
+  process.exit(demoAsThrowawayUser(ROOT));
 }
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-demo-')));
