@@ -55,8 +55,8 @@ async function world() {
   pm2.pm2('start', other, '--name', 'bystander', '--namespace', 'other');
   const procs = pm2.list();
   const mine = procs.find((p) => p.name === 'my-validator')!;
-  await until(() => fs.existsSync(mine.errLog!) && fs.readFileSync(mine.errLog!, 'utf8').includes('traceback'), 'the validator\'s PM2 log');
-  await until(() => fs.readFileSync(procs.find((p) => p.name === 'alphacore-validation-api')!.errLog!, 'utf8').includes('warning'), 'the API\'s PM2 log');
+  await until(() => fs.existsSync(mine.errorLog!) && fs.readFileSync(mine.errorLog!, 'utf8').includes('traceback'), 'the validator\'s PM2 log');
+  await until(() => fs.readFileSync(procs.find((p) => p.name === 'alphacore-validation-api')!.errorLog!, 'utf8').includes('warning'), 'the API\'s PM2 log');
   return { root, pm2, env, updaterLog, validator: mine };
 }
 
@@ -68,7 +68,7 @@ e2e('alphacore logs (built CLI as a non-root user, real PM2)', () => {
     expect(r.stdout).toContain(`==> updater: ${w.updaterLog}`);
     expect(r.stdout).toContain('result: up-to-date');
     expect(r.stdout).toContain(`==> my-validator out: ${w.validator.outLog}`);
-    expect(r.stdout).toContain(`==> my-validator err: ${w.validator.errLog}`);
+    expect(r.stdout).toContain(`==> my-validator err: ${w.validator.errorLog}`);
     for (const line of ['api: serving on 8888', 'api: a warning', 'validator: round 7 started', 'validator: traceback here']) expect(r.stdout).toContain(line);
     expect(r.stdout).not.toContain('bystander');
     expect(r.stderr).toBe('');
@@ -89,7 +89,7 @@ e2e('alphacore logs (built CLI as a non-root user, real PM2)', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     await until(() => out.includes('Following'), 'the follow banner');
     fs.appendFileSync(w.updaterLog, '[2026-11-30T00:02:00.000Z] [autoupdate] result: updated (updated abc1234 -> def5678)\n');
-    fs.appendFileSync(w.validator.errLog!, 'validator: a new error line\n');
+    fs.appendFileSync(w.validator.errorLog!, 'validator: a new error line\n');
     await until(() => out.includes('[updater] [2026-11-30T00:02:00.000Z]') && out.includes('[my-validator err] validator: a new error line'), 'the followed lines');
     child.kill('SIGINT');
     const done = await child;

@@ -18,6 +18,7 @@ function world(env: Record<string, string> = {}) {
     env: { OPENAI_API_KEY: 'sk-env-key', ...env },
     home: path.join(root, 'home'),
     cwd: root,
+    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
     repoDir: repo,
     exists: (f) => fs.existsSync(f),
     readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
@@ -62,7 +63,8 @@ describe('launch defaults (DESIGN.md §4)', () => {
       promptPostprocess: 'none',
       openaiApiKey: 'sk-env-key',
       openaiApiKeyFlag: undefined,
-      roundLockfile: '/tmp/alphacore-validator-round.lock',
+      // Private (DESIGN.md §3), not /tmp: launch hands the same path to the validator.
+      roundLockfile: expect.stringMatching(/^\/.*\/home\/\.local\/state\/alphacore\/autoupdate\/alphacore\.round\.lock$/),
     });
     expect(o.envFile).toBe(path.join(o.repoDir, 'env', 'finney', 'validator-cold-hot.env'));
     expect(o.venvDir).toBe(path.join(o.repoDir, 'venv'));

@@ -10,7 +10,8 @@ import { UpdateLog } from '../../core/log.js';
 import { applyPlan } from './apply.js';
 import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
-import { MANAGED_CONFIG_KEYS, planLaunch, type LaunchPlan } from './plan.js';
+import { launchHealth } from './health.js';
+import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 import { inspectVenv } from './venv.js';
@@ -32,7 +33,14 @@ async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<Lau
 }
 
 function factsFor(ctx: Context, repo: Pick<LaunchFacts, 'repoDir' | 'repoProblem'>): LaunchFacts {
-  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, stateDir: ctx.paths.autoupdateStateDir, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+}
+
+/** The clone's validator ecosystem file and its default entry point, when it has one. */
+function ecosystemOf(repoDir: string): Ecosystem | undefined {
+  const file = path.join(repoDir, ECOSYSTEM_FILE);
+  const text = readIfExists(file);
+  return text === undefined ? undefined : { file, defaultEntrypoint: ecosystemEntrypoint(text) };
 }
 
 function versionOf(repoDir: string): string {
@@ -86,7 +94,14 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     refuseRoot(ctx);
     const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
     const configPath = ctx.paths.autoupdateConfig(options.namespace);
-    plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: configPath, keptConfigEntries: keptEntries(ctx, configPath) });
+    const kept = keptEntries(ctx, configPath);
+    plan = planLaunch(options, {
+      version: versionOf(options.repoDir),
+      autoupdateConfigPath: configPath,
+      keptConfigEntries: kept,
+      ecosystem: ecosystemOf(options.repoDir),
+      health: launchHealth(ctx.env, kept),
+    });
     if (options.dryRun) {
       const facts = await dryRunFacts(ctx, plan);
       ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
@@ -113,7 +128,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
 export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: string): Promise<LaunchOptions> {
   refuseRoot(ctx);
   const args = await parseLaunchArgv(argv);
-  return resolveLaunchOptions({ ...args, register: false, dryRun: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
+  return resolveLaunchOptions({ ...args, register: false, dryRun: false, replace: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
 }
 
 /**
@@ -124,6 +139,10 @@ export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: str
  */
 export async function relaunchValidator(ctx: Context, argv: string[], repoDir: string): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
-  const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [] }, 'relaunch');
+  const plan = planLaunch(
+    options,
+    { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [], ecosystem: ecosystemOf(options.repoDir) },
+    'relaunch',
+  );
   await applyPlan(ctx, plan, 'relaunch');
 }

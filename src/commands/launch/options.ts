@@ -37,7 +37,9 @@ export const LAUNCH_OPTIONS = {
   'epoch-slots': { type: 'string', alias: 'validator.epoch_slots', describe: 'windows per epoch (default 1 on local, else 4)' },
   'epoch-slot-index': { type: 'string', alias: 'validator.epoch_slot_index', describe: 'this validator\'s window, 0..slots-1' },
   'weights-min-tasks-before-emit': { type: 'string', alias: 'validator.weights_min_tasks_before_emit', describe: 'tasks before weights are emitted' },
-  'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else /tmp/alphacore-validator-round.lock)' },
+  'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else ~/.local/state/alphacore/autoupdate/<namespace>.round.lock)' },
+  entrypoint: { type: 'string', describe: 'validator entry point, relative to the clone (default: the ecosystem file\'s, scripts/start_validator.py)' },
+  replace: { type: 'boolean', describe: 'replace another hotkey\'s validator already in this PM2 namespace (it is stopped and deleted)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
   json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
@@ -79,6 +81,8 @@ export interface LaunchArgs {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile?: string;
+  entrypoint?: string;
+  replace: boolean;
   repoDir?: string;
   dryRun: boolean;
   json: boolean;
@@ -144,6 +148,8 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     epochSlotIndex: str('epoch-slot-index'),
     weightsMinTasksBeforeEmit: str('weights-min-tasks-before-emit'),
     roundLockfile: str('round-lockfile'),
+    entrypoint: str('entrypoint'),
+    replace: bool('replace'),
     repoDir: str('repo-dir'),
     dryRun: bool('dry-run'),
     json: bool('json'),

@@ -37,6 +37,7 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push(`Deploy clone: ${o.repoDir}`);
   out.push(`PM2 namespace: ${o.namespace}   process: ${o.processName}`);
   if (facts.venv.kind === 'present') out.push(`Validator venv: ${o.venvDir} (present)`);
+  else if (facts.venv.kind === 'incomplete') out.push(`Validator venv: ${o.venvDir} (left incomplete by an earlier launch; would finish it: pip install -r modules/requirements.txt)`);
   else if (facts.venv.kind === 'create') out.push(`Validator venv: ${o.venvDir} (missing; would create it with ${facts.venv.python} -m venv and pip install -r modules/requirements.txt)`);
   else out.push(`Validator venv: ${o.venvDir} (missing, and ${facts.venv.reason}: launch would stop here). ${venvHowTo(o.venvDir, o.repoDir)}`);
   out.push(`PM2: ${facts.pm2.ok ? facts.pm2.detail : `NOT USABLE: ${facts.pm2.detail} (launch would stop here)`}`);
@@ -44,10 +45,11 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push('');
   out.push(fileSection('Validator env file', plan.envFile, facts));
   const envAssignments = Object.entries(app.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  out.push('PM2 app (replaces a process of the same name in this namespace only):');
+  out.push(`PM2 app (replaces a process of the same name in this namespace only; ${app.ecosystem ? 'through the repo\'s ecosystem file' : 'no ecosystem file in the clone: the wrapper directly, same policy'}):`);
   out.push(`    ${envAssignments.join(' ')} \\`);
   out.push(`    pm2 ${pm2StartArgs(app).map(shellQuote).join(' ')}`);
-  out.push('    pm2 save');
+  if (plan.health) out.push(`    wait until online with no restart for ${Math.round(plan.health.stableMs / 1000)}s (at most ${Math.round(plan.health.timeoutMs / 1000)}s), then pm2 save`);
+  else out.push('    pm2 save');
   out.push(`    logs: pm2 logs ${app.name}`);
   out.push('');
   if (plan.autoupdateConfig) out.push(fileSection('Auto-update config', plan.autoupdateConfig, facts));

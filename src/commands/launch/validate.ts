@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { DEFAULTS, isUrl, NAME } from '../../core/config.js';
+import { isUrl, NAME } from '../../core/config.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
 import type { LaunchArgs } from './options.js';
@@ -9,6 +9,8 @@ export interface LaunchFacts {
   env: Readonly<Record<string, string | undefined>>;
   home: string;
   cwd: string;
+  /** The toolkit's private state folder (~/.local/state/alphacore/autoupdate): the default round lockfile lives there. */
+  stateDir: string;
   /** The deploy clone (absolute), or why it could not be determined. */
   repoDir?: string;
   repoProblem?: string;
@@ -59,6 +61,9 @@ export interface LaunchOptions {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile: string;
+  /** --entrypoint (relative to the clone, as launch_pm2.sh takes it); undefined: the ecosystem file's default. */
+  entrypoint?: string;
+  replace: boolean;
   dryRun: boolean;
 }
 
@@ -199,8 +204,13 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     p.add(`--epoch-slot-index ${args.epochSlotIndex} must be below --epoch-slots (${epochSlots}): 0..${Number(epochSlots) - 1}.`);
   }
   integer('weights-min-tasks-before-emit', args.weightsMinTasksBeforeEmit, 0);
-  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE;
+  // Private by default (DESIGN.md §3): /tmp lets another local user plant the file or a symlink.
+  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? path.join(facts.stateDir, `${namespace}.round.lock`);
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
+
+  if (args.entrypoint !== undefined && (!args.entrypoint || (repoDir && !facts.exists(path.resolve(repoDir, args.entrypoint))))) {
+    p.add(`--entrypoint ${args.entrypoint}: no such file in the deploy clone ${repoDir}; pass a path relative to it, e.g. scripts/start_validator.py or neurons/validator.py.`);
+  }
 
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
@@ -211,6 +221,6 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, dryRun: args.dryRun,
   };
 }

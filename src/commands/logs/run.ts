@@ -64,7 +64,7 @@ async function sources(ctx: Context, namespace: string): Promise<Source[]> {
       list.push({ label: name, note: problem ?? `no PM2 process ${name} in namespace ${namespace}` });
       continue;
     }
-    list.push({ label: `${name} out`, file: proc.outLog }, { label: `${name} err`, file: proc.errLog });
+    list.push({ label: `${name} out`, file: proc.outLog }, { label: `${name} err`, file: proc.errorLog });
   }
   if (!found && wanted.length === 0) list.push({ label: 'pm2', note: problem ?? `no PM2 process in namespace ${namespace}` });
   return list;
