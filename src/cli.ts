@@ -63,13 +63,14 @@ async function main(): Promise<void> {
     return;
   }
   // Declarations only: each command's work is imported by its handler.
-  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }] = await Promise.all([
+  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }, { operatorCommands }] = await Promise.all([
     import('yargs'),
     import('./commands/launch/command.js'),
     import('./commands/update/command.js'),
     import('./commands/status/command.js'),
     import('./commands/autoupdate/command.js'),
     import('./commands/metrics/command.js'),
+    import('./commands/operator-commands.js'),
   ]);
   let parser = yargs(process.argv.slice(2))
     .scriptName('alphacore')
@@ -79,6 +80,8 @@ async function main(): Promise<void> {
     .help()
     .alias('h', 'help')
     .middleware(usageMiddleware(process.argv.slice(2)), true)
+    // yargs writes a bash script, or a zsh one when $SHELL is zsh.
+    .completion('completion', 'Print the shell completion script (bash; zsh when $SHELL is zsh): alphacore completion >> ~/.bashrc')
     .strict()
     .demandCommand(1, 'Name a command: launch, update, status, autoupdate or metrics (see --help).')
     .recommendCommands()
@@ -97,6 +100,7 @@ async function main(): Promise<void> {
   parser = statusCommand(parser, ctx, setExit);
   parser = autoupdateCommand(parser, ctx, setExit);
   parser = metricsCommand(parser, ctx, setExit);
+  parser = operatorCommands(parser, ctx, setExit);
   try {
     await parser.parseAsync();
   } catch (error) {
