@@ -15,6 +15,33 @@ const GNU_TIME = ['/usr/bin/time'].find((p) => fs.existsSync(p));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-'));
 const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1' };
+// As root, the fixture belongs to the user the update runs as (below): root's git needs safe.directory.
+fs.writeFileSync(path.join(tmp, '.gitconfig'), '[safe]\n\tdirectory = *\n');
+
+// `update` refuses root (DESIGN.md §5 step 0): as root, the update runs are those of
+// BENCH_USER (default nobody) over a fixture that user owns, from a readable copy of
+// the package when this checkout is closed to them.
+const RUN_AS = process.getuid?.() === 0 ? benchUser() : undefined;
+function benchUser() {
+  const name = process.env.BENCH_USER ?? 'nobody';
+  const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+  fs.chmodSync(tmp, 0o755);
+  let cli = CLI;
+  if (spawnSync(process.execPath, [cli, '--version'], { uid, gid, cwd: '/' }).status !== 0) {
+    const pkg = path.join(tmp, 'package');
+    for (const entry of ['bin', 'dist', 'templates', 'node_modules', 'package.json']) {
+      fs.cpSync(path.join(ROOT, entry), path.join(pkg, entry), { recursive: true, verbatimSymlinks: true });
+    }
+    execFileSync('chmod', ['-R', 'a+rX', pkg]);
+    cli = path.join(pkg, 'bin', 'alphacore.js');
+  }
+  console.log(`(as root: the update runs are ${name}'s)`);
+  return { uid, gid, cli };
+}
+const UPDATE_CLI = RUN_AS?.cli ?? CLI;
+/** Gives the fixture to the user the runs are made as (after every change root makes). */
+const own = (dir) => RUN_AS && execFileSync('chown', ['-R', `${RUN_AS.uid}:${RUN_AS.gid}`, dir]);
 const git = (cwd, ...args) =>
   execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: gitEnv, stdio: 'pipe' });
 
@@ -56,7 +83,7 @@ function measure(label, file, args, env) {
     const cmd = GNU_TIME ? GNU_TIME : file;
     const argv = GNU_TIME ? ['-f', '%M', file, ...args] : args;
     const start = process.hrtime.bigint();
-    const r = spawnSync(cmd, argv, { env, encoding: 'utf8' });
+    const r = spawnSync(cmd, argv, { env, encoding: 'utf8', cwd: '/', ...(RUN_AS ? { uid: RUN_AS.uid, gid: RUN_AS.gid } : {}) });
     walls.push(Number(process.hrtime.bigint() - start) / 1e6);
     if (GNU_TIME) rss.push(Number(r.stderr.trim().split('\n').at(-1)) / 1024);
     lastOut = r.stdout.trim().split('\n').at(-1) ?? '';
@@ -72,13 +99,16 @@ try {
   const env = { PATH: process.env.PATH, HOME: f.home, LANG: 'C.UTF-8' };
   console.log(`alphacore update hot paths, ${RUNS} runs each, node ${process.version}, ${os.cpus().length} cores`);
   measure('floor: node -e 0', process.execPath, ['-e', '0'], env);
-  const noop = measure('no-op run (up-to-date)', process.execPath, [CLI, 'update', '--config', f.config], env);
+  own(path.join(tmp, 'home'));
+  for (const entry of ['origin.git', 'deploy', 'creds.json', 'alphacore.env']) own(path.join(tmp, entry));
+  const noop = measure('no-op run (up-to-date)', process.execPath, [UPDATE_CLI, 'update', '--config', f.config], env);
   if (!noop.includes('result: up-to-date')) throw new Error(`unexpected no-op output: ${noop}`);
   // A new release while a round holds the lock: the run fetches, decides, defers.
   git(f.author, 'commit', '-q', '--allow-empty', '-m', 'release 2');
   git(f.author, 'push', '-q', f.bare, 'HEAD:release');
   fs.writeFileSync(f.roundLock, JSON.stringify({ round_id: 1, block: 1, ts: Date.now() / 1000, pid: process.pid }));
-  const deferred = measure('deferred run (round-active)', process.execPath, [CLI, 'update', '--config', f.config], env);
+  own(path.join(tmp, 'origin.git'));
+  const deferred = measure('deferred run (round-active)', process.execPath, [UPDATE_CLI, 'update', '--config', f.config], env);
   if (!deferred.includes('result: deferred')) throw new Error(`unexpected deferred output: ${deferred}`);
   console.log('reference: the bash updater, per no-op run on these machines: 140-175 ms wall, 11.5 MiB');
 } finally {
