@@ -78,11 +78,10 @@ const ourDropIn = (ctx: Context, ns: string) =>
 export async function findBashUpdaters(ctx: Context, target: { namespace: string; configFile: string }): Promise<BashUpdaters> {
   const nsOf = (file: string) => configNamespace(ctx, file);
   const found: BashUpdaters = { cronLines: [] };
-  if (await cron.crontabAvailable(ctx)) {
-    const lines = bashCronLines(await cron.readCrontab(ctx).catch(() => ''));
-    found.cronLines = lines.filter((l) => servesNamespace({ config: l.config, fallbackNamespace: l.logNamespace }, target, nsOf));
-    found.repo = found.cronLines.find((l) => l.repo)?.repo;
-  }
+  // No crontab program (or none readable) means no bash crontab line either.
+  const lines = bashCronLines(await cron.readCrontab(ctx).catch(() => ''));
+  found.cronLines = lines.filter((l) => servesNamespace({ config: l.config, fallbackNamespace: l.logNamespace }, target, nsOf));
+  found.repo = found.cronLines.find((l) => l.repo)?.repo;
   const serviceText = readText(path.join(ctx.paths.systemdUserDir, SERVICE_TEMPLATE));
   const unit = serviceText === undefined ? undefined : parseBashService(serviceText);
   if (unit) {
