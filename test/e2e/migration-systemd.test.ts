@@ -7,7 +7,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, runCliAs, stage } from '../helpers/user.js';
 import { bashMachine, stop, type BashMachine } from './migration-harness.js';
-import { startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
+import { holdMachineState, startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
 
 /**
  * Migration, systemd path (DESIGN.md §6, §9): the real ensure_autoupdate_timer.sh
@@ -32,8 +32,13 @@ function need(ctx: TestContext): asserts staged is { ready: NonNullable<typeof s
   }
 }
 
+const releases: (() => Promise<void>)[] = [];
+
 beforeAll(async () => {
   if (skip) return;
+  // Shared machine state, one file at a time: this one edits the crontab and runs the user manager.
+  releases.push(await holdMachineState('crontab'));
+  releases.push(await holdMachineState('user-manager'));
   machine = await bashMachine(staged.ready!, 'migration-systemd');
   // The bash unit runs `bash -lc`: a login shell, whose PATH comes from /etc/profile and
   // ~/.profile. As for an operator with a user-installed node, ~/.profile puts pm2 on it.
@@ -43,13 +48,14 @@ beforeAll(async () => {
   const started = await startUserManager(staged.ready!.user, { ...machine.xdg, HOME: machine.home });
   if (started.skip) skip = started.skip;
   else manager = started.ready;
-}, 60_000);
+}, 900_000);
 
 afterAll(async () => {
   await restoreCrontab?.();
   pm2?.kill(); // before its PM2_HOME goes with the tree
   await manager?.stop();
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true });
+  for (const release of releases.reverse()) await release();
 }, 30_000);
 
 const BASH = 'scripts/validator/process/autoupdate_release.sh';
