@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../core/errors.js';
-import { describeFailure, run } from './shell.js';
+import { describeFailure, runWithFds } from './shell.js';
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -52,10 +52,10 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
     );
   }
   // flock(1) needs only its PATH; the usual places come last in case the timer's PATH is thin.
-  const result = await run('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
+  const result = await runWithFds('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
     env: { PATH: [env.PATH, '/usr/bin', '/bin'].filter(Boolean).join(':') },
     timeoutMs: 10_000,
-    extraFds: [fd],
+    fds: [fd],
   });
   if (!result.ok) {
     fs.closeSync(fd);

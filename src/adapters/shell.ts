@@ -1,4 +1,9 @@
-import { execa, type Options } from 'execa';
+import { spawn } from 'node:child_process';
+
+// execa is loaded on first use: the timer's no-op run only takes the lock (runWithFds)
+// and runs git (simple-git), and loading execa would cost it about 8 MiB and a good
+// part of its wall time.
+let execaModule: Promise<typeof import('execa')> | undefined;
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
@@ -17,8 +22,6 @@ export interface RunOptions {
    * returns, nor does the CLI exit. Used by `status`, which must answer in seconds.
    */
   killGroup?: boolean;
-  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
-  extraFds?: readonly number[];
 }
 
 export interface RunResult {
@@ -33,17 +36,14 @@ export interface RunResult {
 }
 
 export async function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const { execa } = await (execaModule ??= import('execa'));
   const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env as Record<string, string>,
     extendEnv: false,
     timeout: options.timeoutMs,
     input: options.input,
-    ...(options.interactive
-      ? { stdio: 'inherit' as const }
-      : options.extraFds
-        ? { stdio: ['ignore', 'pipe', 'pipe', ...options.extraFds] as Options['stdio'] }
-        : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
+    ...(options.interactive ? { stdio: 'inherit' as const } : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
     reject: false,
     stripFinalNewline: true,
     forceKillAfterDelay: 5000,
@@ -81,4 +81,37 @@ export function describeFailure(result: RunResult): string {
   if (result.timedOut) return `${result.command}: timed out`;
   const tail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${result.command}: exit ${result.exitCode ?? '?'}${tail ? `: ${tail}` : ''}`;
+}
+
+/**
+ * Runs a short program that is handed open descriptors as its fds 3, 4, ... (util-linux
+ * `flock 3` locking ours), output ignored but stderr's. node's own child_process: no
+ * execa on the timer's hot path. Argv array, timeout (SIGKILL) as everywhere.
+ */
+export function runWithFds(
+  file: string,
+  args: readonly string[],
+  options: { env: Readonly<Record<string, string | undefined>>; timeoutMs: number; fds: readonly number[] },
+): Promise<RunResult> {
+  return new Promise((resolve) => {
+    const command = [file, ...args].join(' ');
+    let stderr = '';
+    let settled = false;
+    const done = (result: Omit<RunResult, 'command' | 'stdout'>) => {
+      if (settled) return;
+      settled = true;
+      resolve({ command, stdout: '', ...result });
+    };
+    const child = spawn(file, args, {
+      env: options.env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'ignore', 'pipe', ...options.fds],
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', (error: NodeJS.ErrnoException) =>
+      done({ exitCode: undefined, stderr: error.message, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false }));
+    child.on('close', (code, signal) =>
+      done({ exitCode: code ?? undefined, stderr: stderr.trim(), timedOut: signal === 'SIGKILL', notFound: false, ok: code === 0 }));
+  });
 }
