@@ -24,7 +24,7 @@ export interface RunOptions {
   interactive?: boolean;
   /** Kept for callers written before every run was group-killed; always on now (except interactive). */
   killGroup?: boolean;
-  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
+  /** Open file descriptors handed to the program as its fds 3, 4, ... (util-linux `flock 3` locking ours). */
   extraFds?: readonly number[];
 }
 
