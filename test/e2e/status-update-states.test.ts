@@ -116,5 +116,9 @@ describe('status and the config (built CLI, real git and API)', () => {
     expect(r.report.configError).toEqual({ at, file: s.configFile, problems: [expect.stringContaining('GCP_CREDS_FILE=/gone.json')] });
     expect(texts(r.report)).toContainEqual(`error: The last update run (2m ago) stopped at once: it could not use its config ${s.configFile}: GCP_CREDS_FILE=/gone.json does not exist; point it at the service-account JSON key. Fix it; the next run clears this.`);
     expect((await s.status([])).stdout).toMatch(/^Config error +the last update run \(2m ago\) could not use /m);
+    // The form the updater writes: its whole message.
+    s.writeState({ configError: { at, file: s.configFile, message: `Invalid auto-update config ${s.configFile}:\n  - NETUID=abc must be a subnet uid, an integer 0-65535.\n  - REPO_DIR is required.` } });
+    const m = await s.status();
+    expect(texts(m.report)).toContainEqual(expect.stringContaining(`could not use its config ${s.configFile}: NETUID=abc must be a subnet uid, an integer 0-65535. REPO_DIR is required. Fix it`));
   });
 });
