@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pushRelease } from '../helpers/alphacore-fixture.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
+import { git } from '../helpers/repo.js';
 import { statusSetup } from '../helpers/status-setup.js';
 import { runCliAs, stage, type StagedRun } from '../helpers/user.js';
 
@@ -105,6 +106,16 @@ describe('status and the config (built CLI, real git and API)', () => {
     expect(screen.exitCode).toBe(0);
     expect(screen.stdout).toMatch(/^Config +\S+alphacore\.env \(invalid\)\n +\S+alphacore\.env:\d+: BRANCH uses/m);
     expect(screen.stdout).toMatch(/^ +warning: \S+: unknown key NETWROK \(did you mean NETWORK\?\)/m);
+  });
+
+  it('a commit subject from the remote with control bytes is shown escaped, never raw', async () => {
+    const s = await statusSetup();
+    s.origin.push({ 'src/app.py': 'print("v2")\n' }, 'evil \u001b[2J\u001b]0;pwned\u0007 release');
+    git(s.deploy, 'fetch', '--quiet', 'origin', 'release');
+    const r = await s.status([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('evil \\x1b[2J\\x1b]0;pwned\\x07 release');
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
   });
 
   it('shows the configError the updater recorded (a run stopped by its config, e.g. under cron)', async () => {
