@@ -63,12 +63,14 @@ async function main(): Promise<void> {
     return;
   }
   // Declarations only: each command's work is imported by its handler.
-  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }] = await Promise.all([
+  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }, { operatorCommands }] = await Promise.all([
     import('yargs'),
     import('./commands/launch/command.js'),
     import('./commands/update/command.js'),
     import('./commands/status/command.js'),
     import('./commands/autoupdate/command.js'),
+    import('./commands/metrics/command.js'),
+    import('./commands/operator-commands.js'),
   ]);
   let parser = yargs(process.argv.slice(2))
     .scriptName('alphacore')
@@ -78,13 +80,16 @@ async function main(): Promise<void> {
     .help()
     .alias('h', 'help')
     .middleware(usageMiddleware(process.argv.slice(2)), true)
+    // yargs writes a bash script, or a zsh one when $SHELL is zsh.
+    .completion('completion', 'Print the shell completion script (bash; zsh when $SHELL is zsh): alphacore completion >> ~/.bashrc')
     .strict()
-    .demandCommand(1, 'Name a command: launch, update, status or autoupdate (see --help).')
+    .demandCommand(1, 'Name a command: launch, update, status, autoupdate or metrics (see --help).')
     .recommendCommands()
     .example('$0 launch --wallet-name cold --hotkey hot --netuid 66 --network finney --gcp-creds-file ~/sa.json', 'start the validator and auto-update')
     .example('$0 status', 'is this machine healthy and up to date?')
     .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what the next update run would do')
     .example('$0 autoupdate status', 'the timer or crontab line')
+    .example('$0 metrics', 'the Prometheus metrics of the last update run')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       if (error) throw error;
@@ -94,6 +99,8 @@ async function main(): Promise<void> {
   parser = updateCommand(parser, ctx, setExit);
   parser = statusCommand(parser, ctx, setExit);
   parser = autoupdateCommand(parser, ctx, setExit);
+  parser = metricsCommand(parser, ctx, setExit);
+  parser = operatorCommands(parser, ctx, setExit);
   try {
     await parser.parseAsync();
   } catch (error) {

@@ -65,6 +65,8 @@ export interface Pm2 {
   stopNamespace(namespace: string): Promise<string[]>;
   /** Deletes the processes called `name` in `namespace` (not same-named ones elsewhere); true when one existed. */
   deleteProcess(name: string, namespace: string): Promise<boolean>;
+  /** Stops and deletes every process of the namespace, by id (never another namespace's); returns their names. */
+  deleteNamespace(namespace: string): Promise<string[]>;
   startApp(app: Pm2App): Promise<void>;
   /** Writes the process list PM2's startup script restores after a reboot. */
   save(): Promise<void>;
@@ -187,6 +189,13 @@ export function openPm2(ctx: Context): Pm2 {
       if (ids.length === 0) return false;
       await must(`delete ${name}`, ['delete', ...ids]);
       return true;
+    },
+    async deleteNamespace(namespace) {
+      // By id, as in stopNamespace: `pm2 delete all --namespace` is not scoped on every PM2 version.
+      const procs = await list(namespace);
+      if (procs.length === 0) return [];
+      await must(`delete (namespace ${namespace})`, ['delete', ...procs.map((p) => String(p.pmId))]);
+      return procs.map((p) => p.name);
     },
     async startApp(app) {
       await must(`start ${app.name}`, pm2StartArgs(app), START_MS, app.env);

@@ -19,6 +19,7 @@ export const CONFIG_KEYS = [
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
   'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
+  'METRICS_DIR',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -74,6 +75,8 @@ export interface AutoupdateConfig {
   logMaxBytes: number;
   /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
   signatures: SignatureSettings | undefined;
+  /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
+  metricsDir: string | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
@@ -334,6 +337,8 @@ export function validateConfig(
       return [];
     }
   };
+  const metricsDir = get('METRICS_DIR');
+  if (metricsDir && !path.isAbsolute(metricsDir)) problems.add(`METRICS_DIR=${metricsDir} must be an absolute path (node_exporter's --collector.textfile.directory).`);
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
@@ -368,6 +373,7 @@ export function validateConfig(
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
     signatures,
+    metricsDir,
     unknownKeys: unknown,
     warnings: [...warnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileSafely } from '../adapters/files.js';
+import type { MetricsState } from './metrics.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
 export interface Journal {
@@ -35,6 +36,8 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
+  metrics?: MetricsState;
   /** The last target refused for its signature that the webhook was told about (told once per commit). */
   unsignedNotified?: string;
   /**

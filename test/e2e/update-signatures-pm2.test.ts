@@ -65,7 +65,7 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(w.head()).toBe(signed);
     expect(w.setup.control.validatorStarts().at(-1)).toMatchObject({ version: '1.3.0' });
     expect(pids(w)['other/bystander']).toBe(w.bystanderPid);
-  });
+  }, 240_000); // four runs, two of them real restarts
 
   it('SIGNATURE_POLICY=all: a force-push back to an older signed release deploys it; an unsigned commit under a signed tip is refused, nothing stopped', async () => {
     const { w, owner } = await signedWorld('all');
@@ -87,5 +87,5 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(r.stdout).toContain('unsigned: the commit has no signature');
     expect(pids(w)).toEqual(before);
     expect(w.head()).toBe(v11);
-  });
+  }, 240_000); // four runs, three of them real restarts
 });

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openGit } from '../../src/adapters/git.js';
@@ -126,6 +127,21 @@ describe('signature verification with real git, ssh-keygen keys and signed commi
     expect((await verifySignature(w.g, w.settings, mergeSha, NOW)).verdict).toBe('good');
     const r = await evaluatePolicy(w.g, w.settings, base, mergeSha, NOW);
     expect(r).toMatchObject({ holds: false, failing: { sha: side, verdict: 'unsigned' } });
+  });
+
+  it("the operator's git config is neither used to widen the check nor changed", async () => {
+    const w = world();
+    const sha = pushSigned(w.origin, w.stranger, { 'a.txt': '1\n' }, 'by a stranger');
+    w.fetch();
+    // A global config that would trust the stranger and pick another format.
+    const home = path.join(w.root, 'operator-home');
+    fs.mkdirSync(home);
+    const permissive = writeSignersFile(path.join(home, 'allowed'), [signerLine(w.stranger)]);
+    fs.writeFileSync(path.join(home, '.gitconfig'), `[gpg]\n\tformat = openpgp\n[gpg "ssh"]\n\tallowedSignersFile = ${permissive}\n`);
+    const before = [fs.readFileSync(path.join(home, '.gitconfig'), 'utf8'), fs.readFileSync(path.join(w.deploy, '.git', 'config'), 'utf8')];
+    const g = openGit(w.deploy, { PATH: process.env.PATH, HOME: home });
+    expect((await verifySignature(g, w.settings, sha, NOW)).verdict).toBe('unknown-key');
+    expect([fs.readFileSync(path.join(home, '.gitconfig'), 'utf8'), fs.readFileSync(path.join(w.deploy, '.git', 'config'), 'utf8')]).toEqual(before);
   });
 
   it('a force-push back to an older signed commit: HEAD..target is empty, both policies check the target', async () => {

@@ -8,7 +8,8 @@ import { OperationError } from '../../core/errors.js';
 import { awaitHealthyValidator } from './health.js';
 import { guardNamespace, replaceValidators } from './namespace-guard.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
-import { bootstrapVenv, inspectVenv, venvHowTo } from './venv.js';
+import type { SchedulerReport } from '../../scheduler/index.js';
+import { bootstrapVenv, inspectVenv, quietSteps, venvHowTo, type StepIo } from './venv.js';
 
 export type FileChange = 'created' | 'updated' | 'unchanged' | 'mode-fixed';
 
@@ -97,8 +98,21 @@ async function register(ctx: Context, argv: string[]): Promise<void> {
 
 const verb: Record<FileChange, string> = { created: 'Wrote', updated: 'Updated', unchanged: 'Unchanged:', 'mode-fixed': 'Fixed the mode of' };
 
-/** Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler (launch only). */
-export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch'): Promise<void> {
+/** What applying a plan did (the `result` of `launch --json`). */
+export interface ApplyResult {
+  venvCreated: boolean;
+  envFile: FileChange;
+  process: { name: string; namespace: string; pmId: number; pid: number; status: string };
+  autoupdateConfig?: FileChange;
+  scheduler?: SchedulerReport;
+}
+
+/**
+ * Carries out a plan: venv, registration, env file, PM2, save, then config and scheduler
+ * (launch only). `steps` shows the long ones as phases (launch's progress) and keeps
+ * subprocess output in the log; a relaunch inside an update runs them quietly.
+ */
+export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = quietSteps): Promise<ApplyResult> {
   const pm2 = openPm2(ctx);
   // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
   // before anything is written or started, not after the validator runs.
@@ -107,31 +121,41 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
     await installScheduler(ctx, { ...plan.scheduler, dryRun: true });
   }
   const { createVenvWith, replace } = await preflight(ctx, plan, pm2);
-  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith);
+  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith, steps);
   if (plan.register) await register(ctx, plan.register);
   const envChange = await writePlanned(plan.envFile);
   ctx.stdout(`${verb[envChange]} validator env file ${plan.envFile.path} (mode 0600).\n`);
   // The round lockfile's folder: private (0700), so no other user can plant the file.
   await fs.promises.mkdir(path.dirname(plan.options.roundLockfile), { recursive: true, mode: 0o700 });
   await replaceValidators(ctx, pm2, plan.pm2App, replace);
-  const { proc, leftRunning } = await startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' });
+  const { proc, leftRunning } = await steps.phase(`starting ${plan.pm2App.name} under PM2`, () =>
+    startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' }),
+  );
   // The update checks health itself after a relaunch (and rolls back); launch waits here,
   // and saves only a healthy validator for PM2's resurrect.
-  if (plan.health) await awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, plan.health, leftRunning);
+  const health = plan.health;
+  if (health) await steps.phase(`waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
   await pm2.save();
   ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
   ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);
-  if (!plan.autoupdateConfig) return;
-  const configChange = await writePlanned(plan.autoupdateConfig);
-  ctx.stdout(`${verb[configChange]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
+  const result: ApplyResult = {
+    venvCreated: Boolean(createVenvWith),
+    envFile: envChange,
+    process: { name: proc.name, namespace: proc.namespace, pmId: proc.pmId, pid: proc.pid, status: proc.status },
+  };
+  if (!plan.autoupdateConfig) return result;
+  result.autoupdateConfig = await writePlanned(plan.autoupdateConfig);
+  ctx.stdout(`${verb[result.autoupdateConfig]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
   if (!plan.scheduler) {
     ctx.stdout(`Auto-update not installed (--no-autoupdate). Enable it later with: alphacore autoupdate enable --config ${plan.autoupdateConfig.path}\n`);
-    return;
+    return result;
   }
   const { installScheduler } = await import('../../scheduler/index.js');
   try {
-    const report = await installScheduler(ctx, plan.scheduler);
-    for (const line of report.lines) ctx.stdout(`${line}\n`);
+    const request = plan.scheduler;
+    result.scheduler = await steps.phase('installing the auto-update timer', () => installScheduler(ctx, request));
+    for (const line of result.scheduler.lines) ctx.stdout(`${line}\n`);
+    return result;
   } catch (error) {
     if (error instanceof OperationError) {
       throw new OperationError(`The validator runs, but the auto-update scheduler could not be installed: ${error.message}`, { cause: error });

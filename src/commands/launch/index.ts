@@ -5,7 +5,9 @@ import { openGit } from '../../adapters/git.js';
 import type { Context } from '../../core/context.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
+import { UpdateLog } from '../../core/log.js';
 import { applyPlan } from './apply.js';
+import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
 import { launchHealth } from './health.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
@@ -84,25 +86,50 @@ function refuseRoot(ctx: Context): void {
   });
 }
 
-/** `alphacore launch`: validate, plan, then print (--dry-run) or apply. Returns the exit code. */
+const LAUNCH_LOG_MAX_BYTES = 5 * 1024 * 1024;
+
+/**
+ * `alphacore launch`: validate, plan, then print (--dry-run) or apply. Returns the exit
+ * code. Long steps show as phases (a live line on a terminal); their subprocess output
+ * and launch's report lines go to the namespace's log, tagged [launch]. With --json
+ * nothing but one object is printed: the plan and the result, or the error.
+ */
 export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number> {
-  refuseRoot(ctx);
-  const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
-  const configPath = ctx.paths.autoupdateConfig(options.namespace);
-  const kept = keptEntries(ctx, configPath);
-  const plan = planLaunch(options, {
-    version: versionOf(options.repoDir),
-    autoupdateConfigPath: configPath,
-    keptConfigEntries: kept,
-    ecosystem: ecosystemOf(options.repoDir),
-    health: launchHealth(ctx.env, kept),
-  });
-  if (options.dryRun) {
-    ctx.stdout(renderDryRun(plan, await dryRunFacts(ctx, plan)));
+  const messages: string[] = [];
+  const collect = (text: string) => messages.push(...text.split('\n').filter((l) => l.trim()));
+  let plan: LaunchPlan | undefined;
+  try {
+    refuseRoot(ctx);
+    const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
+    const configPath = ctx.paths.autoupdateConfig(options.namespace);
+    const kept = keptEntries(ctx, configPath);
+    plan = planLaunch(options, {
+      version: versionOf(options.repoDir),
+      autoupdateConfigPath: configPath,
+      keptConfigEntries: kept,
+      ecosystem: ecosystemOf(options.repoDir),
+      health: launchHealth(ctx.env, kept),
+    });
+    if (options.dryRun) {
+      const facts = await dryRunFacts(ctx, plan);
+      ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
+      return 0;
+    }
+    const log = new UpdateLog(args.json ? { ...ctx, stdout: collect } : ctx, args.json, 'launch');
+    log.attach(ctx.paths.log(options.namespace), LAUNCH_LOG_MAX_BYTES, plan.secrets);
+    try {
+      const result = await applyPlan({ ...ctx, stdout: (text) => log.write(text) }, plan, 'launch', log);
+      if (args.json) ctx.stdout(resultJson(plan, result, messages));
+    } finally {
+      log.close();
+    }
     return 0;
+  } catch (error) {
+    const json = args.json ? errorJson(error, plan, messages) : undefined;
+    if (!json) throw error;
+    ctx.stdout(json.text);
+    return json.exitCode;
   }
-  await applyPlan(ctx, plan, 'launch');
-  return 0;
 }
 
 /** Parses and validates relaunch flags without touching anything (the update's preflight). */

@@ -43,7 +43,9 @@ export const LAUNCH_OPTIONS = {
   'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
   'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
+  json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
 } as const satisfies Record<string, Options>;
 
 /** yargs parser settings launch needs: `--validator.epoch_slots` is a flag, not an object; a repeated flag: the last wins. */
@@ -87,7 +89,9 @@ export interface LaunchArgs {
   allowedSigners?: string;
   signaturePolicy?: string;
   repoDir?: string;
+  metricsDir?: string;
   dryRun: boolean;
+  json: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
 }
@@ -97,7 +101,7 @@ export function declareLaunchOptions<T>(y: Argv<T>): Argv {
   return y.options(LAUNCH_OPTIONS).parserConfiguration(LAUNCH_PARSER_CONFIG).strict(false) as unknown as Argv;
 }
 
-const KNOWN = new Set<string>(['_', '$0', 'help', 'version']);
+const KNOWN = new Set<string>(['_', '$0', 'help', 'version', 'h', 'v']);
 for (const [name, spec] of Object.entries(LAUNCH_OPTIONS)) {
   KNOWN.add(name);
   KNOWN.add(name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase()));
@@ -155,7 +159,9 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     allowedSigners: str('allowed-signers'),
     signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
+    metricsDir: str('metrics-dir'),
     dryRun: bool('dry-run'),
+    json: bool('json'),
     unknown,
   };
 }

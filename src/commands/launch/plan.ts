@@ -158,6 +158,8 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   if (extra.length > 0) rows.push(['VALIDATOR_EXTRA_ARGS', joinWords(extra)]);
   // Written only when given: a launch without --allowed-signers keeps the operator's own keys (never drops a policy).
   rows.push(['ALLOWED_SIGNERS', o.allowedSigners], ['SIGNATURE_POLICY', o.signaturePolicy]);
+  // METRICS_DIR is the operator's key (kept across launches) unless --metrics-dir sets it.
+  if (o.metricsDir) rows.push(['METRICS_DIR', o.metricsDir]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
   const written = new Set(managed.map(([k]) => k));
   const others = kept.filter(([k]) => !written.has(k));

@@ -70,6 +70,8 @@ export interface LaunchOptions {
   /** --allowed-signers (absolute) and --signature-policy, written to the auto-update config (DESIGN.md §11). */
   allowedSigners?: string;
   signaturePolicy?: 'tip' | 'all';
+  /** METRICS_DIR to write into the auto-update config (only when --metrics-dir is given). */
+  metricsDir?: string;
   dryRun: boolean;
 }
 
@@ -229,6 +231,9 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     p.add(`--entrypoint ${args.entrypoint}: no such file in the deploy clone ${repoDir}; pass a path relative to it, e.g. scripts/start_validator.py or neurons/validator.py.`);
   }
   const signing = signingOptions(args, facts, (text) => p.add(text));
+  const metricsDir = args.metricsDir ? absolute(args.metricsDir, facts) : undefined;
+  if (args.metricsDir === '') p.add("--metrics-dir needs a path: node_exporter's --collector.textfile.directory.");
+  else if (metricsDir && !facts.exists(metricsDir)) p.add(`--metrics-dir ${metricsDir} does not exist; create it (writable by this user, readable by node_exporter) or pass node_exporter's --collector.textfile.directory.`);
 
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
@@ -239,7 +244,7 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir, dryRun: args.dryRun,
   };
 }
 

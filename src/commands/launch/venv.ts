@@ -37,24 +37,39 @@ export async function inspectVenv(ctx: Context, venvDir: string): Promise<VenvSt
   };
 }
 
+/** How launch shows a long step and keeps a subprocess's full output (the launch log). */
+export interface StepIo {
+  phase<T>(title: string, fn: () => Promise<T>): Promise<T>;
+  output(command: string, stdout: string, stderr: string): void;
+}
+
+export const quietSteps: StepIo = { phase: (_title, fn) => fn(), output: () => {} };
+
 /**
  * Creates the venv (or finishes one an earlier launch left incomplete) and installs
- * modules/requirements.txt into it, printing each step; complete only when pip succeeded.
+ * modules/requirements.txt into it, one phase each (pip's full output goes to the log);
+ * complete only when pip succeeded.
  */
-export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string): Promise<void> {
+export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string, steps: StepIo = quietSteps): Promise<void> {
   const marker = path.join(venvDir, INCOMPLETE_MARKER);
   const resuming = fs.existsSync(marker);
   await fs.promises.mkdir(venvDir, { recursive: true });
   await fs.promises.writeFile(marker, 'created by alphacore launch; removed once pip install -r modules/requirements.txt succeeded\n');
   if (!resuming || !fs.existsSync(path.join(venvDir, 'bin', 'activate'))) {
-    ctx.stdout(`Creating the validator venv ${venvDir} (${python} -m venv)...\n`);
-    const created = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
+    const created = await steps.phase(`creating the validator venv ${venvDir} (${python} -m venv)`, async () => {
+      const r = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
+      steps.output(r.command, r.stdout, r.stderr);
+      return r;
+    });
     if (!created.ok) throw new OperationError(`Could not create the venv: ${describeFailure(created)}. ${venvHowTo(venvDir, repoDir)}`);
   } else ctx.stdout(`Finishing the validator venv ${venvDir}: an earlier launch left it without its dependencies.\n`);
   const requirements = path.join(repoDir, 'modules', 'requirements.txt');
   if (fs.existsSync(requirements)) {
-    ctx.stdout(`Installing ${requirements} into it (this can take a while)...\n`);
-    const pip = await run(path.join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
+    const pip = await steps.phase(`installing ${path.relative(repoDir, requirements)} into it (pip; full output in the log)`, async () => {
+      const r = await run(path.join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
+      steps.output(r.command, r.stdout, r.stderr);
+      return r;
+    });
     if (!pip.ok) {
       throw new OperationError(`pip install -r ${requirements} failed: ${describeFailure(pip)}. Nothing was started. Fix it (network, pip) and run launch again: it finishes this venv rather than using it half-installed.`);
     }

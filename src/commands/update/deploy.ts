@@ -39,6 +39,16 @@ export interface DeployTimings {
 }
 
 const SETUP_TIMEOUT_MS = 20 * 60_000;
+
+/** What the operator sees for each phase (a live line on a terminal). */
+const PHASE_TITLES: Record<string, string> = {
+  reset: 'git reset',
+  sandbox: 'sandbox setup',
+  deps: 'installing requirements (pip)',
+  api: 'starting the Validation API',
+  validator: 'relaunching the validator',
+  health: 'waiting for the validator to be healthy',
+};
 const API_SCRIPT_TIMEOUT_MS = 5 * 60_000;
 
 /** Steps 11-13 for one commit: reset, setup, API, validator, health. Throws DeployError. */
@@ -49,7 +59,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     await io.onPhase(name);
     const start = now();
     try {
-      return await fn();
+      return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
       throw new DeployError(name, (error as Error).message);
@@ -59,6 +69,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
   };
   const sh = async (name: string, file: string, args: string[], timeoutMs: number) => {
     const result = await run(file, args, { cwd: config.repoDir, env: ctx.env, timeoutMs });
+    log.output(result.command, result.stdout, result.stderr);
     if (!result.ok) throw new DeployError(name, describeFailure(result));
   };
 
