@@ -109,7 +109,8 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
       t.skip();
     }
     for (const line of ['npm config set prefix ~/.local', 'export PATH="$HOME/.local/bin:$PATH"', 'npm install -g ./alphacore-launcher-*.tgz pm2']) expect(README).toContain(line);
-    const r = await sh('command -v alphacore pm2; alphacore --version; pm2 --version');
+    // pm2 prints its banner (and starts its daemon) on a first call: its last line is the version.
+    const r = await sh('command -v alphacore pm2; alphacore --version; pm2 --version | tail -n 1');
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout).split('\n')).toEqual([path.join(home, '.local', 'bin', 'alphacore'), path.join(home, '.local', 'bin', 'pm2'), VERSION, PM2_VERSION]);
   });
