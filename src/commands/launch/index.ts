@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readIfExists } from '../../adapters/files.js';
 import { openGit } from '../../adapters/git.js';
-import { openPm2 } from '../../adapters/pm2.js';
 import type { Context } from '../../core/context.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
@@ -15,6 +14,8 @@ import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, t
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 import { inspectVenv } from './venv.js';
+import { probePm2Quietly } from './pm2-probe.js';
+import { secretValues } from '../../core/secrets.js';
 
 export { parseLaunchArgv } from './options.js';
 export { validatorArgvFromConfig } from './relaunch-args.js';
@@ -58,7 +59,14 @@ function keptEntries(ctx: Context, file: string): [string, string][] {
 }
 
 async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts> {
-  const facts: DryRunFacts = { venv: await inspectVenv(ctx, plan.options.venvDir), pm2: await openPm2(ctx).available(), current: readIfExists };
+  const facts: DryRunFacts = {
+    venv: await inspectVenv(ctx, plan.options.venvDir),
+    // Not `pm2 --version`: any pm2 command starts a daemon, and a dry run starts nothing.
+    pm2: probePm2Quietly(ctx),
+    current: readIfExists,
+    // Long values only: an environment variable named like a key may hold a common word.
+    envSecrets: secretValues(Object.entries(ctx.env)).filter((v) => v.length >= 8),
+  };
   if (plan.scheduler) {
     const { installScheduler } = await import('../../scheduler/index.js');
     try {

@@ -40,7 +40,10 @@ export const LAUNCH_OPTIONS = {
   'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else ~/.local/state/alphacore/autoupdate/<namespace>.round.lock)' },
   entrypoint: { type: 'string', describe: 'validator entry point, relative to the clone (default: the ecosystem file\'s, scripts/start_validator.py)' },
   replace: { type: 'boolean', describe: 'replace another hotkey\'s validator already in this PM2 namespace (it is stopped and deleted)' },
+  'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
+  'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
   json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
 } as const satisfies Record<string, Options>;
@@ -83,7 +86,10 @@ export interface LaunchArgs {
   roundLockfile?: string;
   entrypoint?: string;
   replace: boolean;
+  allowedSigners?: string;
+  signaturePolicy?: string;
   repoDir?: string;
+  metricsDir?: string;
   dryRun: boolean;
   json: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
@@ -150,7 +156,10 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     roundLockfile: str('round-lockfile'),
     entrypoint: str('entrypoint'),
     replace: bool('replace'),
+    allowedSigners: str('allowed-signers'),
+    signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
+    metricsDir: str('metrics-dir'),
     dryRun: bool('dry-run'),
     json: bool('json'),
     unknown,

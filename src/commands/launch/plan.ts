@@ -156,12 +156,18 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   ];
   const extra = validatorExtraArgs(o);
   if (extra.length > 0) rows.push(['VALIDATOR_EXTRA_ARGS', joinWords(extra)]);
+  // Written only when given: a launch without --allowed-signers keeps the operator's own keys (never drops a policy).
+  rows.push(['ALLOWED_SIGNERS', o.allowedSigners], ['SIGNATURE_POLICY', o.signaturePolicy]);
+  // METRICS_DIR is the operator's key (kept across launches) unless --metrics-dir sets it.
+  if (o.metricsDir) rows.push(['METRICS_DIR', o.metricsDir]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
+  const written = new Set(managed.map(([k]) => k));
+  const others = kept.filter(([k]) => !written.has(k));
   const header = [
     `Auto-update config for PM2 namespace ${o.namespace}, written by \`alphacore launch\`.`,
     'Parsed as KEY=VALUE, never executed. launch rewrites its own keys; keys you add below are kept.',
   ].join('\n');
-  return serializeEnvFile([...managed, ...kept], header);
+  return serializeEnvFile([...managed, ...others], header);
 }
 
 /** pm2.config.js's restart policy and log files, for the direct start when there is no such file. */

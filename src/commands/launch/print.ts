@@ -1,6 +1,6 @@
 import { pm2StartArgs } from '../../adapters/pm2.js';
-import { shellQuote } from '../../core/envfile.js';
-import { redact } from '../../core/log.js';
+import { scanEnvFile, shellQuote } from '../../core/envfile.js';
+import { maskSecrets, secretValues } from '../../core/secrets.js';
 import type { SchedulerReport } from '../../scheduler/index.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
 import type { VenvState } from './venv.js';
@@ -14,6 +14,21 @@ export interface DryRunFacts {
   current: (file: string) => string | undefined;
   /** The scheduler's own dry-run report, or why it could not be produced. */
   scheduler?: SchedulerReport | { error: string };
+  /** Secrets of the environment (OPENAI_API_KEY, GOOGLE_OAUTH_ACCESS_TOKEN, ...), masked like the plan's. */
+  envSecrets?: string[];
+}
+
+/**
+ * Every secret the dry run could print: the plan's own (the OpenAI key), every value of a
+ * secret-named key in the files it shows (NOTIFY_WEBHOOK_URL kept from the operator's
+ * config, any *_TOKEN or *_KEY), credentials in any URL, and the environment's.
+ */
+export function dryRunSecrets(plan: LaunchPlan, facts: Pick<DryRunFacts, 'envSecrets'>): string[] {
+  const pairs: [string, string][] = Object.entries(plan.pm2App.env);
+  for (const file of [plan.envFile, plan.autoupdateConfig]) {
+    if (file) for (const e of scanEnvFile(file.content, { source: file.path }).entries) pairs.push([e.key, e.value]);
+  }
+  return [...plan.secrets, ...secretValues(pairs), ...(facts.envSecrets ?? [])];
 }
 
 const indent = (text: string) =>
@@ -50,7 +65,7 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push(`    pm2 ${pm2StartArgs(app).map(shellQuote).join(' ')}`);
   if (plan.health) out.push(`    wait until online with no restart for ${Math.round(plan.health.stableMs / 1000)}s (at most ${Math.round(plan.health.timeoutMs / 1000)}s), then pm2 save`);
   else out.push('    pm2 save');
-  out.push(`    logs: pm2 logs ${app.name}`);
+  out.push(`    logs: pm2 logs ${shellQuote(app.name)}`);
   out.push('');
   if (plan.autoupdateConfig) out.push(fileSection('Auto-update config', plan.autoupdateConfig, facts));
   if (!plan.scheduler) out.push('Scheduler: none (--no-autoupdate).');
@@ -60,5 +75,5 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   } else {
     out.push(`Scheduler: every ${plan.scheduler.interval} for ${plan.scheduler.configFile}; cannot show it: ${facts.scheduler?.error ?? 'unknown'}`);
   }
-  return `${redact(out.join('\n'), plan.secrets)}\n`;
+  return `${maskSecrets(out.join('\n'), dryRunSecrets(plan, facts))}\n`;
 }
