@@ -57,9 +57,9 @@ e2e('metrics after updates and rollbacks (built CLI as a non-root user, real PM2
 
     // The validator dies outside any update: the next run says so.
     w.pm2.pm2('stop', 'validator-hot-test');
-    r = await w.update(['--json']);
+    await w.update(['--json']);
     p = readProm(prom);
     expect(p.value('alphacore_pm2_process_up', { name: 'validator-hot-test' })).toBe(0);
     expect(p.value('alphacore_pm2_process_up', { name: 'alphacore-validation-api' })).toBe(1);
-  });
+  }, 300_000);
 });
