@@ -21,7 +21,7 @@ await build({
   target: 'node20.19',
   outdir,
   chunkNames: 'chunk-[hash]',
-  // CommonJS dependencies (proper-lockfile, write-file-atomic, ...) call require() for
+  // CommonJS dependencies (proper-lockfile, shell-quote, ...) call require() for
   // node's own modules and read __filename; an ES module has neither. require is given
   // as a global (a top-level `const require` in the banner would clash with bundled
   // modules that declare their own, as yargs does); __filename and __dirname, where no
