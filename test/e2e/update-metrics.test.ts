@@ -13,6 +13,9 @@ async function withMetrics(options: Parameters<typeof updateSetup>[0] = {}): Pro
   const s = await updateSetup(options);
   const metricsDir = path.join(s.root, 'textfile');
   fs.mkdirSync(metricsDir);
+  // Owned like the deploy clone: whoever the setup runs the CLI as must write here.
+  const owner = fs.statSync(s.deploy);
+  fs.chownSync(metricsDir, owner.uid, owner.gid);
   fs.appendFileSync(s.configFile, `METRICS_DIR=${metricsDir}\n`);
   return { ...s, metricsDir, prom: path.join(metricsDir, 'alphacore_alphacore.prom') };
 }
