@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pushRelease } from '../helpers/alphacore-fixture.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
+import { git } from '../helpers/repo.js';
 import { statusSetup } from '../helpers/status-setup.js';
 import { runCliAs, stage, type StagedRun } from '../helpers/user.js';
 
@@ -107,6 +108,16 @@ describe('status and the config (built CLI, real git and API)', () => {
     expect(screen.stdout).toMatch(/^ +warning: \S+: unknown key NETWROK \(did you mean NETWORK\?\)/m);
   });
 
+  it('a commit subject from the remote with control bytes is shown escaped, never raw', async () => {
+    const s = await statusSetup();
+    s.origin.push({ 'src/app.py': 'print("v2")\n' }, 'evil \u001b[2J\u001b]0;pwned\u0007 release');
+    git(s.deploy, 'fetch', '--quiet', 'origin', 'release');
+    const r = await s.status([]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('evil \\x1b[2J\\x1b]0;pwned\\x07 release');
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
+  });
+
   it('shows the configError the updater recorded (a run stopped by its config, e.g. under cron)', async () => {
     const s = await statusSetup();
     const at = new Date(Date.now() - 120_000).toISOString();
@@ -116,5 +127,9 @@ describe('status and the config (built CLI, real git and API)', () => {
     expect(r.report.configError).toEqual({ at, file: s.configFile, problems: [expect.stringContaining('GCP_CREDS_FILE=/gone.json')] });
     expect(texts(r.report)).toContainEqual(`error: The last update run (2m ago) stopped at once: it could not use its config ${s.configFile}: GCP_CREDS_FILE=/gone.json does not exist; point it at the service-account JSON key. Fix it; the next run clears this.`);
     expect((await s.status([])).stdout).toMatch(/^Config error +the last update run \(2m ago\) could not use /m);
+    // The form the updater writes: its whole message.
+    s.writeState({ configError: { at, file: s.configFile, message: `Invalid auto-update config ${s.configFile}:\n  - NETUID=abc must be a subnet uid, an integer 0-65535.\n  - REPO_DIR is required.` } });
+    const m = await s.status();
+    expect(texts(m.report)).toContainEqual(expect.stringContaining(`could not use its config ${s.configFile}: NETUID=abc must be a subnet uid, an integer 0-65535. REPO_DIR is required. Fix it`));
   });
 });

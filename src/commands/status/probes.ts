@@ -5,6 +5,7 @@ import { isAlive } from '../../adapters/lock.js';
 import { openPm2, parseJlist } from '../../adapters/pm2.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
+import { escapeControl } from '../../core/errors.js';
 import { userName } from '../../scheduler/spec.js';
 import { inspectRoundLock, probeApi } from '../update/gates.js';
 import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
@@ -34,7 +35,8 @@ export async function within<T>(ms: number, work: Promise<T>, fallback: (why: st
 async function commit(git: Git, rev: string): Promise<CommitView> {
   const [sha] = await git.revParse([rev]);
   const info = await git.describe(sha!);
-  return { sha: sha!, short: sha!.slice(0, 7), subject: info.subject, time: new Date(info.time * 1000).toISOString() };
+  // A commit subject comes from the remote: its control bytes must not reach the terminal.
+  return { sha: sha!, short: sha!.slice(0, 7), subject: escapeControl(info.subject), time: new Date(info.time * 1000).toISOString() };
 }
 
 /** HEAD and the remote-tracking ref as the last fetch left it; never fetches. */
