@@ -31,7 +31,7 @@ export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<numbe
   try {
     config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
   } catch (error) {
-    if (error instanceof UserError) await (await import('../metrics/config-error.js')).recordConfigError(ctx, flags.config);
+    if (error instanceof UserError) await (await import('../metrics/config-error.js')).countConfigErrorRun(ctx, flags.config);
     if (error instanceof UserError && flags.json) {
       log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
       return EXIT_CODES['invalid-config'];
