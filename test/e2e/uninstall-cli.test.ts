@@ -69,13 +69,13 @@ async function world(): Promise<World> {
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   // No XDG_RUNTIME_DIR: systemctl --user cannot answer, so the scheduler is a crontab line.
-  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env };
+  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
   await chownTree(root, run.user);
   const id = crypto.randomBytes(3).toString('hex');
   const [a, b] = [`un-${id}-a`, `un-${id}-b`];
   await crontab(env, OTHERS);
   for (const [ns, hotkey] of [[a, 'hot-a'], [b, 'hot-b']] as const) {
-    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--pm2-namespace', ns], { env, cwd: setup.deploy });
+    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--disable-validation-api', '--pm2-namespace', ns], { env, cwd: setup.deploy });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   }
   // The API of namespace a, as the update would have started it.
