@@ -152,7 +152,7 @@ describe('status with ALLOWED_SIGNERS: the signer of HEAD and of the target, and
     await s.run();
     const status = (args: string[]) => runCli(['status', '--config', s.configFile, ...args], { env: s.env });
     const json = JSON.parse((await status(['--json'])).stdout) as { signatures: Record<string, unknown>; advice: { text: string }[] };
-    expect(json.signatures).toMatchObject({
+    expect(json.signatures, JSON.stringify(json.signatures)).toMatchObject({
       policy: 'tip',
       head: { sha: head, verdict: 'unsigned' },
       target: { sha: unsigned, verdict: 'unsigned' },
