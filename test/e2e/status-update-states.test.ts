@@ -62,7 +62,7 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
       await exited;
     }
     expect(w.head()).toBe(to);
-  }, 120_000);
+  }, 240_000);
 
   it('after a rollback that failed: says the rollback failed, not "interrupted" nor "rolled back"', async () => {
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
@@ -84,7 +84,7 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
     const screen = (await status(w, false)).stdout;
     expect(screen).toMatch(/^Journal +ROLLBACK FAILED: update /m);
     expect(screen).toMatch(new RegExp(`^Quarantine +${bad.slice(0, 7)} failed .*; NOT rolled back: the rollback failed$`, 'm'));
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('status and the config (built CLI, real git and API)', () => {
