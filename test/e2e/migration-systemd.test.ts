@@ -102,11 +102,12 @@ describe('migration from the bash scripts: systemd user units', () => {
     await chownTree(base, user);
     const holder = await m.holdLock('mig-a');
     try {
-      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env };
+      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
       const launched = await runCliAs(
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', m.creds,
-          '--pm2-namespace', 'mig-a', '--disable-llm', '--validation-api-endpoint', 'http://127.0.0.1:9', '--autoupdate-interval', '2s'],
+          // No Validation API in this test: the validator (like the real one) needs it unless disabled.
+          '--pm2-namespace', 'mig-a', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 120_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);

@@ -44,13 +44,17 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
         if (journal && ['api', 'validator'].includes(journal.phase) && w.validator()?.status === 'stopped') seen = journal;
       }
       expect(seen, 'the update never reached phase api with the validator stopped').toBeDefined();
-      const { report } = await status(w);
+      // On a loaded machine `pm2 jlist` can miss status's 1.5 s budget; status then says
+      // it could not read PM2 (tested in status-pm2). Ask again: this test is about the advice on the processes.
+      let { report } = await status(w);
+      for (let i = 0; i < 4 && report.pm2.state === 'unknown'; i += 1) ({ report } = await status(w));
       expect(report.journal).toMatchObject({ from, to, running: true, pid: child.pid });
       const advice = texts(report);
       expect(advice.filter((a) => a.startsWith('error:'))).toEqual([]);
       expect(advice).toContainEqual(expect.stringMatching(new RegExp(`^info: An update is in progress: ${from.slice(0, 7)} -> ${to.slice(0, 7)}, phase (api|validator), pid ${child.pid}, since \\S+ \\(\\d+s ago\\)`)));
       expect(advice).toContainEqual(expect.stringMatching(/^info: validator-hot-test \(stopped\): stopped by the update in progress/));
-      const screen = (await status(w, false)).stdout;
+      let screen = (await status(w, false)).stdout;
+      for (let i = 0; i < 4 && screen.includes('jlist did not answer'); i += 1) screen = (await status(w, false)).stdout;
       expect(screen).toMatch(new RegExp(`^Journal +update in progress: ${from.slice(0, 7)} -> ${to.slice(0, 7)}, phase \\w+, pid ${child.pid}, since `, 'm'));
       expect(screen).toContain('(stopped by the update in progress)');
       expect(screen).not.toContain('pm2 restart');
@@ -58,7 +62,7 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
       await exited;
     }
     expect(w.head()).toBe(to);
-  }, 120_000);
+  }, 240_000);
 
   it('after a rollback that failed: says the rollback failed, not "interrupted" nor "rolled back"', async () => {
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
@@ -80,7 +84,7 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
     const screen = (await status(w, false)).stdout;
     expect(screen).toMatch(/^Journal +ROLLBACK FAILED: update /m);
     expect(screen).toMatch(new RegExp(`^Quarantine +${bad.slice(0, 7)} failed .*; NOT rolled back: the rollback failed$`, 'm'));
-  }, 120_000);
+  }, 240_000);
 });
 
 describe('status and the config (built CLI, real git and API)', () => {
