@@ -1,7 +1,7 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { OperationError } from '../core/errors.js';
+import { describeFailure, run } from './shell.js';
 
-/** The deploy clone, in the verbs the updater needs. Every call has a timeout. */
+/** The deploy clone, in the verbs the updater needs. Every call has a timeout and a process-group kill. */
 export interface Git {
   /** Tracked files with modified or staged changes (untracked files do not count). */
   dirtyTrackedFiles(): Promise<string[]>;
@@ -16,72 +16,75 @@ export interface Git {
   /** Subject line and committer time (unix seconds) of a commit. */
   describe(sha: string): Promise<{ subject: string; time: number }>;
   topLevel(): Promise<string>;
+  /** The checked-out branch, or undefined for a detached HEAD. */
+  currentBranch(): Promise<string | undefined>;
+  /** Commits on HEAD that no remote-tracking branch has (newest first, at most `limit`). */
+  localCommits(limit?: number): Promise<string[]>;
+  /** Whether `sha` names a commit present in the clone. */
+  commitExists(sha: string): Promise<boolean>;
+  /** The content of `file` at `sha` (undefined when absent). */
+  show(sha: string, file: string): Promise<string | undefined>;
 }
 
 const PASS_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|TZ|TMPDIR|SSH_AUTH_SOCK|XDG_CONFIG_HOME|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY)$/;
 
-export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs = 120_000): Git {
-  // A curated environment: simple-git refuses to run with variables that can make git
-  // execute programs (GIT_SSH_COMMAND, GIT_ASKPASS, ...), and an unattended run needs none.
+/** Timeouts: a fetch may cross the network; everything else is local and quick. */
+export const GIT_TIMEOUTS = { fetch: 120_000, local: 30_000 } as const;
+
+export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs: number = GIT_TIMEOUTS.fetch): Git {
+  // A curated environment: nothing that can make git execute programs (GIT_SSH_COMMAND,
+  // GIT_ASKPASS, ...); an unattended run needs none.
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && PASS_ENV.test(k)) childEnv[k] = v;
   // Never wait for a password prompt in an unattended run.
   childEnv.GIT_TERMINAL_PROMPT = '0';
   childEnv.LC_ALL = 'C';
-  const git: SimpleGit = simpleGit({
-    baseDir: dir,
-    timeout: { block: timeoutMs },
-    allowEnvironment: ['GIT_TERMINAL_PROMPT'],
-    // The default also arms a 50 ms timer after every exit, which holds the process
-    // open at the end of the timer's no-op run; 'close' alone is reliable.
-    completion: { onClose: true, onExit: false },
-  }).env(childEnv);
+  // Read-only commands (status) must not take .git/index.lock behind the operator's back.
+  childEnv.GIT_OPTIONAL_LOCKS = '0';
+  const local = Math.min(timeoutMs, GIT_TIMEOUTS.local);
 
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      const message = (error as Error).message.trim().split('\n').slice(0, 4).join(' | ');
-      throw new OperationError(`git ${what} failed in ${dir}: ${message}`, { cause: error });
+  const raw = async (what: string, args: string[], limitMs = local, okCodes: number[] = [0]): Promise<{ stdout: string; exitCode: number }> => {
+    const result = await run('git', ['-c', 'core.quotepath=off', ...args], { cwd: dir, env: childEnv, timeoutMs: limitMs });
+    if (result.exitCode === undefined || !okCodes.includes(result.exitCode) || result.timedOut) {
+      const message = describeFailure(result).split('\n').slice(0, 4).join(' | ');
+      throw new OperationError(`git ${what} failed in ${dir}: ${message}`);
     }
+    return { stdout: result.stdout, exitCode: result.exitCode };
   };
+  const out = async (what: string, args: string[], limitMs?: number) => (await raw(what, args, limitMs)).stdout;
 
   return {
-    dirtyTrackedFiles: () =>
-      wrap('status', async () => {
-        // --branch makes git always print something: simple-git waits 50 ms after a
-        // process that printed nothing, and this runs on the timer's no-op path.
-        const out = await git.raw(['status', '--porcelain=v1', '--branch', '-z', '--untracked-files=no', '--ignore-submodules=none']);
-        return out
-          .split('\0')
-          .filter((entry) => entry.length > 3 && !entry.startsWith('## '))
-          .map((entry) => entry.slice(3));
-      }),
-    fetch: (remote, branch) =>
-      wrap(`fetch ${remote} ${branch}`, async () => {
-        // --verbose for the same reason as status --branch above.
-        await git.raw(['fetch', '--prune', '--no-tags', '--verbose', remote, branch]);
-      }),
-    revParse: (revs) =>
-      wrap(`rev-parse ${revs.join(' ')}`, async () => {
-        const out = await git.raw(['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)]);
-        return out.trim().split('\n');
-      }),
-    headSha: () => wrap('rev-parse HEAD', async () => (await git.raw(['rev-parse', 'HEAD'])).trim()),
-    resetHard: (sha) => wrap(`reset --hard ${sha}`, async () => void (await git.raw(['reset', '--hard', sha]))),
-    changedFiles: (from, to) =>
-      wrap('diff', async () => (await git.raw(['diff', '--name-only', '-z', from, to])).split('\0').filter(Boolean)),
-    hasFile: (sha, file) =>
-      wrap('cat-file', async () => {
-        const out = await git.raw(['ls-tree', '--name-only', sha, '--', file]);
-        return out.trim() !== '';
-      }),
-    describe: (sha) =>
-      wrap('log', async () => {
-        const out = await git.raw(['log', '-1', '--format=%ct%x00%s', sha]);
-        const [time, subject] = out.trim().split('\0');
-        return { subject: subject ?? '', time: Number(time) };
-      }),
-    topLevel: () => wrap('rev-parse --show-toplevel', async () => (await git.raw(['rev-parse', '--show-toplevel'])).trim()),
+    dirtyTrackedFiles: async () =>
+      (await out('status', ['status', '--porcelain=v1', '-z', '--untracked-files=no', '--ignore-submodules=none']))
+        .split('\0')
+        .filter((entry) => entry.length > 3)
+        .map((entry) => entry.slice(3)),
+    fetch: async (remote, branch) => {
+      await out(`fetch ${remote} ${branch}`, ['fetch', '--prune', '--no-tags', '--quiet', remote, branch], timeoutMs);
+    },
+    revParse: async (revs) => (await out(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)])).trim().split('\n'),
+    headSha: async () => (await out('rev-parse HEAD', ['rev-parse', 'HEAD'])).trim(),
+    resetHard: async (sha) => {
+      await out(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);
+    },
+    // --no-renames: a renamed-away modules/requirements.txt is a change of that path.
+    changedFiles: async (from, to) => (await out('diff', ['diff', '--no-renames', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
+    hasFile: async (sha, file) => (await out('ls-tree', ['ls-tree', '--name-only', sha, '--', file])).trim() !== '',
+    describe: async (sha) => {
+      const [time, subject] = (await out('log', ['log', '-1', '--format=%ct%x00%s', sha])).trim().split('\0');
+      return { subject: subject ?? '', time: Number(time) };
+    },
+    topLevel: async () => (await out('rev-parse --show-toplevel', ['rev-parse', '--show-toplevel'])).trim(),
+    currentBranch: async () => {
+      const r = await raw('symbolic-ref', ['symbolic-ref', '--quiet', '--short', 'HEAD'], local, [0, 1]);
+      return r.exitCode === 0 ? r.stdout.trim() : undefined;
+    },
+    localCommits: async (limit = 5) =>
+      (await out('rev-list', ['rev-list', `--max-count=${limit}`, 'HEAD', '--not', '--remotes'])).split('\n').filter(Boolean),
+    commitExists: async (sha) => (await raw('cat-file', ['cat-file', '-e', `${sha}^{commit}`], local, [0, 1, 128])).exitCode === 0,
+    show: async (sha, file) => {
+      const r = await raw('show', ['show', `${sha}:${file}`], local, [0, 128]);
+      return r.exitCode === 0 ? r.stdout : undefined;
+    },
   };
 }

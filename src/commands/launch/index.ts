@@ -14,7 +14,7 @@ import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './va
 import { inspectVenv } from './venv.js';
 
 export { parseLaunchArgv } from './options.js';
-export { validatorArgvFromConfig } from './relaunch-args.js';
+export { validatorArgsFromConfig, validatorArgvFromConfig } from './relaunch-args.js';
 
 async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<LaunchFacts, 'repoDir' | 'repoProblem'>> {
   if (given !== undefined) {
@@ -83,9 +83,10 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
 }
 
 /** Parses and validates relaunch flags without touching anything (the update's preflight). */
-export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: string): Promise<LaunchOptions> {
+export async function resolveRelaunch(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<LaunchOptions> {
   refuseRoot(ctx);
-  const args = await parseLaunchArgv(argv);
+  // Typed options pass as they are; an argv (tests, tools) is parsed once, here.
+  const args = Array.isArray(argv) ? await parseLaunchArgv(argv) : argv;
   return resolveLaunchOptions({ ...args, register: false, dryRun: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
 }
 
@@ -95,7 +96,7 @@ export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: str
  * problem), rewrites the validator env file and (re)starts the validator under PM2.
  * Never writes the auto-update config, never touches the scheduler, never registers.
  */
-export async function relaunchValidator(ctx: Context, argv: string[], repoDir: string): Promise<void> {
+export async function relaunchValidator(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
   const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [] }, 'relaunch');
   await applyPlan(ctx, plan, 'relaunch');
