@@ -15,13 +15,13 @@ const CLI = path.join(ROOT, 'bin', 'alphacore.js');
 const FIXTURE = path.join(ROOT, 'test', 'fixtures', 'alphacore-repo');
 const bold = (s) => (process.stdout.isTTY && !('NO_COLOR' in process.env) ? `\x1b[1m${s}\x1b[0m` : s);
 
-if (process.getuid?.() === 0) {
-  console.error('npm run demo: run it as an ordinary user; alphacore launch refuses root (the validator belongs to the operator\'s user).');
-  process.exit(2);
-}
 if (!fs.existsSync(path.join(ROOT, 'dist', 'cli.js'))) {
   console.error('npm run demo: the CLI is not built; run `npm ci` (or `npm run build`) first.');
   process.exit(2);
+}
+if (process.getuid?.() === 0) {
+  const { demoAsThrowawayUser } = await import('./demo-as-root.mjs');
+  process.exit(demoAsThrowawayUser(ROOT));
 }
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-demo-')));
@@ -30,6 +30,8 @@ const control = path.join(tmp, 'control');
 const pm2Home = path.join(tmp, 'pm2');
 for (const dir of [home, control, pm2Home]) fs.mkdirSync(dir, { recursive: true });
 const env = {
+  // Short health windows so the demo takes seconds.
+  HEALTH_STABLE: '2s',
   PATH: [path.join(ROOT, 'node_modules', '.bin'), path.dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
   HOME: home,
   USER: os.userInfo().username,
@@ -124,6 +126,11 @@ try {
   const port = await freePort();
   const roundLock = path.join(tmp, 'round.lock');
   console.log(`An AlphaCore-shaped repo with stub services; release ${v1} (VERSION 1.0.0) is deployed in $DEMO/AlphaCore.`);
+
+  // As on a real machine: the Validation API first (the validator refuses to start without it).
+  const api = spawnSync('bash', [path.join(deploy, 'scripts', 'validator', 'process', 'launch_validation_api.sh'), '--gcp-creds-file', creds, '--port', String(port)], { cwd: deploy, env, encoding: 'utf8', timeout: 60_000 });
+  if (api.status !== 0) throw new Error(`launch_validation_api.sh failed: ${api.stderr}`);
+  console.log(`The Validation API (stub) runs under PM2 on 127.0.0.1:${port}, started by the repo's launch_validation_api.sh.`);
 
   const launchArgs = [
     'launch', '--wallet-name', 'demo', '--hotkey', 'demo-hot', '--netuid', '66', '--network', 'test', '--gcp-creds-file', creds,

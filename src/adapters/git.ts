@@ -1,7 +1,14 @@
 import { OperationError } from '../core/errors.js';
+
+/** What `git verify-commit` said: its exit code and its (ssh-keygen's) messages. */
+export interface VerifyOutput {
+  exitCode: number | undefined;
+  output: string;
+  timedOut: boolean;
+}
 import { describeFailure, run } from './shell.js';
 
-/** The deploy clone, in the verbs the updater needs. Every call has a timeout and a process-group kill. */
+/** The deploy clone, in the verbs the updater needs. Every call has a timeout. */
 export interface Git {
   /** Tracked files with modified or staged changes (untracked files do not count). */
   dirtyTrackedFiles(): Promise<string[]>;
@@ -16,22 +23,53 @@ export interface Git {
   /** Subject line and committer time (unix seconds) of a commit. */
   describe(sha: string): Promise<{ subject: string; time: number }>;
   topLevel(): Promise<string>;
+  /**
+   * `git verify-commit` of one commit against an allowed_signers file (and revocation
+   * file), given by `-c` only: the operator's git config is never written (DESIGN.md §11).
+   */
+  verifyCommit(sha: string, files: { allowedSigners: string; revokedSigners?: string }): Promise<VerifyOutput>;
+  /** The kind of signature a commit object carries in its header (none: unsigned). */
+  signatureKind(sha: string): Promise<'ssh' | 'openpgp' | 'x509' | 'none'>;
+  /** Commits reachable from `to` but not from `from` (merges included), oldest first. */
+  commitsBetween(from: string, to: string): Promise<string[]>;
   /** The checked-out branch, or undefined for a detached HEAD. */
   currentBranch(): Promise<string | undefined>;
   /** Commits on HEAD that no remote-tracking branch has (newest first, at most `limit`). */
   localCommits(limit?: number): Promise<string[]>;
   /** Whether `sha` names a commit present in the clone. */
   commitExists(sha: string): Promise<boolean>;
-  /** The content of `file` at `sha` (undefined when absent). */
-  show(sha: string, file: string): Promise<string | undefined>;
+  /** The exact bytes of `file` at `sha` (undefined when absent). */
+  show(sha: string, file: string): Promise<Buffer | undefined>;
 }
+
+/** Local git calls are quick; only a fetch may cross the network. */
+const LOCAL_TIMEOUT_MS = 30_000;
+
+/** Verification time per commit: ssh-keygen runs twice (find-principals, verify), offline. */
+const VERIFY_TIMEOUT_MS = 30_000;
 
 const PASS_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|TZ|TMPDIR|SSH_AUTH_SOCK|XDG_CONFIG_HOME|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY)$/;
 
-/** Timeouts: a fetch may cross the network; everything else is local and quick. */
-export const GIT_TIMEOUTS = { fetch: 120_000, local: 30_000 } as const;
+/**
+ * The `-c` settings of a verification. git picks the verifier from the signature's own
+ * header whatever gpg.format says, so the OpenPGP and X.509 programs are set to `false`:
+ * only ssh-keygen, against the given files, can say yes. gpg.ssh.program is pinned so a
+ * setting in the operator's config cannot swap the verifier.
+ */
+export function verifyConfig(files: { allowedSigners: string; revokedSigners?: string }): string[] {
+  const settings = [
+    'gpg.format=ssh',
+    'gpg.ssh.program=ssh-keygen',
+    `gpg.ssh.allowedSignersFile=${files.allowedSigners}`,
+    'gpg.program=false',
+    'gpg.openpgp.program=false',
+    'gpg.x509.program=false',
+    ...(files.revokedSigners ? [`gpg.ssh.revocationFile=${files.revokedSigners}`] : []),
+  ];
+  return settings.flatMap((s) => ['-c', s]);
+}
 
-export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs: number = GIT_TIMEOUTS.fetch): Git {
+export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs = 120_000): Git {
   // A curated environment: nothing that can make git execute programs (GIT_SSH_COMMAND,
   // GIT_ASKPASS, ...); an unattended run needs none.
   const childEnv: Record<string, string> = {};
@@ -41,50 +79,64 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
   childEnv.LC_ALL = 'C';
   // Read-only commands (status) must not take .git/index.lock behind the operator's back.
   childEnv.GIT_OPTIONAL_LOCKS = '0';
-  const local = Math.min(timeoutMs, GIT_TIMEOUTS.local);
+  const local = Math.min(timeoutMs, LOCAL_TIMEOUT_MS);
 
-  const raw = async (what: string, args: string[], limitMs = local, okCodes: number[] = [0]): Promise<{ stdout: string; exitCode: number }> => {
-    const result = await run('git', ['-c', 'core.quotepath=off', ...args], { cwd: dir, env: childEnv, timeoutMs: limitMs });
-    if (result.exitCode === undefined || !okCodes.includes(result.exitCode) || result.timedOut) {
+  // git through the toolkit's one runner (argv array, timeout, process-group kill), not
+  // simple-git: loading simple-git was a fifth of the timer's no-op run.
+  const raw = async (what: string, args: string[], limitMs = args[0] === 'fetch' ? timeoutMs : local): Promise<string> => {
+    const result = await run('git', args, { cwd: dir, env: childEnv, timeoutMs: limitMs });
+    if (!result.ok) {
       const message = describeFailure(result).split('\n').slice(0, 4).join(' | ');
       throw new OperationError(`git ${what} failed in ${dir}: ${message}`);
     }
-    return { stdout: result.stdout, exitCode: result.exitCode };
+    return result.stdout;
   };
-  const out = async (what: string, args: string[], limitMs?: number) => (await raw(what, args, limitMs)).stdout;
 
   return {
     dirtyTrackedFiles: async () =>
-      (await out('status', ['status', '--porcelain=v1', '-z', '--untracked-files=no', '--ignore-submodules=none']))
+      (await raw('status', ['status', '--porcelain=v1', '-z', '--untracked-files=no', '--ignore-submodules=none']))
         .split('\0')
         .filter((entry) => entry.length > 3)
         .map((entry) => entry.slice(3)),
     fetch: async (remote, branch) => {
-      await out(`fetch ${remote} ${branch}`, ['fetch', '--prune', '--no-tags', '--quiet', remote, branch], timeoutMs);
+      await raw(`fetch ${remote} ${branch}`, ['fetch', '--prune', '--no-tags', '--quiet', remote, branch]);
     },
-    revParse: async (revs) => (await out(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)])).trim().split('\n'),
-    headSha: async () => (await out('rev-parse HEAD', ['rev-parse', 'HEAD'])).trim(),
+    revParse: async (revs) => (await raw(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)])).trim().split('\n'),
+    headSha: async () => (await raw('rev-parse HEAD', ['rev-parse', 'HEAD'])).trim(),
     resetHard: async (sha) => {
-      await out(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);
+      await raw(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);
     },
     // --no-renames: a renamed-away modules/requirements.txt is a change of that path.
-    changedFiles: async (from, to) => (await out('diff', ['diff', '--no-renames', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
-    hasFile: async (sha, file) => (await out('ls-tree', ['ls-tree', '--name-only', sha, '--', file])).trim() !== '',
+    changedFiles: async (from, to) => (await raw('diff', ['diff', '--no-renames', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
+    hasFile: async (sha, file) => (await raw('ls-tree', ['ls-tree', '--name-only', sha, '--', file])).trim() !== '',
     describe: async (sha) => {
-      const [time, subject] = (await out('log', ['log', '-1', '--format=%ct%x00%s', sha])).trim().split('\0');
+      const [time, subject] = (await raw('log', ['log', '-1', '--format=%ct%x00%s', sha])).trim().split('\0');
       return { subject: subject ?? '', time: Number(time) };
     },
-    topLevel: async () => (await out('rev-parse --show-toplevel', ['rev-parse', '--show-toplevel'])).trim(),
-    currentBranch: async () => {
-      const r = await raw('symbolic-ref', ['symbolic-ref', '--quiet', '--short', 'HEAD'], local, [0, 1]);
-      return r.exitCode === 0 ? r.stdout.trim() : undefined;
+    topLevel: async () => (await raw('rev-parse --show-toplevel', ['rev-parse', '--show-toplevel'])).trim(),
+    verifyCommit: async (sha, files) => {
+      const result = await run('git', [...verifyConfig(files), 'verify-commit', sha], { cwd: dir, env: childEnv, timeoutMs: Math.min(timeoutMs, VERIFY_TIMEOUT_MS) });
+      if (result.notFound) throw new OperationError(`git verify-commit ${sha} failed in ${dir}: git not found`);
+      return { exitCode: result.exitCode, output: `${result.stderr}\n${result.stdout}`.trim(), timedOut: result.timedOut };
     },
-    localCommits: async (limit = 5) =>
-      (await out('rev-list', ['rev-list', `--max-count=${limit}`, 'HEAD', '--not', '--remotes'])).split('\n').filter(Boolean),
-    commitExists: async (sha) => (await raw('cat-file', ['cat-file', '-e', `${sha}^{commit}`], local, [0, 1, 128])).exitCode === 0,
+    signatureKind: async (sha) => {
+      const header = (await raw(`cat-file commit ${sha}`, ['cat-file', 'commit', sha])).split('\n\n')[0] ?? '';
+      const m = /^gpgsig(?:-sha256)? -----BEGIN ([A-Z0-9 ]*?)\s*(?:SIGNATURE|SIGNED MESSAGE)-----/m.exec(header);
+      if (!m) return 'none';
+      return m[1] === 'SSH' ? 'ssh' : m[1] === 'PGP' ? 'openpgp' : 'x509';
+    },
+    commitsBetween: async (from, to) => (await raw(`rev-list ${from}..${to}`, ['rev-list', '--reverse', `${from}..${to}`, '--'])).split('\n').filter(Boolean),
+    currentBranch: async () => {
+      const r = await run('git', ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: dir, env: childEnv, timeoutMs: local });
+      if (r.exitCode === 1) return undefined;
+      if (!r.ok) throw new OperationError(`git symbolic-ref failed in ${dir}: ${describeFailure(r)}`);
+      return r.stdout.trim();
+    },
+    localCommits: async (limit = 5) => (await raw('rev-list', ['rev-list', `--max-count=${limit}`, 'HEAD', '--not', '--remotes'])).split('\n').filter(Boolean),
+    commitExists: async (sha) => (await run('git', ['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, env: childEnv, timeoutMs: local })).ok,
     show: async (sha, file) => {
-      const r = await raw('show', ['show', `${sha}:${file}`], local, [0, 128]);
-      return r.exitCode === 0 ? r.stdout : undefined;
+      const r = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { cwd: dir, env: childEnv, timeoutMs: local, raw: true });
+      return r.ok ? (r.rawStdout ?? Buffer.from(r.stdout)) : undefined;
     },
   };
 }

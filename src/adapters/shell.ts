@@ -1,4 +1,4 @@
-import { execa } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
@@ -7,14 +7,13 @@ import { execa } from 'execa';
  * Every program runs in a process group of its own (detached), and a timeout kills the
  * whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS. Without that, a wrapper
  * script's child (AlphaCore's launch scripts start pip, pm2, a hung `sleep`) keeps the
- * output pipe open and the call never returns: the services stay down and, under a
- * timer, every later run reports `locked`. A grandchild that left the group (setsid)
- * and still holds the pipe cannot hold us either: STREAM_GRACE_MS after the SIGKILL the
- * pipes are closed and the call returns as timed out.
+ * output pipe open and the call never returns. A grandchild that left the group
+ * (setsid) and still holds the pipe cannot hold us either: STREAM_GRACE_MS after the
+ * SIGKILL the pipes are closed and the call returns as timed out.
  *
- * Being in its own group also means a Ctrl-C or `systemctl stop` reaches only the
- * updater, which finishes the current step and rolls back (DESIGN.md §5); it never
- * kills a half-done `git reset` or launch script under it.
+ * Built on node:child_process rather than execa: this runs on the timer's no-op path
+ * every two minutes, where loading execa cost more than the git calls themselves
+ * (issue 11), and the toolkit needs only what is here.
  */
 export interface RunOptions {
   cwd?: string;
@@ -25,6 +24,10 @@ export interface RunOptions {
   interactive?: boolean;
   /** Kept for callers written before every run was group-killed; always on now (except interactive). */
   killGroup?: boolean;
+  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
+  extraFds?: readonly number[];
+  /** Also return stdout's exact bytes (rawStdout), e.g. to hash a file's content. */
+  raw?: boolean;
 }
 
 export interface RunResult {
@@ -36,6 +39,7 @@ export interface RunResult {
   /** true when the program could not be started at all (not on PATH, not executable). */
   notFound: boolean;
   ok: boolean;
+  rawStdout?: Buffer;
 }
 
 export const KILL_GRACE_MS = 3000;
@@ -52,57 +56,83 @@ export function killGroup(pid: number | undefined, signal: NodeJS.Signals): bool
   }
 }
 
-export async function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  // An interactive program needs the terminal, which a new session would not have; it
-  // gets execa's own timeout (the direct child) instead.
+const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
+
+export function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const command = [file, ...args].join(' ');
+  // An interactive program needs the terminal, which a new process group would not
+  // have in the foreground; the timeout then reaches the direct child only.
   const group = !options.interactive;
-  const subprocess = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env as Record<string, string>,
-    extendEnv: false,
-    input: options.input,
-    ...(options.interactive ? { stdio: 'inherit' as const, timeout: options.timeoutMs } : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
-    reject: false,
-    stripFinalNewline: true,
-    forceKillAfterDelay: KILL_GRACE_MS,
-    ...(group ? { detached: true } : {}),
-  });
-  let groupKilled = false;
-  const timers: NodeJS.Timeout[] = [];
-  if (group) {
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    let timedOut = false;
+    let settled = false;
+    let child: ChildProcess;
+    const settle = (result: Omit<RunResult, 'command'>) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      resolve({ command, ...result });
+    };
+    const notStarted = (error: NodeJS.ErrnoException) =>
+      settle({ exitCode: undefined, stdout: '', stderr: `${command}: ${error.message}`, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false });
+    try {
+      child = spawn(file, [...args], {
+        cwd: options.cwd,
+        env: options.env as NodeJS.ProcessEnv,
+        detached: group,
+        stdio: options.interactive ? 'inherit' : [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.extraFds ?? [])],
+      });
+    } catch (error) {
+      notStarted(error as NodeJS.ErrnoException);
+      return;
+    }
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const signal = (sig: NodeJS.Signals) => {
+      if (!(group && killGroup(child.pid, sig))) child.kill(sig);
+    };
     timers.push(
       setTimeout(() => {
-        groupKilled = true;
-        if (!killGroup(subprocess.pid, 'SIGTERM')) subprocess.kill('SIGTERM');
+        timedOut = true;
+        signal('SIGTERM');
         timers.push(
           setTimeout(() => {
-            killGroup(subprocess.pid, 'SIGKILL');
-            subprocess.kill('SIGKILL');
+            signal('SIGKILL');
             timers.push(
               setTimeout(() => {
                 // Whatever still holds our pipes is not ours to wait for.
-                subprocess.stdout?.destroy();
-                subprocess.stderr?.destroy();
+                child.stdout?.destroy();
+                child.stderr?.destroy();
               }, STREAM_GRACE_MS),
             );
           }, KILL_GRACE_MS),
         );
       }, options.timeoutMs),
     );
-  }
-  const result = await subprocess;
-  for (const t of timers) clearTimeout(t);
-  const stderr = String(result.stderr ?? '');
-  const code = (result as { code?: string }).code;
-  return {
-    command: [file, ...args].join(' '),
-    exitCode: result.exitCode,
-    stdout: String(result.stdout ?? ''),
-    stderr: stderr || (result.failed && result.exitCode === undefined && !groupKilled ? String(result.message) : ''),
-    timedOut: Boolean(result.timedOut) || groupKilled,
-    notFound: code === 'ENOENT' || code === 'EACCES',
-    ok: !groupKilled && !result.failed && result.exitCode === 0,
-  };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) notStarted(error);
+    });
+    child.on('close', (code) => {
+      const exitCode = code ?? undefined;
+      settle({
+        exitCode,
+        stdout: stripFinalNewline(Buffer.concat(out).toString('utf8')),
+        stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) || (exitCode === undefined && !timedOut ? `${command}: killed by a signal` : ''),
+        timedOut,
+        notFound: false,
+        ok: !timedOut && exitCode === 0,
+        ...(options.raw ? { rawStdout: Buffer.concat(out) } : {}),
+      });
+    });
+    if (options.input !== undefined && child.stdin) {
+      // A program that exits without reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
+  });
 }
 
 /** One line saying how a command failed, for logs and error messages. */

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openOwnedAppend } from '../adapters/owned-files.js';
 import type { Context } from './context.js';
+import { makeProgress, progressMode, seconds, type Progress } from './progress.js';
 
 export type Level = 'info' | 'warn' | 'error';
 
@@ -22,11 +23,57 @@ export class UpdateLog {
   private maxBytes = 5 * 1024 * 1024;
   private secrets: readonly string[] = [];
   private fd: number | undefined;
+  private readonly progress: Progress;
 
+  /** `tag` names the writer in each line: `autoupdate` for the updater, `launch` for launch. */
   constructor(
     private readonly ctx: Context,
     private readonly json: boolean,
-  ) {}
+    private readonly tag = 'autoupdate',
+  ) {
+    const mode = progressMode({ json, isTTY: ctx.isTTY, env: ctx.env });
+    // A plain phase line looks like the rest of the writer's output: a log line for the
+    // updater, a bare line for launch (whose report lines are bare).
+    const plainLine = tag === 'autoupdate' ? (text: string) => this.info(text) : (text: string) => this.write(`${text}\n`);
+    this.progress = makeProgress(mode, (text) => ctx.stdout(text), () => ctx.now().getTime(), plainLine);
+  }
+
+  /**
+   * A long step: a live line with its elapsed time on a terminal, plain lines otherwise,
+   * nothing extra on stdout with --json. The log file gets the start and the end in every mode.
+   */
+  async phase<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    if (this.progress.mode === 'plain') return this.progress.phase(title, fn); // its lines go to the file too
+    this.record(`${title}...`);
+    const start = this.ctx.now().getTime();
+    try {
+      const value = await this.progress.phase(title, fn);
+      this.record(`${title}: done (${seconds(this.ctx.now().getTime() - start)})`);
+      return value;
+    } catch (error) {
+      this.record(`${title}: failed after ${seconds(this.ctx.now().getTime() - start)}`);
+      throw error;
+    }
+  }
+
+  /** Other output (launch's report lines): to stdout without breaking a live line, and each line to the log file. */
+  write(text: string): void {
+    this.progress.write(redact(text, this.secrets));
+    for (const line of text.split('\n')) if (line.trim()) this.record(line);
+  }
+
+  /** Writes a line to the log file only (not stdout). */
+  record(message: string): void {
+    this.append(`[${this.ctx.now().toISOString()}] [${this.tag}] ${redact(message, this.secrets)}\n`);
+  }
+
+  /** The full output of a subprocess, to the log file only: the terminal shows the phase, the log keeps pip's every line. */
+  output(command: string, stdout: string, stderr: string): void {
+    const body = [stdout.trimEnd(), stderr.trimEnd()].filter(Boolean).join('\n');
+    if (!body) return;
+    this.record(`output of ${command}:`);
+    this.append(`${redact(body, this.secrets)}\n`);
+  }
 
   /** Starts writing to the log file (once the config says where and how big). */
   attach(file: string, maxBytes: number, secrets: readonly string[]): void {
@@ -58,9 +105,9 @@ export class UpdateLog {
   private line(level: Level, message: string): void {
     const ts = this.ctx.now().toISOString();
     const text = redact(level === 'info' ? message : `${level === 'warn' ? 'WARNING' : 'ERROR'}: ${message}`, this.secrets);
-    const human = `[${ts}] [autoupdate] ${text}\n`;
+    const human = `[${ts}] [${this.tag}] ${text}\n`;
     if (this.json) this.ctx.stdout(`${JSON.stringify({ ts, event: 'log', level, message: redact(message, this.secrets) })}\n`);
-    else this.ctx.stdout(human);
+    else this.progress.write(human);
     this.append(human);
   }
 

@@ -1,4 +1,5 @@
 import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
+import type { MetricsState } from './metrics.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
 export interface Journal {
@@ -35,13 +36,6 @@ export interface LastRun {
   to?: string;
 }
 
-/** The config failed to parse or validate (§5 step 1); cleared by the next good run. */
-export interface ConfigError {
-  at: string;
-  file: string;
-  message: string;
-}
-
 /** A state file that could not be used was set aside (kept as `copy`) and rebuilt. */
 export interface StateSetAside {
   at: string;
@@ -64,11 +58,29 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
-  configError?: ConfigError;
   stateSetAside?: StateSetAside;
   badJournal?: BadJournal;
   /** The prepared venvs in use per kind, and the ones before them (§5.4). */
   venvs?: { current?: Record<string, string>; previous?: Record<string, string> };
+  /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
+  metrics?: MetricsState;
+  /** The last target refused for its signature that the webhook was told about (told once per commit). */
+  unsignedNotified?: string;
+  /**
+   * Set by an update run that stopped because its config did not parse or validate
+   * (DESIGN.md §5 step 1: under cron its stderr goes nowhere); removed by the next run
+   * that reads the config. `status` shows it.
+   */
+  configError?: ConfigErrorRecord;
+}
+
+export interface ConfigErrorRecord {
+  at: string;
+  file: string;
+  /** Every problem, one sentence each, as the run reported them. */
+  problems: string[];
+  /** Unknown or repeated keys found on the way (not fatal on their own). */
+  warnings?: string[];
 }
 
 const MAX_STATE_BYTES = 4 * 1024 * 1024;

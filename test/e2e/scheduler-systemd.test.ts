@@ -160,11 +160,12 @@ describe('systemd user timer', () => {
       const creds = path.join(base, 'sa.json');
       fs.writeFileSync(creds, '{"client_email":"v@p.iam.gserviceaccount.com"}\n');
       fs.chownSync(creds, user.uid, user.gid);
-      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env };
+      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
       const launched = await runCliAs(
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
-          '--pm2-namespace', 'launched', '--disable-llm', '--validation-api-endpoint', 'http://127.0.0.1:9', '--autoupdate-interval', '2s'],
+          // No Validation API in this test: the validator (like the real one) needs it unless disabled.
+          '--pm2-namespace', 'launched', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 90_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);

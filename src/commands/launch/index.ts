@@ -2,16 +2,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readIfExists } from '../../adapters/files.js';
 import { openGit } from '../../adapters/git.js';
-import { openPm2 } from '../../adapters/pm2.js';
 import type { Context } from '../../core/context.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
+import { UpdateLog } from '../../core/log.js';
 import { applyPlan } from './apply.js';
+import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
-import { MANAGED_CONFIG_KEYS, planLaunch, type LaunchPlan } from './plan.js';
+import { launchHealth } from './health.js';
+import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 import { inspectVenv } from './venv.js';
+import { probePm2Quietly } from './pm2-probe.js';
+import { secretValues } from '../../core/secrets.js';
 
 export { parseLaunchArgv } from './options.js';
 export { validatorArgsFromConfig, validatorArgvFromConfig } from './relaunch-args.js';
@@ -30,7 +34,14 @@ async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<Lau
 }
 
 function factsFor(ctx: Context, repo: Pick<LaunchFacts, 'repoDir' | 'repoProblem'>): LaunchFacts {
-  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, stateDir: ctx.paths.autoupdateStateDir, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+}
+
+/** The clone's validator ecosystem file and its default entry point, when it has one. */
+function ecosystemOf(repoDir: string): Ecosystem | undefined {
+  const file = path.join(repoDir, ECOSYSTEM_FILE);
+  const text = readIfExists(file);
+  return text === undefined ? undefined : { file, defaultEntrypoint: ecosystemEntrypoint(text) };
 }
 
 function versionOf(repoDir: string): string {
@@ -48,7 +59,14 @@ function keptEntries(ctx: Context, file: string): [string, string][] {
 }
 
 async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts> {
-  const facts: DryRunFacts = { venv: await inspectVenv(ctx, plan.options.venvDir), pm2: await openPm2(ctx).available(), current: readIfExists };
+  const facts: DryRunFacts = {
+    venv: await inspectVenv(ctx, plan.options.venvDir),
+    // Not `pm2 --version`: any pm2 command starts a daemon, and a dry run starts nothing.
+    pm2: probePm2Quietly(ctx),
+    current: readIfExists,
+    // Long values only: an environment variable named like a key may hold a common word.
+    envSecrets: secretValues(Object.entries(ctx.env)).filter((v) => v.length >= 8),
+  };
   if (plan.scheduler) {
     const { installScheduler } = await import('../../scheduler/index.js');
     try {
@@ -68,18 +86,50 @@ function refuseRoot(ctx: Context): void {
   });
 }
 
-/** `alphacore launch`: validate, plan, then print (--dry-run) or apply. Returns the exit code. */
+const LAUNCH_LOG_MAX_BYTES = 5 * 1024 * 1024;
+
+/**
+ * `alphacore launch`: validate, plan, then print (--dry-run) or apply. Returns the exit
+ * code. Long steps show as phases (a live line on a terminal); their subprocess output
+ * and launch's report lines go to the namespace's log, tagged [launch]. With --json
+ * nothing but one object is printed: the plan and the result, or the error.
+ */
 export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number> {
-  refuseRoot(ctx);
-  const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
-  const configPath = ctx.paths.autoupdateConfig(options.namespace);
-  const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: configPath, keptConfigEntries: keptEntries(ctx, configPath) });
-  if (options.dryRun) {
-    ctx.stdout(renderDryRun(plan, await dryRunFacts(ctx, plan)));
+  const messages: string[] = [];
+  const collect = (text: string) => messages.push(...text.split('\n').filter((l) => l.trim()));
+  let plan: LaunchPlan | undefined;
+  try {
+    refuseRoot(ctx);
+    const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
+    const configPath = ctx.paths.autoupdateConfig(options.namespace);
+    const kept = keptEntries(ctx, configPath);
+    plan = planLaunch(options, {
+      version: versionOf(options.repoDir),
+      autoupdateConfigPath: configPath,
+      keptConfigEntries: kept,
+      ecosystem: ecosystemOf(options.repoDir),
+      health: launchHealth(ctx.env, kept),
+    });
+    if (options.dryRun) {
+      const facts = await dryRunFacts(ctx, plan);
+      ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
+      return 0;
+    }
+    const log = new UpdateLog(args.json ? { ...ctx, stdout: collect } : ctx, args.json, 'launch');
+    log.attach(ctx.paths.log(options.namespace), LAUNCH_LOG_MAX_BYTES, plan.secrets);
+    try {
+      const result = await applyPlan({ ...ctx, stdout: (text) => log.write(text) }, plan, 'launch', log);
+      if (args.json) ctx.stdout(resultJson(plan, result, messages));
+    } finally {
+      log.close();
+    }
     return 0;
+  } catch (error) {
+    const json = args.json ? errorJson(error, plan, messages) : undefined;
+    if (!json) throw error;
+    ctx.stdout(json.text);
+    return json.exitCode;
   }
-  await applyPlan(ctx, plan, 'launch');
-  return 0;
 }
 
 /** Parses and validates relaunch flags without touching anything (the update's preflight). */
@@ -87,7 +137,7 @@ export async function resolveRelaunch(ctx: Context, argv: string[] | LaunchArgs,
   refuseRoot(ctx);
   // Typed options pass as they are; an argv (tests, tools) is parsed once, here.
   const args = Array.isArray(argv) ? await parseLaunchArgv(argv) : argv;
-  return resolveLaunchOptions({ ...args, register: false, dryRun: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
+  return resolveLaunchOptions({ ...args, register: false, dryRun: false, replace: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
 }
 
 /**
@@ -98,6 +148,10 @@ export async function resolveRelaunch(ctx: Context, argv: string[] | LaunchArgs,
  */
 export async function relaunchValidator(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
-  const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [] }, 'relaunch');
+  const plan = planLaunch(
+    options,
+    { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [], ecosystem: ecosystemOf(options.repoDir) },
+    'relaunch',
+  );
   await applyPlan(ctx, plan, 'relaunch');
 }

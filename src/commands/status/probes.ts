@@ -74,11 +74,11 @@ export async function probeApiView(endpoint: string): Promise<ApiView> {
   return { endpoint, state: api.kind, detail: api.detail };
 }
 
-function pm2Home(ctx: Context): string {
+export function pm2Home(ctx: Context): string {
   return ctx.env.PM2_HOME || path.join(ctx.paths.home, '.pm2');
 }
 
-function daemonPid(home: string): number | undefined {
+export function daemonPid(home: string): number | undefined {
   try {
     const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;

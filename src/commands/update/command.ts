@@ -5,7 +5,7 @@ import type { Context } from '../../core/context.js';
 export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'update',
-    'Bring the deploy clone to the newest release, never mid-round (DESIGN.md §5)',
+    'Bring the deploy clone to the newest release, never mid-round (see README: the guarded cycle)',
     (y) =>
       y
         .option('config', { type: 'string', demandOption: true, describe: 'auto-update config file (KEY=VALUE)', normalize: true })
@@ -13,7 +13,7 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
         .option('remote', { type: 'string', describe: 'git remote (overrides REMOTE; default origin)' })
         .option('branch', { type: 'string', describe: 'branch to follow (overrides BRANCH; default release)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'decide and report, change nothing' })
-        .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine' })
+        .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine (never the signature policy)' })
         .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout, the last one the result' })
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env', 'one guarded update run (what the timer runs)')
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what would happen now')

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readRegular } from '../../adapters/owned-files.js';
 import { isUrl, NAME } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
+import type { UserError } from '../../core/errors.js';
 import { redact, UpdateLog } from '../../core/log.js';
 import { readStateChecked, writeState } from '../../core/state.js';
 
@@ -13,7 +14,8 @@ import { readStateChecked, writeState } from '../../core/state.js';
  * `state.configError`, and the webhook is told once per distinct error when its URL
  * can still be read from the file or the environment.
  */
-export async function recordConfigError(ctx: Context, file: string, message: string): Promise<void> {
+export async function recordConfigError(ctx: Context, file: string, error: UserError): Promise<void> {
+  const message = error.message;
   const base = path.basename(file).replace(/\.env$/, '');
   // A typo on the command line (no such file outside the config folder) is the
   // terminal's business; only a config the timer could be running is recorded.
@@ -28,8 +30,9 @@ export async function recordConfigError(ctx: Context, file: string, message: str
   log.close();
   const stateFile = ctx.paths.state(base);
   const { state } = readStateChecked(stateFile, ctx.paths.history(base), ctx.now());
-  const repeated = state.configError?.message === message;
-  state.configError = { at: ctx.now().toISOString(), file, message: redact(message, secrets) };
+  const problems = (error.problems.length > 0 ? error.problems : [message]).map((p) => redact(p, secrets));
+  const repeated = JSON.stringify(state.configError?.problems) === JSON.stringify(problems);
+  state.configError = { at: ctx.now().toISOString(), file, problems };
   try {
     await writeState(stateFile, state);
   } catch {

@@ -10,6 +10,7 @@ import { decide, EXIT_CODES, type UpdatePlan } from './decide.js';
 import type { Facts } from './observe.js';
 import { observer } from './observe.js';
 import { recordRun, type PendingNotice } from './record.js';
+import { refuseRootUpdate } from './refuse-root.js';
 import type { RestartDecision, RunIo } from './session.js';
 
 export interface UpdateFlags {
@@ -33,6 +34,7 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
  * adapters/interrupts.ts) and never end the run between the stop and the start.
  */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
+  refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
   const interrupts = ctx.guard?.();
   const guarded: Context = interrupts ? { ...ctx, stdout: (t) => interrupts.write(t), stderr: (t) => safe(() => ctx.stderr(t)) } : ctx;
   try {
@@ -57,17 +59,18 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
     config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    await recordConfigError(ctx, flags.config, error.message).catch(() => undefined);
+    await recordConfigError(ctx, flags.config, error).catch(() => undefined);
+    await (await import('../metrics/config-error.js')).recordConfigError(ctx, flags.config);
     if (!flags.json) throw error;
     log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
     return EXIT_CODES['invalid-config'];
   }
   log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
-  for (const key of config.unknownKeys) log.warn(`${config.file}: unknown key ${key} ignored`);
+  for (const warning of config.warnings) log.warn(warning);
 
   let lock: HeldLock | undefined;
   try {
-    lock = await tryLock(config.lockfile);
+    lock = await tryLock(config.lockfile, ctx.env);
   } catch (error) {
     log.error(`cannot take the lock ${config.lockfile}: ${(error as Error).message}; nothing was touched`);
     return result(log, { outcome: 'failed', reason: 'lock' }, undefined, undefined, 1);
@@ -119,7 +122,14 @@ async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: Pending
     facts.journal = { kind: 'none' };
   }
   for (;;) {
-    const plan = decide(facts, config, flags, ctx.now().getTime());
+    let plan = decide(facts, config, flags, ctx.now().getTime());
+    if (plan.kind === 'swap' || (plan.kind === 'done' && plan.decision.outcome === 'would-update')) {
+      // Step 8a, before the dry-run answer: a dry run must not say would-update for a
+      // commit the real run refuses. (Signature check: signatures.ts.)
+      const { checkSignatures } = await import('./signatures.js');
+      const unsigned = await checkSignatures({ ctx, config, log, from: facts.head!, to: facts.target!, dryRun: flags.dryRun, git: o.git });
+      if (unsigned) plan = { kind: 'done', decision: unsigned, from: facts.head, to: facts.target, notes: plan.notes };
+    }
     if (plan.kind !== 'observe') {
       for (const note of plan.notes) log[note.level](note.text);
       if (flags.dryRun) log.event({ event: 'plan', plan: plan.kind === 'done' ? { kind: 'done', ...plan.decision } : plan });
@@ -165,7 +175,7 @@ async function finish(
   // (i14-metrics: the metrics file is written here, after the record, before the result line.)
   const summary: Record<string, string> = {
     locked: 'another update run holds the lock; nothing to do',
-    refused: `refused${decision.reason ? `: ${decision.reason}` : ''}`,
+    refused: decision.reason === 'unsigned' ? `refused: ${decision.detail ?? 'the target fails the signature policy'}` : `refused${decision.reason ? `: ${decision.reason}` : ''}`,
     failed: `failed${decision.reason ? `: ${decision.reason}` : ''}`,
     'up-to-date': `up to date at ${short(from)}`,
     skipped: `${short(to)} is quarantined (it was rolled back); waiting for ${config.remote}/${config.branch} to move (or run update --force)`,

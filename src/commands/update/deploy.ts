@@ -62,6 +62,16 @@ export function swapEnv(ctx: Context, venvs: SwapVenvs): Record<string, string |
   return venvs.api || venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
 }
 
+/** What the operator sees for each phase (a live line on a terminal). */
+const PHASE_TITLES: Record<string, string> = {
+  reset: 'git reset',
+  sandbox: 'sandbox setup',
+  deps: 'installing requirements (pip)',
+  api: 'starting the Validation API',
+  validator: 'relaunching the validator',
+  health: 'waiting for the validator to be healthy',
+};
+
 /** Steps 11-13 for one commit: reset, setup, API, validator, health. Throws DeployError. */
 export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings, r: DeployRun): Promise<void> {
   const { ctx, config, log } = io;
@@ -74,7 +84,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     await io.onPhase(name);
     const start = now();
     try {
-      return await fn();
+      return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
       throw new DeployError(name, (error as Error).message);
@@ -84,6 +94,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
   };
   const sh = async (name: string, file: string, args: string[], timeoutMs: number) => {
     const result = await run(file, args, { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
+    log.output(result.command, result.stdout, result.stderr);
     if (!result.ok) throw new DeployError(name, describeFailure(result));
   };
 

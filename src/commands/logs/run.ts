@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseJlist, openPm2, type Pm2Process } from '../../adapters/pm2.js';
+import { isAlive } from '../../adapters/lock.js';
+import { describeFailure, run } from '../../adapters/shell.js';
+import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import { checkNamespace } from '../../scheduler/spec.js';
+import { daemonPid, pm2Home } from '../status/probes.js';
+import { Follower, lastLines } from './tail.js';
+
+export interface LogsFlags {
+  namespace?: string;
+  follow: boolean;
+  lines: number;
+}
+
+interface Source {
+  label: string;
+  file?: string;
+  /** Why there is no file to show. */
+  note?: string;
+}
+
+/** The config's process names (VALIDATION_PROCESS_NAME, VALIDATOR_PROCESS_NAME), as update and status name them. */
+function processNames(ctx: Context, namespace: string): { names: string[]; configFile: string; found: boolean } {
+  const configFile = ctx.paths.autoupdateConfig(namespace);
+  let text: string;
+  try {
+    text = fs.readFileSync(configFile, 'utf8');
+  } catch {
+    return { names: [], configFile, found: false };
+  }
+  const { values } = configValues(text, configFile, ctx.env, {}, ctx.paths.home);
+  const get = (key: ConfigKey) => values[key] || undefined;
+  const validator = get('VALIDATOR_PROCESS_NAME') ?? (get('WALLET_HOTKEY') && get('NETWORK') ? `validator-${get('WALLET_HOTKEY')}-${get('NETWORK')}` : undefined);
+  return { names: [get('VALIDATION_PROCESS_NAME') ?? DEFAULTS.VALIDATION_PROCESS_NAME, ...(validator ? [validator] : [])], configFile, found: true };
+}
+
+/** The namespace's processes, without starting a PM2 daemon when none runs (`pm2 jlist` would). */
+export async function pm2Processes(ctx: Context, namespace: string): Promise<{ procs: Pm2Process[]; problem?: string }> {
+  const home = pm2Home(ctx);
+  const pid = daemonPid(home);
+  if (pid === undefined || !isAlive(pid)) return { procs: [], problem: `no PM2 daemon is running for PM2_HOME ${home}` };
+  const result = await run(openPm2(ctx).bin, ['jlist'], { env: ctx.env, timeoutMs: 15_000, cwd: ctx.cwd, killGroup: true });
+  if (!result.ok) return { procs: [], problem: describeFailure(result) };
+  try {
+    return { procs: parseJlist(result.stdout).filter((p) => p.namespace === namespace) };
+  } catch (error) {
+    return { procs: [], problem: (error as Error).message };
+  }
+}
+
+async function sources(ctx: Context, namespace: string): Promise<Source[]> {
+  const list: Source[] = [{ label: 'updater', file: ctx.paths.log(namespace) }];
+  const { names, configFile, found } = processNames(ctx, namespace);
+  const { procs, problem } = await pm2Processes(ctx, namespace);
+  // Without a config, every process of the namespace is shown (launch never ran here, or it was removed).
+  const wanted = found ? names : [...new Set(procs.map((p) => p.name))];
+  if (!found) list[0]!.note = `no auto-update config ${configFile}; showing every PM2 process of namespace ${namespace}`;
+  for (const name of wanted) {
+    const proc = procs.find((p) => p.name === name);
+    if (!proc) {
+      list.push({ label: name, note: problem ?? `no PM2 process ${name} in namespace ${namespace}` });
+      continue;
+    }
+    list.push({ label: `${name} out`, file: proc.outLog }, { label: `${name} err`, file: proc.errorLog });
+  }
+  if (!found && wanted.length === 0) list.push({ label: 'pm2', note: problem ?? `no PM2 process in namespace ${namespace}` });
+  return list;
+}
+
+/**
+ * `alphacore logs`: the updater's log and the last lines of the namespace's two PM2
+ * processes (stdout and stderr), one place to look; `-f` follows them all, each line
+ * prefixed with its source, until interrupted (`signal`).
+ */
+export async function runLogs(ctx: Context, flags: LogsFlags, signal: AbortSignal): Promise<number> {
+  const namespace = flags.namespace ?? DEFAULTS.PM2_NAMESPACE;
+  checkNamespace(namespace);
+  const list = await sources(ctx, namespace);
+  const followed: { label: string; file: string; offset: number }[] = [];
+  for (const source of list) {
+    if (signal.aborted) return 0;
+    if (!source.file) {
+      ctx.stdout(`==> ${source.label}: ${source.note} <==\n\n`);
+      continue;
+    }
+    const tail = lastLines(source.file, flags.lines);
+    ctx.stdout(`==> ${source.label}: ${source.file}${tail ? ` (last ${Math.min(flags.lines, tail.lines.length)} lines)` : ' (no such file yet)'} <==\n`);
+    if (source.note) ctx.stdout(`(${source.note})\n`);
+    if (tail && tail.lines.length > 0) ctx.stdout(`${tail.lines.join('\n')}\n`);
+    ctx.stdout('\n');
+    followed.push({ label: source.label, file: source.file, offset: tail?.size ?? 0 });
+  }
+  if (!flags.follow || signal.aborted) return 0;
+  ctx.stdout(`Following ${followed.map((f) => path.basename(f.file)).join(', ')} (Ctrl-C to stop)\n`);
+  await new Follower(followed, (label, line) => ctx.stdout(`[${label}] ${line}\n`)).run(signal);
+  return 0;
+}

@@ -1,0 +1,107 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import type { Pm2Process } from '../../adapters/pm2.js';
+import type { SchedulerStatus } from '../../scheduler/index.js';
+
+/** What `alphacore uninstall` removes and what it leaves, decided before anything changes. */
+export interface UninstallPlan {
+  namespace: string;
+  configFile?: string;
+  scheduler?: SchedulerStatus;
+  /** PM2 processes to stop and delete (empty with --keep-processes). */
+  processes: { name: string; pmId: number }[];
+  /** The updater's own files for the namespace: log (and rotations), state, history, locks. */
+  stateFiles: string[];
+  /** Left in place, with what they are. */
+  kept: { what: string; path: string }[];
+  /** Why the config could not be read, when it could not (the rest still goes). */
+  configProblem?: string;
+}
+
+/** Exactly this namespace's files in the state dir; "a" never matches "a.b"'s files. */
+export function stateFilePattern(namespace: string): RegExp {
+  const ns = namespace.replace(/[.]/g, '\\.');
+  return new RegExp(`^${ns}\\.(log(\\.\\d+)?|state\\.json(\\.corrupt)?|history\\.jsonl|lock(\\.owner-\\d+)?|round\\.lock)$`);
+}
+
+export function namespaceStateFiles(ctx: Context, namespace: string): string[] {
+  const dir = ctx.paths.autoupdateStateDir;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+  const pattern = stateFilePattern(namespace);
+  return names.filter((n) => pattern.test(n)).sort().map((n) => path.join(dir, n));
+}
+
+function readValues(ctx: Context, file: string): { values: Partial<Record<ConfigKey, string>>; problem?: string; exists: boolean } {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { values: {}, exists: false };
+  }
+  try {
+    return { values: configValues(text, file, ctx.env, {}, ctx.paths.home).values, exists: true };
+  } catch (error) {
+    return { values: {}, exists: true, problem: (error as Error).message };
+  }
+}
+
+export function planUninstall(
+  ctx: Context,
+  namespace: string,
+  observed: { scheduler: SchedulerStatus; processes: Pm2Process[]; keepProcesses: boolean },
+): UninstallPlan {
+  const configFile = ctx.paths.autoupdateConfig(namespace);
+  const { values, problem, exists } = readValues(ctx, configFile);
+  const get = (key: ConfigKey) => values[key] || undefined;
+  const kept: UninstallPlan['kept'] = [];
+  const repo = get('REPO_DIR');
+  if (repo) {
+    kept.push({ what: 'deploy clone', path: repo });
+    const envFile = get('VALIDATOR_ENV_FILE');
+    kept.push({ what: 'validator env files', path: envFile ?? path.join(repo, 'env') });
+  }
+  const venv = get('VALIDATOR_VENV_DIR');
+  if (venv) kept.push({ what: 'validator venv', path: venv });
+  const apiVenv = get('VALIDATION_VENV_DIR');
+  if (apiVenv) kept.push({ what: 'Validation API venv', path: apiVenv });
+  const prepared = path.join(ctx.env.XDG_DATA_HOME && path.isAbsolute(ctx.env.XDG_DATA_HOME) ? ctx.env.XDG_DATA_HOME : path.join(ctx.paths.home, '.local', 'share'), 'alphacore', 'venvs');
+  if (fs.existsSync(prepared)) kept.push({ what: 'prepared venvs (shared by every namespace)', path: prepared });
+  const processes = observed.keepProcesses ? [] : observed.processes.map((p) => ({ name: p.name, pmId: p.pmId }));
+  if (observed.keepProcesses) for (const p of observed.processes) kept.push({ what: `PM2 process (--keep-processes), id ${p.pmId}`, path: p.name });
+  const pm2Home = ctx.env.PM2_HOME || path.join(ctx.paths.home, '.pm2');
+  kept.push({ what: 'PM2 itself and its log files (pm2 flush empties them)', path: pm2Home });
+  return {
+    namespace,
+    ...(exists ? { configFile } : {}),
+    ...(observed.scheduler.kind === 'systemd' || observed.scheduler.kind === 'cron' ? { scheduler: observed.scheduler } : {}),
+    processes,
+    stateFiles: namespaceStateFiles(ctx, namespace),
+    kept,
+    ...(problem ? { configProblem: problem } : {}),
+  };
+}
+
+export function nothingToRemove(plan: UninstallPlan): boolean {
+  return !plan.configFile && !plan.scheduler && plan.processes.length === 0 && plan.stateFiles.length === 0;
+}
+
+/** The plan as the operator reads it before confirming. */
+export function describePlan(plan: UninstallPlan): string[] {
+  const lines = [`alphacore uninstall: namespace ${plan.namespace}`, 'Will remove:'];
+  if (plan.scheduler) lines.push(`  the auto-update ${plan.scheduler.kind === 'systemd' ? `timer ${plan.scheduler.unit}` : `crontab line (${plan.scheduler.cronLine})`}`);
+  for (const p of plan.processes) lines.push(`  PM2 process ${p.name} (id ${p.pmId}): stopped and deleted`);
+  if (plan.configFile) lines.push(`  the auto-update config ${plan.configFile}`);
+  if (plan.stateFiles.length > 0) lines.push(`  the updater's log, state and history: ${plan.stateFiles.map((f) => path.basename(f)).join(', ')}`);
+  lines.push('Will leave:', ...plan.kept.map((k) => `  ${k.what}: ${k.path}`));
+  if (plan.configProblem) lines.push(`(the config could not be read, so what it names is not listed: ${plan.configProblem.split('\n')[0]})`);
+  return lines;
+}
+
+export { DEFAULTS };
