@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startApi } from '../helpers/api.js';
-import { CLI, runCli } from '../helpers/cli.js';
+import { CLI } from '../helpers/cli.js';
 import { fixtureGit } from '../helpers/alphacore-fixture.js';
 import { pm2Recorder } from '../helpers/fake-pm2.js';
 import { git } from '../helpers/repo.js';
@@ -15,6 +15,7 @@ import { chownTree, runCliAs, stage, type StagedRun } from '../helpers/user.js';
 const staged = stage();
 if (staged.skip) console.log(`update failure tests that reach the swap skipped: ${staged.skip}`);
 const asUser = staged.skip ? it.skip : it;
+const root = process.getuid?.() === 0;
 async function runAsUser(s: UpdateSetup): Promise<ReturnType<typeof runCliAs>> {
   const run = staged.ready as StagedRun;
   await chownTree(s.root, run.user);
@@ -189,14 +190,13 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
   it('a config that fails to parse under cron (output discarded) is logged, recorded in the state and notified once', async () => {
     const hook = await startApi();
     const s = await setup({ config: [`NOTIFY_WEBHOOK_URL=${hook.url}/hook`, 'NETUID=$(id)'] });
-    const cron = () =>
-      new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [CLI, 'update', '--config', s.configFile], { env: s.env, stdio: 'ignore' });
-        child.on('exit', resolve);
-      });
+    const cron = async () => {
+      const child = await s.spawnUpdate([]);
+      return new Promise<number | null>((resolve) => child.on('exit', resolve));
+    };
     expect(await cron()).toBe(2);
     expect(fs.readFileSync(s.logFile, 'utf8')).toMatch(/alphacore\.env:\d+: NETUID uses \$\(\.\.\.\) command substitution/);
-    expect(readState(s).configError).toMatchObject({ file: s.configFile, message: expect.stringContaining('NETUID') });
+    expect(readState(s).configError).toMatchObject({ file: s.configFile, problems: [expect.stringContaining('NETUID')] });
     expect(await cron()).toBe(2);
     expect(hook.requests).toHaveLength(1);
     const body = JSON.parse(hook.requests[0]!.body);
@@ -212,7 +212,14 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
     const s = await setup();
     s.origin.push({ 'src/app.py': 'v2\n' });
     fs.writeFileSync(s.roundLock, JSON.stringify({ round_id: 1, ts: Date.now() / 1000, pid: process.pid }));
-    const child = spawn(process.execPath, [CLI, 'update', '--config', s.configFile, '--json'], { env: s.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const user = root ? (staged.ready as StagedRun) : undefined;
+    if (user) await chownTree(s.root, user.user);
+    const child = spawn(process.execPath, [user?.cli ?? CLI, 'update', '--config', s.configFile, '--json'], {
+      env: s.env,
+      cwd: s.env.HOME,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(user ? { uid: user.user.uid, gid: user.user.gid } : {}),
+    });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     // Read one line, then close our end, as `| head -1` does.
@@ -247,11 +254,13 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
     await s.run(['--dry-run']);
     const lock = path.join(s.deploy, '.git', 'index.lock');
     fs.writeFileSync(lock, '');
-    // A live git in the clone (waiting on its stdin).
-    const live = spawn('git', ['cat-file', '--batch'], { cwd: s.deploy, stdio: ['pipe', 'ignore', 'ignore'] });
+    writeState(s, { quarantine: [], journal: { from, to, phase: 'reset', startedAt: new Date().toISOString(), pid: 999_999 } });
+    const user = root ? (staged.ready as StagedRun).user : undefined;
+    if (user) await chownTree(s.root, user);
+    // A live git in the clone (waiting on its stdin), the operator's own.
+    const live = spawn('git', ['-c', 'safe.directory=*', 'cat-file', '--batch'], { cwd: s.deploy, stdio: ['pipe', 'ignore', 'ignore'], ...(user ? { uid: user.uid, gid: user.gid } : {}) });
     try {
-      writeState(s, { quarantine: [], journal: { from, to, phase: 'reset', startedAt: new Date().toISOString(), pid: 999_999 } });
-      const r = await runCli(['update', '--config', s.configFile, '--json'], { env: s.env });
+      const r = await s.run(['--json']);
       expect(r.stdout).toContain(`is held by git (pid ${live.pid})`);
       expect(fs.existsSync(lock)).toBe(true);
       expect(r.stderr).not.toContain('unexpected error');
@@ -263,7 +272,6 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
 });
 
 // Kept apart: needs root to mount a small tmpfs as the state folder.
-const root = process.getuid?.() === 0;
 if (!root) console.log('ENOSPC test skipped: needs root to mount a tmpfs');
 (root && !staged.skip ? describe : describe.skip)('update with a full filesystem under the state folder', () => {
   it('says so clearly (exit 1) and stops nothing', async () => {
