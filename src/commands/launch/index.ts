@@ -9,6 +9,7 @@ import { UpdateLog } from '../../core/log.js';
 import { applyPlan } from './apply.js';
 import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
+import { readState } from '../../core/state.js';
 import { launchHealth } from './health.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
@@ -100,7 +101,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   let plan: LaunchPlan | undefined;
   try {
     refuseRoot(ctx);
-    const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
+    const options = resolveLaunchOptions(withPreparedVenv(ctx, args), factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
     const configPath = ctx.paths.autoupdateConfig(options.namespace);
     const kept = keptEntries(ctx, configPath);
     plan = planLaunch(options, {
@@ -130,6 +131,18 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     ctx.stdout(json.text);
     return json.exitCode;
   }
+}
+
+/**
+ * After an update the validator runs from a prepared venv (DESIGN.md §5.4), recorded in
+ * the namespace's state. Without --venv-dir, launch uses that one too: a re-run of
+ * launch with the same flags then sees the same settings and leaves the validator be.
+ */
+function withPreparedVenv(ctx: Context, args: LaunchArgs): LaunchArgs {
+  if (args.venvDir !== undefined) return args;
+  const ns = args.pm2Namespace || ctx.env.PM2_NAMESPACE || 'alphacore';
+  const prepared = readState(ctx.paths.state(ns)).venvs?.current?.validator;
+  return prepared && fs.existsSync(path.join(prepared, '.alphacore-complete')) ? { ...args, venvDir: prepared } : args;
 }
 
 /** Parses and validates relaunch flags without touching anything (the update's preflight). */

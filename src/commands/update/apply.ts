@@ -62,5 +62,11 @@ export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<Updat
     return { outcome: 'failed', reason: 'interrupted', timings };
   }
   log.info(`updating ${short(from)} -> ${short(to)} (sandbox setup: ${plan.deploy.sandbox ? 'yes' : 'no'}, dependency refresh: ${plan.deploy.deps ? 'yes' : 'no'})`);
-  return swap(run, s, { from, to, deploy: plan.deploy, venvs, staleIndexLock: plan.staleIndexLock }, timings);
+  const decision = await swap(run, s, { from, to, deploy: plan.deploy, venvs, staleIndexLock: plan.staleIndexLock }, timings);
+  if (Object.keys(venvs.to).length > 0) {
+    const { retainVenvs } = await import('./prepare.js');
+    if (decision.outcome === 'updated') retainVenvs(run, venvs.to, venvs.from);
+    else if (decision.outcome === 'rolled-back') retainVenvs(run, venvs.from, venvs.to);
+  }
+  return decision;
 }
