@@ -48,14 +48,14 @@ describe.skipIf(skip)('contract: prepare, then swap (the real scripts, fake Pyth
     expect(offline.every((p) => p.noIndex && p.ok)).toBe(true);
 
     // And a good release with the same requirements updates offline too.
-    const d = release(w, { 'VERSION': '9.9.9\n' });
+    const d = release(w, { VERSION: '9.9.9\n', ...commitSettings({ validator: 'ok' }) });
     const third = await w.update();
     expect(third.result, third.stdout + third.stderr).toMatchObject({ outcome: 'updated', to: d });
     expect(w.services()).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
     // The history says how long the validator was down, per phase.
     const history = fs.readFileSync(path.join(w.stateDir, 'alphacore.history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(history.at(-1)).toMatchObject({ outcome: 'updated', downtimeMs: expect.any(Number), phasesMs: expect.objectContaining({ prepare: expect.any(Number), api: expect.any(Number), health: expect.any(Number) }) });
-  });
+  }, 360_000);
 
   it('an update whose prepare fails (new requirements, no network) stops nothing', async () => {
     const w = await contractWorld(run);
@@ -71,5 +71,5 @@ describe.skipIf(skip)('contract: prepare, then swap (the real scripts, fake Pyth
     expect(pids(w)).toEqual(before);
     // Nothing half-built is marked complete.
     for (const name of fs.existsSync(venvRoot(w)) ? fs.readdirSync(venvRoot(w)) : []) expect(fs.existsSync(path.join(venvRoot(w), name, '.alphacore-complete'))).toBe(false);
-  });
+  }, 360_000);
 });

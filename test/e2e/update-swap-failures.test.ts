@@ -65,7 +65,7 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     expectOnlineAt(w, from);
     expect(w.state()).toMatchObject({ lastRun: { outcome: 'rolled-back', reason: 'interrupted' }, quarantine: [] });
     expect(fs.readFileSync(w.logFile, 'utf8')).toMatch(/interrupted by SIGTERM/);
-  });
+  }, 240_000);
 
   it('a closed stdout (update --json | head -1) never aborts the swap: the update completes', async () => {
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
@@ -79,7 +79,7 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     expect(stderr).not.toMatch(/EPIPE|unexpected error/);
     expectOnlineAt(w, to);
     expect(w.state()).toMatchObject({ lastRun: { outcome: 'updated' } });
-  });
+  }, 240_000);
 
   it('a rollback whose reset fails (index.lock held by a live git) still restarts the services; retries back off and notify once', async () => {
     const hook = await startApi();
@@ -124,7 +124,7 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     expect(retry.result, retry.stdout).toMatchObject({ outcome: 'rolled-back', reason: 'rollback-retried' });
     expectOnlineAt(w, from);
     expect(failures()).toHaveLength(1);
-  });
+  }, 240_000);
 
   it('launch stays idempotent after an update when the OpenAI key came from the environment', async () => {
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, openaiKeyInEnv: 'sk-from-the-environment-1234' });
@@ -142,5 +142,5 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     expect(again.exitCode, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toMatch(/already runs with these settings/);
     expect(w.validator()!.pid).toBe(pid);
-  });
+  }, 240_000);
 });

@@ -4,6 +4,7 @@ import { afterEach, expect } from 'vitest';
 import { createAlphaCoreSetup, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
+import { installFakePython } from './fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { isolatedEnv } from './tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from './user.js';
@@ -50,7 +51,10 @@ export async function restartWorld(
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const apiPort = await closedPort();
-  const env: Record<string, string> = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
+  // Python is the fake runtime (the update prepares venvs with python3 -m venv and pip, §5.4).
+  const fake = installFakePython(path.join(root, 'python'));
+  const base = { ...isolatedEnv(root), ...pm2.env };
+  const env: Record<string, string> = { ...base, PATH: `${fake.bin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
   await chownTree(root, run.user);
   // As on a real machine: the Validation API first (the validator refuses to start without it).
   const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--pm2-namespace', 'alphacore', '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });
