@@ -86,11 +86,12 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, config: [`NOTIFY_WEBHOOK_URL=${hook.url}/hook`] });
     const from = w.head();
     const bad = pushRelease(w.setup.origin, { version: '2.0.0', validator: 'crash' });
+    // A live git in the clone (the operator's), then the lock as soon as the rollback starts.
+    const git = spawn('git', ['-c', 'safe.directory=*', 'cat-file', '--batch'], { cwd: w.setup.deploy, uid: w.run.user.uid, gid: w.run.user.gid, stdio: ['pipe', 'ignore', 'ignore'] });
     const { exited } = startUpdate(w);
-    await journalAt(w, ['stop', 'reset'], true);
+    await journalAt(w, ['health', 'stop', 'reset'], true);
     const lock = path.join(w.setup.deploy, '.git', 'index.lock');
     fs.writeFileSync(lock, '');
-    const git = spawn('git', ['-c', 'safe.directory=*', 'cat-file', '--batch'], { cwd: w.setup.deploy, uid: w.run.user.uid, gid: w.run.user.gid, stdio: ['pipe', 'ignore', 'ignore'] });
     let code: number | null;
     try {
       code = await exited;
