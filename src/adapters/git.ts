@@ -32,7 +32,18 @@ export interface Git {
   signatureKind(sha: string): Promise<'ssh' | 'openpgp' | 'x509' | 'none'>;
   /** Commits reachable from `to` but not from `from` (merges included), oldest first. */
   commitsBetween(from: string, to: string): Promise<string[]>;
+  /** The checked-out branch, or undefined for a detached HEAD. */
+  currentBranch(): Promise<string | undefined>;
+  /** Commits on HEAD that no remote-tracking branch has (newest first, at most `limit`). */
+  localCommits(limit?: number): Promise<string[]>;
+  /** Whether `sha` names a commit present in the clone. */
+  commitExists(sha: string): Promise<boolean>;
+  /** The exact bytes of `file` at `sha` (undefined when absent). */
+  show(sha: string, file: string): Promise<Buffer | undefined>;
 }
+
+/** Local git calls are quick; only a fetch may cross the network. */
+const LOCAL_TIMEOUT_MS = 30_000;
 
 /** Verification time per commit: ssh-keygen runs twice (find-principals, verify), offline. */
 const VERIFY_TIMEOUT_MS = 30_000;
@@ -66,11 +77,14 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
   // Never wait for a password prompt in an unattended run.
   childEnv.GIT_TERMINAL_PROMPT = '0';
   childEnv.LC_ALL = 'C';
+  // Read-only commands (status) must not take .git/index.lock behind the operator's back.
+  childEnv.GIT_OPTIONAL_LOCKS = '0';
+  const local = Math.min(timeoutMs, LOCAL_TIMEOUT_MS);
 
   // git through the toolkit's one runner (argv array, timeout, process-group kill), not
   // simple-git: loading simple-git was a fifth of the timer's no-op run.
-  const raw = async (what: string, args: string[]): Promise<string> => {
-    const result = await run('git', args, { cwd: dir, env: childEnv, timeoutMs });
+  const raw = async (what: string, args: string[], limitMs = args[0] === 'fetch' ? timeoutMs : local): Promise<string> => {
+    const result = await run('git', args, { cwd: dir, env: childEnv, timeoutMs: limitMs });
     if (!result.ok) {
       const message = describeFailure(result).split('\n').slice(0, 4).join(' | ');
       throw new OperationError(`git ${what} failed in ${dir}: ${message}`);
@@ -92,7 +106,8 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
     resetHard: async (sha) => {
       await raw(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);
     },
-    changedFiles: async (from, to) => (await raw('diff', ['diff', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
+    // --no-renames: a renamed-away modules/requirements.txt is a change of that path.
+    changedFiles: async (from, to) => (await raw('diff', ['diff', '--no-renames', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
     hasFile: async (sha, file) => (await raw('ls-tree', ['ls-tree', '--name-only', sha, '--', file])).trim() !== '',
     describe: async (sha) => {
       const [time, subject] = (await raw('log', ['log', '-1', '--format=%ct%x00%s', sha])).trim().split('\0');
@@ -111,5 +126,17 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
       return m[1] === 'SSH' ? 'ssh' : m[1] === 'PGP' ? 'openpgp' : 'x509';
     },
     commitsBetween: async (from, to) => (await raw(`rev-list ${from}..${to}`, ['rev-list', '--reverse', `${from}..${to}`, '--'])).split('\n').filter(Boolean),
+    currentBranch: async () => {
+      const r = await run('git', ['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: dir, env: childEnv, timeoutMs: local });
+      if (r.exitCode === 1) return undefined;
+      if (!r.ok) throw new OperationError(`git symbolic-ref failed in ${dir}: ${describeFailure(r)}`);
+      return r.stdout.trim();
+    },
+    localCommits: async (limit = 5) => (await raw('rev-list', ['rev-list', `--max-count=${limit}`, 'HEAD', '--not', '--remotes'])).split('\n').filter(Boolean),
+    commitExists: async (sha) => (await run('git', ['cat-file', '-e', `${sha}^{commit}`], { cwd: dir, env: childEnv, timeoutMs: local })).ok,
+    show: async (sha, file) => {
+      const r = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { cwd: dir, env: childEnv, timeoutMs: local, raw: true });
+      return r.ok ? (r.rawStdout ?? Buffer.from(r.stdout)) : undefined;
+    },
   };
 }

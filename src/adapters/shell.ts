@@ -29,6 +29,8 @@ export interface RunOptions {
   killGroup?: boolean;
   /** Open file descriptors handed to the program as its fds 3, 4, ... (util-linux `flock 3` locking ours). */
   extraFds?: readonly number[];
+  /** Also return stdout's exact bytes (rawStdout), e.g. to hash a file's content. */
+  raw?: boolean;
 }
 
 export interface RunResult {
@@ -40,6 +42,7 @@ export interface RunResult {
   /** true when the program could not be started at all (not on PATH, not executable). */
   notFound: boolean;
   ok: boolean;
+  rawStdout?: Buffer;
 }
 
 export const KILL_GRACE_MS = 3000;
@@ -124,6 +127,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
         timedOut,
         notFound: false,
         ok: !timedOut && exitCode === 0,
+        ...(options.raw ? { rawStdout: Buffer.concat(out) } : {}),
       });
     });
     if (options.input !== undefined && child.stdin) {

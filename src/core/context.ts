@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { guardProcess, type Interrupts } from '../adapters/interrupts.js';
 
 /** Where the toolkit keeps its files for one user (DESIGN.md §3). */
 export interface Paths {
@@ -33,6 +34,11 @@ export interface Context {
   /** Absolute path of the running node binary and CLI entry, for the scheduler. */
   nodePath: string;
   cliPath: string;
+  /**
+   * Arms the update's guard against signals and a closed stdout (adapters/interrupts.ts);
+   * absent in contexts built by tests, which have no process to guard.
+   */
+  guard?: () => Interrupts;
 }
 
 export function makePaths(env: Readonly<Record<string, string | undefined>>): Paths {
@@ -70,5 +76,6 @@ export function processContext(cliPath: string): Context {
     uid: typeof process.getuid === 'function' ? process.getuid() : -1,
     nodePath: process.execPath,
     cliPath,
+    guard: () => guardProcess(),
   };
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { openOwnedAppend } from '../adapters/owned-files.js';
 import type { Context } from './context.js';
 import { makeProgress, progressMode, seconds, type Progress } from './progress.js';
 
@@ -116,7 +117,8 @@ export class UpdateLog {
       if (this.fd === undefined) {
         fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
         this.rotateIfNeeded();
-        this.fd = fs.openSync(this.file, 'a', 0o600);
+        // Never through a symlink planted at the log's path.
+        this.fd = openOwnedAppend(this.file, 0o600);
       }
       fs.writeSync(this.fd, text);
     } catch (error) {
@@ -130,7 +132,9 @@ export class UpdateLog {
     const file = this.file!;
     let size = 0;
     try {
-      size = fs.statSync(file).size;
+      const stat = fs.lstatSync(file);
+      if (!stat.isFile()) return;
+      size = stat.size;
     } catch {
       return;
     }

@@ -1,6 +1,4 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import { writeFileSafely } from '../adapters/files.js';
+import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
@@ -14,6 +12,14 @@ export interface Journal {
   rollingBack?: boolean;
   /** true when that rollback itself failed: the next run retries it first. */
   rollbackFailed?: boolean;
+  /** Failed rollback attempts so far in this episode (drives the backoff). */
+  attempts?: number;
+  /** Not before this time (ISO) does the next run retry the failed rollback. */
+  nextRetryAt?: string;
+  /** The failed rollback was notified: once per episode (§5.1). */
+  notified?: boolean;
+  /** The venvs each side of the swap runs with (§5.4), so a recovery uses the same. */
+  venvs?: { from?: Record<string, string>; to?: Record<string, string> };
 }
 
 export interface QuarantineEntry {
@@ -30,12 +36,32 @@ export interface LastRun {
   to?: string;
 }
 
+/** A state file that could not be used was set aside (kept as `copy`) and rebuilt. */
+export interface StateSetAside {
+  at: string;
+  copy: string;
+  detail: string;
+  /** Quarantined commits recovered from the history. */
+  recoveredQuarantine: number;
+}
+
+/** A journal that could not be acted on, set aside without stopping anything. */
+export interface BadJournal {
+  at: string;
+  why: string;
+  journal: unknown;
+}
+
 export interface UpdateState {
   journal?: Journal;
   quarantine: QuarantineEntry[];
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  stateSetAside?: StateSetAside;
+  badJournal?: BadJournal;
+  /** The prepared venvs in use per kind, and the ones before them (§5.4). */
+  venvs?: { current?: Record<string, string>; previous?: Record<string, string> };
   /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
   metrics?: MetricsState;
   /** The last target refused for its signature that the webhook was told about (told once per commit). */
@@ -68,37 +94,87 @@ export function configErrorLines(record: ConfigErrorRecord): string[] {
     .filter((l) => l !== '' && !/^(Invalid auto-update config|Cannot read) .*:$/.test(l));
 }
 
+const MAX_STATE_BYTES = 4 * 1024 * 1024;
+
+/** Reads the state for display (status): never writes, an unusable file reads as empty. */
 export function readState(file: string): UpdateState {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return { quarantine: [] };
-  }
-  try {
-    const parsed = JSON.parse(text) as Partial<UpdateState>;
-    return { ...parsed, quarantine: Array.isArray(parsed.quarantine) ? parsed.quarantine : [] };
-  } catch {
-    // A torn or hand-edited file must not wedge the updater; keep a copy for the operator.
-    fs.copyFileSync(file, `${file}.corrupt`);
-    return { quarantine: [] };
-  }
+  return readStateChecked(file, undefined, new Date()).state;
 }
 
+function isState(value: unknown): value is Partial<UpdateState> {
+  return Boolean(value) && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * Reads the state file without following a symlink. One that is truncated, garbage,
+ * not an object, or not a regular file is set aside (a copy kept beside it) and
+ * rebuilt: the quarantine is recovered from the history, so that a rolled-back release
+ * is not tried again. `setAside` says what happened, for the log, status and webhook.
+ */
+export function readStateChecked(file: string, historyFile: string | undefined, now: Date): { state: UpdateState; setAside?: StateSetAside } {
+  let detail: string;
+  let raw: string | undefined;
+  try {
+    const read = readRegular(file, MAX_STATE_BYTES + 1);
+    if (read === undefined) return { state: { quarantine: [] } };
+    raw = read.text;
+    if (raw.length > MAX_STATE_BYTES) detail = 'larger than 4 MiB';
+    else {
+      const parsed: unknown = JSON.parse(raw);
+      if (isState(parsed)) {
+        return { state: { ...parsed, quarantine: Array.isArray(parsed.quarantine) ? parsed.quarantine.filter(isQuarantineEntry) : [] } };
+      }
+      detail = 'not a JSON object';
+    }
+  } catch (error) {
+    if (error instanceof NotRegularFile) detail = `it is a ${error.kind}`;
+    else if (error instanceof SyntaxError) detail = `not valid JSON (${error.message})`;
+    else detail = `unreadable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+  const copy = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '')}`;
+  try {
+    if (raw !== undefined) writeOwnedAtomic(copy, raw);
+  } catch {
+    // a full disk: the copy is lost, the message below still says what happened
+  }
+  const quarantine = historyFile ? quarantineFromHistory(historyFile, now) : [];
+  const setAside: StateSetAside = { at: now.toISOString(), copy, detail, recoveredQuarantine: quarantine.length };
+  return { state: { quarantine, stateSetAside: setAside }, setAside };
+}
+
+function isQuarantineEntry(q: unknown): q is QuarantineEntry {
+  return isState(q) && typeof (q as QuarantineEntry).sha === 'string';
+}
+
+/** Commits the history says were rolled back (and never deployed since): quarantined. */
+export function quarantineFromHistory(historyFile: string, now: Date): QuarantineEntry[] {
+  const out = new Map<string, QuarantineEntry>();
+  for (const h of readHistory(historyFile, 500)) {
+    const to = typeof h.to === 'string' ? h.to : undefined;
+    if (!to) continue;
+    if (h.outcome === 'rolled-back' || (h.outcome === 'failed' && h.reason === 'rollback-failed')) {
+      if (h.reason !== 'interrupted') out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
+    } else if (h.outcome === 'updated') out.delete(to);
+  }
+  return [...out.values()];
+}
+
+/** Writes the state atomically, never through a symlink. Throws (ENOSPC...) for the caller to word. */
 export async function writeState(file: string, state: UpdateState): Promise<void> {
-  await writeFileSafely(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+  writeOwnedAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
 }
 
-/** One JSON line per run that changed something. */
+/** One JSON line per run that changed something (never through a symlink). */
 export function appendHistory(file: string, record: Record<string, unknown>): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  fs.appendFileSync(file, `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  appendOwned(file, `${JSON.stringify(record)}\n`, 0o600);
 }
 
 export function readHistory(file: string, limit = 50): Record<string, unknown>[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    const read = readRegular(file, 16 * 1024 * 1024);
+    if (read === undefined) return [];
+    text = read.text;
   } catch {
     return [];
   }
@@ -111,4 +187,16 @@ export function readHistory(file: string, limit = 50): Record<string, unknown>[]
     }
   }
   return out;
+}
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** Why a journal cannot be acted on (pure shape check), or undefined when it can. */
+export function journalProblem(journal: unknown): string | undefined {
+  if (!isState(journal)) return 'it is not an object';
+  const j = journal as Record<string, unknown>;
+  if (typeof j.from !== 'string' || !SHA.test(j.from)) return `"from" is not a commit id (${JSON.stringify(j.from)?.slice(0, 60)})`;
+  if (typeof j.to !== 'string' || !SHA.test(j.to)) return `"to" is not a commit id (${JSON.stringify(j.to)?.slice(0, 60)})`;
+  if (typeof j.phase !== 'string') return '"phase" is missing';
+  return undefined;
 }

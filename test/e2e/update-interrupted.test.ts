@@ -68,8 +68,10 @@ e2e('update: a run killed with SIGKILL is finished or rolled back by the next ru
     expect(w.setup.control.validatorStarts().at(-1)).toMatchObject({ version: at === to ? '1.1.0' : '1.0.0' });
     expect(w.pm2.list().find((p) => p.name === 'bystander')).toMatchObject({ status: 'online', pid: w.bystanderPid });
     expect(w.state().journal).toBeUndefined();
-    // A plain interruption does not quarantine: the run after tries the release again.
+    // A plain interruption does not quarantine, and is not reported as quarantined:
+    // the run after tries the release again.
     expect(w.state().quarantine).toEqual([]);
+    expect(next.stdout).not.toMatch(/quarantined/);
     if (at === from) {
       const third = await w.update(['--json']);
       expect(third.result).toMatchObject({ outcome: 'updated', to });

@@ -101,7 +101,11 @@ e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixt
     expect(w.history().at(-1)).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
 
     fs.rmSync(knob);
-    const next = await w.update(['--json']);
+    // The retry waits for its backoff (2 min after the first failure) unless forced.
+    const early = await w.update(['--json']);
+    expect(early.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
+    expect(early.stdout).toContain('next retry at');
+    const next = await w.update(['--json', '--force']);
     expect(next.stdout).toContain('failed to roll back');
     expect(next.result).toMatchObject({ outcome: 'rolled-back', reason: 'rollback-retried' });
     expectServicesAt(w, good, '1.0.0');

@@ -5,7 +5,9 @@ import { afterEach } from 'vitest';
 export type ApiBehaviour =
   | { active: unknown[] }
   | { status: number; body: string }
-  | { hang: true };
+  | { hang: true }
+  /** Answers the n-th request (0-based) as `answer(n)` says: e.g. idle first, busy after. */
+  | { answer: (n: number) => { active: unknown[] } };
 
 export interface FakeApi {
   url: string;
@@ -32,6 +34,11 @@ export async function startApi(behaviour: ApiBehaviour = { active: [] }): Promis
     req.on('end', () => {
       requests.push({ method: req.method ?? '', url: req.url ?? '', body });
       if ('hang' in current) return; // never answer
+      if ('answer' in current) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(current.answer(requests.filter((r) => r.url === '/validate/active').length - 1)));
+        return;
+      }
       if ('status' in current) {
         res.writeHead(current.status, { 'content-type': 'application/json' });
         res.end(current.body);

@@ -11,7 +11,10 @@ export interface CliResult {
   stderr: string;
   /** The JSON lines of stdout (for --json runs). */
   json: Record<string, unknown>[];
-  /** The last JSON line with event=result. */
+  /**
+   * The last stdout line, when it is the result event (§5.3: with --json the last line
+   * is the result, always); undefined when the last line is anything else.
+   */
   result: Record<string, unknown> | undefined;
 }
 
@@ -44,6 +47,16 @@ export function toCliResult(child: { exitCode?: number; stdout?: unknown; stderr
     stdout: String(child.stdout),
     stderr: String(child.stderr),
     json,
-    result: json.filter((j) => j.event === 'result').at(-1),
+    result: lastLineResult(String(child.stdout)),
   };
+}
+
+function lastLineResult(stdout: string): Record<string, unknown> | undefined {
+  const last = stdout.trimEnd().split('\n').at(-1) ?? '';
+  try {
+    const parsed = JSON.parse(last) as Record<string, unknown>;
+    return parsed.event === 'result' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -4,6 +4,7 @@ import { afterEach, expect } from 'vitest';
 import { createAlphaCoreSetup, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
+import { installFakePython } from './fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { isolatedEnv } from './tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from './user.js';
@@ -26,6 +27,8 @@ export interface RestartWorld {
   apiPort: number;
   bystanderPid: number;
   update(args?: string[]): Promise<CliResult>;
+  /** Runs the same `alphacore launch` again (same flags, same environment). */
+  launch(): Promise<CliResult>;
   head(): string;
   validator(): { status: string; pid: number; restarts: number } | undefined;
   state(): { journal?: { phase: string }; quarantine: { sha: string }[] };
@@ -37,7 +40,10 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
-export async function restartWorld(run: StagedRun, options: { behaviour?: Behaviour; config?: string[]; launchFlags?: string[] } = {}): Promise<RestartWorld> {
+export async function restartWorld(
+  run: StagedRun,
+  options: { behaviour?: Behaviour; config?: string[]; launchFlags?: string[]; /** Launch with LLM on, the OpenAI key in launch's environment only. */ openaiKeyInEnv?: string } = {},
+): Promise<RestartWorld> {
   const root = userTempDir(run.user, 'alphacore-restart-');
   const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user, behaviour: options.behaviour });
   const pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
@@ -45,20 +51,22 @@ export async function restartWorld(run: StagedRun, options: { behaviour?: Behavi
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const apiPort = await closedPort();
-  const env: Record<string, string> = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
+  // Python is the fake runtime (the update prepares venvs with python3 -m venv and pip, §5.4).
+  const fake = installFakePython(path.join(root, 'python'));
+  const base = { ...isolatedEnv(root), ...pm2.env };
+  const env: Record<string, string> = { ...base, PATH: `${fake.bin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
   await chownTree(root, run.user);
   // As on a real machine: the Validation API first (the validator refuses to start without it).
   const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--pm2-namespace', 'alphacore', '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });
   expect(api.exitCode, String(api.stderr)).toBe(0);
-  const launch = await runCliAs(
-    run,
-    [
-      'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
-      '--validation-api-endpoint', `http://127.0.0.1:${apiPort}`, '--round-lockfile', path.join(root, 'round.lock'),
-      '--disable-llm', '--no-autoupdate', ...(options.launchFlags ?? []),
-    ],
-    { env, cwd: setup.deploy },
-  );
+  const launchArgs = [
+    'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
+    '--validation-api-endpoint', `http://127.0.0.1:${apiPort}`, '--round-lockfile', path.join(root, 'round.lock'),
+    ...(options.openaiKeyInEnv ? [] : ['--disable-llm']), '--no-autoupdate', ...(options.launchFlags ?? []),
+  ];
+  const launchEnv = options.openaiKeyInEnv ? { ...env, ALPHACORE_OPENAI_API_KEY: options.openaiKeyInEnv } : env;
+  const relaunch = () => runCliAs(run, launchArgs, { env: launchEnv, cwd: setup.deploy, timeoutMs: 180_000 });
+  const launch = await relaunch();
   expect(launch.exitCode, launch.stderr + launch.stdout).toBe(0);
   const configFile = path.join(env.XDG_CONFIG_HOME!, 'alphacore', 'autoupdate', 'alphacore.env');
   fs.appendFileSync(
@@ -85,6 +93,7 @@ export async function restartWorld(run: StagedRun, options: { behaviour?: Behavi
     logFile: path.join(stateDir, 'alphacore.log'),
     apiPort,
     bystanderPid,
+    launch: relaunch,
     update: (args = []) => runCliAs(run, ['update', '--config', configFile, ...args], { env, cwd: env.HOME, timeoutMs: 180_000 }),
     head: () => fixtureGit(setup.deploy, 'rev-parse', 'HEAD'),
     validator: () => pm2.list().find((p) => p.name === 'validator-hot-test' && p.namespace === 'alphacore'),

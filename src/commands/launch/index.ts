@@ -9,6 +9,7 @@ import { UpdateLog } from '../../core/log.js';
 import { applyPlan } from './apply.js';
 import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
+import { readState } from '../../core/state.js';
 import { launchHealth } from './health.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
@@ -18,7 +19,7 @@ import { probePm2Quietly } from './pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
 
 export { parseLaunchArgv } from './options.js';
-export { validatorArgvFromConfig } from './relaunch-args.js';
+export { validatorArgsFromConfig, validatorArgvFromConfig } from './relaunch-args.js';
 
 async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<LaunchFacts, 'repoDir' | 'repoProblem'>> {
   if (given !== undefined) {
@@ -100,7 +101,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   let plan: LaunchPlan | undefined;
   try {
     refuseRoot(ctx);
-    const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
+    const options = resolveLaunchOptions(withPreparedVenv(ctx, args), factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
     const configPath = ctx.paths.autoupdateConfig(options.namespace);
     const kept = keptEntries(ctx, configPath);
     plan = planLaunch(options, {
@@ -132,10 +133,23 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   }
 }
 
+/**
+ * After an update the validator runs from a prepared venv (DESIGN.md §5.4), recorded in
+ * the namespace's state. Without --venv-dir, launch uses that one too: a re-run of
+ * launch with the same flags then sees the same settings and leaves the validator be.
+ */
+function withPreparedVenv(ctx: Context, args: LaunchArgs): LaunchArgs {
+  if (args.venvDir !== undefined) return args;
+  const ns = args.pm2Namespace || ctx.env.PM2_NAMESPACE || 'alphacore';
+  const prepared = readState(ctx.paths.state(ns)).venvs?.current?.validator;
+  return prepared && fs.existsSync(path.join(prepared, '.alphacore-complete')) ? { ...args, venvDir: prepared } : args;
+}
+
 /** Parses and validates relaunch flags without touching anything (the update's preflight). */
-export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: string): Promise<LaunchOptions> {
+export async function resolveRelaunch(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<LaunchOptions> {
   refuseRoot(ctx);
-  const args = await parseLaunchArgv(argv);
+  // Typed options pass as they are; an argv (tests, tools) is parsed once, here.
+  const args = Array.isArray(argv) ? await parseLaunchArgv(argv) : argv;
   return resolveLaunchOptions({ ...args, register: false, dryRun: false, replace: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
 }
 
@@ -145,7 +159,7 @@ export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: str
  * problem), rewrites the validator env file and (re)starts the validator under PM2.
  * Never writes the auto-update config, never touches the scheduler, never registers.
  */
-export async function relaunchValidator(ctx: Context, argv: string[], repoDir: string): Promise<void> {
+export async function relaunchValidator(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
   const plan = planLaunch(
     options,

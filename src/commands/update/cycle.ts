@@ -1,15 +1,17 @@
-import { openGit } from '../../adapters/git.js';
-import { tryLock } from '../../adapters/lock.js';
+import { tryLock, type HeldLock } from '../../adapters/lock.js';
+import type { Interrupts } from '../../adapters/interrupts.js';
 import type { Context } from '../../core/context.js';
 import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
-import { readState, type UpdateState } from '../../core/state.js';
-import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
-import { recordRun } from './record.js';
+import { readStateChecked, type UpdateState } from '../../core/state.js';
+import { recordConfigError } from './config-error.js';
+import { decide, EXIT_CODES, type UpdatePlan } from './decide.js';
+import type { Facts } from './observe.js';
+import { observer } from './observe.js';
+import { recordRun, type PendingNotice } from './record.js';
 import { refuseRootUpdate } from './refuse-root.js';
-import type { RestartDecision } from './restart.js';
-import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
+import type { RestartDecision, RunIo } from './session.js';
 
 export interface UpdateFlags {
   config: string;
@@ -23,134 +25,173 @@ export interface UpdateFlags {
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
-/** The guarded update cycle (DESIGN.md §5). Returns the exit code. */
+/**
+ * The guarded update cycle (DESIGN.md §5), in stages:
+ *   lock -> observe -> decide (pure: an UpdatePlan) -> dry run: print the plan, stop
+ *        -> prepare (adds venvs, stops nothing) -> preflight and the gates again
+ *        -> swap (critical section, rollback armed before the first stop) -> record.
+ * Returns the exit code. Signals and a closed stdout are noted by the guard (see
+ * adapters/interrupts.ts) and never end the run between the stop and the start.
+ */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
   refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
+  const interrupts = ctx.guard?.();
+  const guarded: Context = interrupts ? { ...ctx, stdout: (t) => interrupts.write(t), stderr: (t) => safe(() => ctx.stderr(t)) } : ctx;
+  try {
+    return await cycle(guarded, flags, interrupts);
+  } finally {
+    interrupts?.dispose();
+  }
+}
+
+function safe(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // output errors are ignored: the log file has everything
+  }
+}
+
+async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | undefined): Promise<number> {
   const log = new UpdateLog(ctx, flags.json);
   let config: AutoupdateConfig;
   try {
     config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
   } catch (error) {
-    if (error instanceof UserError) await (await import('../metrics/config-error.js')).countConfigErrorRun(ctx, flags.config);
-    if (error instanceof UserError && flags.json) {
-      log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
-      return EXIT_CODES['invalid-config'];
-    }
-    throw error;
+    if (!(error instanceof UserError)) throw error;
+    await recordConfigError(ctx, flags.config, error).catch(() => undefined);
+    await (await import('../metrics/config-error.js')).countConfigErrorRun(ctx, flags.config);
+    if (!flags.json) throw error;
+    log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
+    return EXIT_CODES['invalid-config'];
   }
   log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
   for (const warning of config.warnings) log.warn(warning);
 
-  const lock = await tryLock(config.lockfile, ctx.env);
-  if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
+  let lock: HeldLock | undefined;
   try {
-    const state = readState(ctx.paths.state(config.namespace));
-    if (state.journal) {
-      // A run killed mid-update is finished or rolled back before anything else (§5.1).
-      const { from, to } = state.journal;
-      const { recoverInterrupted } = await import('./restart.js');
-      const recovered = await recoverInterrupted({ ctx, config, log, state });
-      if (recovered) return await finish(ctx, log, config, state, recovered, from, to);
+    lock = await tryLock(config.lockfile, ctx.env);
+  } catch (error) {
+    log.error(`cannot take the lock ${config.lockfile}: ${(error as Error).message}; nothing was touched`);
+    return result(log, { outcome: 'failed', reason: 'lock' }, undefined, undefined, 1);
+  }
+  if (!lock) return finish({ ctx, config, log }, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined, []);
+  try {
+    const { state, setAside } = readStateChecked(ctx.paths.state(config.namespace), ctx.paths.history(config.namespace), ctx.now());
+    const notices: PendingNotice[] = [];
+    if (setAside) {
+      const text = `the state file was unusable (${setAside.detail}); set aside as ${setAside.copy} and rebuilt, ${setAside.recoveredQuarantine} quarantined commit(s) recovered from the history`;
+      log.error(text);
+      notices.push({ outcome: 'state-reset', reason: 'corrupt-state', summary: text });
     }
-    let decision: Awaited<ReturnType<typeof decide>>;
+    const run: RunIo = { ctx, config, log, state, interrupts };
+    let decision: RestartDecision;
+    let from: string | undefined;
+    let to: string | undefined;
     try {
-      decision = await decide(ctx, log, config, state, flags);
+      const plan = await observeAndDecide(run, flags, notices);
+      from = plan.kind === 'recover' ? plan.journal.from : plan.from;
+      to = plan.kind === 'recover' ? plan.journal.to : plan.to;
+      decision = await act(run, plan, flags);
     } catch (error) {
       if (!(error instanceof OperationError)) throw error;
       log.error(error.message);
-      decision = { decision: { outcome: 'failed', reason: 'error' } };
+      decision = { outcome: 'failed', reason: 'error' };
     }
-    return await finish(ctx, log, config, state, decision.decision, decision.from, decision.to);
+    return await finish(run, state, decision, from, to, notices);
   } finally {
-    await lock.release();
+    await lock.release().catch(() => undefined);
     log.close();
   }
 }
 
-async function decide(
-  ctx: Context,
-  log: UpdateLog,
-  config: AutoupdateConfig,
-  state: UpdateState,
-  flags: UpdateFlags,
-): Promise<{ decision: RestartDecision; from?: string; to?: string }> {
-  const git = openGit(config.repoDir, ctx.env);
-  const dirty = await git.dirtyTrackedFiles();
-  if (dirty.length > 0) {
-    const list = dirty.slice(0, 5).join(', ') + (dirty.length > 5 ? `, and ${dirty.length - 5} more` : '');
-    log.error(`The deploy clone ${config.repoDir} has changes to tracked files (${list}). Commit or discard them (git -C ${config.repoDir} stash); the updater only deploys clean clones.`);
-    return { decision: { outcome: 'refused', reason: 'dirty-worktree' } };
-  }
-  try {
-    await git.fetch(config.remote, config.branch);
-  } catch (error) {
-    log.error(`${(error as Error).message}. Nothing was touched; check the network and that ${config.remote} has a branch ${config.branch}.`);
-    return { decision: { outcome: 'failed', reason: 'fetch-failed' } };
-  }
-  const [from, to] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
-  const target = decideTarget({
-    head: from!,
-    target: to!,
-    quarantined: state.quarantine.some((q) => q.sha === to),
-    force: flags.force,
-  });
-  if (target) return { decision: target, from, to };
-
-  if (!flags.force) {
-    const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
-    if (roundLock.kind === 'stale') log.warn(`ignoring stale round lock ${config.roundLockfile}: ${roundLock.detail}`);
-    let api: ApiState | undefined;
-    if (roundLock.kind !== 'live') {
-      api = await probeApi(config.validationApiEndpoint);
-      if (api.kind === 'unreachable') {
-        log.warn(`Validation API ${config.validationApiEndpoint} did not answer (${api.detail}); treating it as idle, since a broken API is what an update may fix`);
-      }
+/** Observe as much as the decision needs, then decide (pure). A bad journal is set aside first. */
+async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: PendingNotice[]): Promise<Exclude<UpdatePlan, { kind: 'observe' }>> {
+  const { ctx, config, log, state } = run;
+  const o = observer(ctx, config);
+  const facts: Facts = { journal: await o.journal(state), quarantine: state.quarantine.map((q) => q.sha) };
+  if (facts.journal.kind === 'invalid') {
+    // Garbage, or commits this clone lacks: acting on it could only stop services and fail.
+    const text = `the journal of an interrupted update cannot be acted on (${facts.journal.why}); ${flags.dryRun ? 'a real run sets it aside' : 'set aside in the state file (badJournal)'}, nothing was stopped; check pm2 list --namespace ${config.namespace}`;
+    log.error(text);
+    if (!flags.dryRun) {
+      state.badJournal = { at: ctx.now().toISOString(), why: facts.journal.why, journal: facts.journal.raw };
+      delete state.journal;
+      notices.push({ outcome: 'bad-journal', reason: 'bad-journal', summary: text });
     }
-    const gates = decideGates({ roundLock, api });
-    if (gates) {
-      const detail = roundLock.kind === 'live' ? roundLock.detail : api?.kind === 'busy' ? `${api.jobs} active job(s)` : api?.kind === 'unknown' ? api.detail : '';
-      log.info(`update ${short(from)} -> ${short(to)} deferred (${gates.reason}: ${detail}); will retry on the next run`);
-      return { decision: gates, from, to };
-    }
-  } else {
-    log.warn('--force: skipping the quarantine and the round/API gates');
+    facts.journal = { kind: 'none' };
   }
-  // Step 8a, before the dry-run answer: a dry run must not say would-update for a commit the real run refuses.
-  const { checkSignatures } = await import('./signatures.js');
-  const unsigned = await checkSignatures({ ctx, config, log, from: from!, to: to!, dryRun: flags.dryRun, git });
-  if (unsigned) return { decision: unsigned, from, to };
-  if (flags.dryRun) return { decision: { outcome: 'would-update' }, from, to };
+  for (;;) {
+    let plan = decide(facts, config, flags, ctx.now().getTime());
+    if (plan.kind === 'swap' || (plan.kind === 'done' && plan.decision.outcome === 'would-update')) {
+      // Step 8a, before the dry-run answer: a dry run must not say would-update for a
+      // commit the real run refuses. (Signature check: signatures.ts.)
+      const { checkSignatures } = await import('./signatures.js');
+      const unsigned = await checkSignatures({ ctx, config, log, from: facts.head!, to: facts.target!, dryRun: flags.dryRun, git: o.git });
+      if (unsigned) plan = { kind: 'done', decision: unsigned, from: facts.head, to: facts.target, notes: plan.notes };
+    }
+    if (plan.kind !== 'observe') {
+      for (const note of plan.notes) log[note.level](note.text);
+      if (flags.dryRun) log.event({ event: 'plan', plan: plan.kind === 'done' ? { kind: 'done', ...plan.decision } : plan });
+      return plan;
+    }
+    if (plan.need === 'gates') facts.gates = await o.gates();
+    else Object.assign(facts, await o[plan.need]());
+  }
+}
 
-  const { restartAt } = await import('./restart.js');
-  return { decision: await restartAt({ ctx, config, log, state, from: from!, to: to! }), from, to };
+/** The apply half: only here does anything get stopped or changed. */
+async function act(run: RunIo, plan: Exclude<UpdatePlan, { kind: 'observe' }>, flags: UpdateFlags): Promise<RestartDecision> {
+  if (plan.kind === 'done') return plan.decision;
+  const { openSession } = await import('./session.js');
+  const s = openSession(run);
+  // Once the critical section is entered (here, or in swap at the journal write) it
+  // lasts through the record stage: the history and state of a rollback are written.
+  if (plan.kind === 'recover') {
+    const { recoverInterrupted } = await import('./recover.js');
+    run.interrupts?.critical(true);
+    return recoverInterrupted(run, s, plan.journal);
+  }
+  const { prepareAndSwap } = await import('./apply.js');
+  return prepareAndSwap(run, s, plan, flags);
 }
 
 async function finish(
-  ctx: Context,
-  log: UpdateLog,
-  config: AutoupdateConfig,
+  run: Pick<RunIo, 'ctx' | 'config' | 'log'>,
   state: UpdateState | undefined,
   decision: RestartDecision,
   from: string | undefined,
   to: string | undefined,
+  notices: PendingNotice[],
 ): Promise<number> {
+  const { ctx, config, log } = run;
   const at = ctx.now().toISOString();
+  let code = EXIT_CODES[decision.outcome];
+  // Recorded before the result line: with --json the result is always the last line.
+  if (state && decision.outcome !== 'locked') {
+    const problem = await recordRun({ ctx, log, config, state, decision, from, to, at, extra: notices });
+    if (problem) code = Math.max(code, 1);
+  }
+  // (i14-metrics: the metrics file is written here, after the record, before the result line.)
   const summary: Record<string, string> = {
     locked: 'another update run holds the lock; nothing to do',
-    refused: decision.reason === 'unsigned' ? `refused: ${decision.detail ?? 'the target fails the signature policy'}` : 'refused: the deploy clone is not clean',
+    refused: decision.reason === 'unsigned' ? `refused: ${decision.detail ?? 'the target fails the signature policy'}` : `refused${decision.reason ? `: ${decision.reason}` : ''}`,
     failed: `failed${decision.reason ? `: ${decision.reason}` : ''}`,
     'up-to-date': `up to date at ${short(from)}`,
     skipped: `${short(to)} is quarantined (it was rolled back); waiting for ${config.remote}/${config.branch} to move (or run update --force)`,
     deferred: `deferred ${short(from)} -> ${short(to)}: ${decision.reason}`,
     'would-update': `would update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
+    'would-recover': `would recover the interrupted update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
     updated: `updated ${short(from)} -> ${short(to)}`,
-    'rolled-back': `rolled back to ${short(from)}; ${short(to)} is quarantined`,
+    'rolled-back': `rolled back to ${short(from)}${decision.quarantined ? `; ${short(to)} is quarantined` : ''}`,
   };
-  const line = `result: ${decision.outcome} (${summary[decision.outcome] ?? decision.outcome})`;
-  if (EXIT_CODES[decision.outcome] === 0) log.info(line);
-  else log.error(line);
-  log.event({ event: 'result', outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), from: from ?? null, to: to ?? null });
+  return result(log, decision, from, to, code, summary[decision.outcome]);
+}
 
-  if (state && decision.outcome !== 'locked') await recordRun({ ctx, log, config, state, decision, from, to, at });
-  return EXIT_CODES[decision.outcome];
+function result(log: UpdateLog, decision: RestartDecision, from: string | undefined, to: string | undefined, code: number, summary?: string): number {
+  const line = `result: ${decision.outcome} (${summary ?? decision.reason ?? decision.outcome})`;
+  if (code === 0) log.info(line);
+  else log.error(line);
+  log.event({ event: 'result', outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), from: from ?? null, to: to ?? null, ...(decision.downtimeMs !== undefined ? { downtimeMs: decision.downtimeMs } : {}) });
+  return code;
 }

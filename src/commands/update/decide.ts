@@ -1,3 +1,7 @@
+import type { AutoupdateConfig } from '../../core/config.js';
+import type { Journal } from '../../core/state.js';
+import { planDeploy, type DeployPlan } from './deploy-plan.js';
+import type { Facts } from './observe.js';
 import type { ApiState, RoundLock } from './gates.js';
 
 export type Outcome =
@@ -8,6 +12,7 @@ export type Outcome =
   | 'skipped'
   | 'deferred'
   | 'would-update'
+  | 'would-recover'
   | 'updated'
   | 'rolled-back'
   | 'invalid-config';
@@ -29,10 +34,34 @@ export const EXIT_CODES: Record<Outcome, number> = {
   skipped: 0,
   deferred: 0,
   'would-update': 0,
+  'would-recover': 0,
   updated: 0,
   'rolled-back': 1,
   'invalid-config': 2,
 };
+
+export interface Note {
+  level: 'info' | 'warn' | 'error';
+  text: string;
+}
+
+/**
+ * What one run will do (the pure "decide" stage): end with an outcome, recover an
+ * interrupted update, or prepare and swap to a target. `--dry-run` prints this and stops.
+ */
+export type UpdatePlan =
+  /** Not decidable yet: observe this much more, then decide again (observation stops early). */
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' }
+  | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
+  | { kind: 'recover'; journal: Journal; notes: Note[] }
+  | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; notes: Note[]; staleIndexLock?: string };
+
+export interface DecideFlags {
+  force: boolean;
+  dryRun: boolean;
+}
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 /** Steps 5-6: is there anything to do? undefined means go on to the gates. */
 export function decideTarget(input: { head: string; target: string; quarantined: boolean; force: boolean }): Decision | undefined {
@@ -47,4 +76,94 @@ export function decideGates(input: { roundLock: RoundLock; api: ApiState | undef
   if (input.api?.kind === 'busy') return { outcome: 'deferred', reason: 'api-busy' };
   if (input.api?.kind === 'unknown') return { outcome: 'deferred', reason: 'api-unknown' };
   return undefined;
+}
+
+/** Gate notes and the deferral, shared by the first check and the one right before the stop. */
+export function judgeGates(gates: NonNullable<Facts['gates']>, config: AutoupdateConfig, from: string, to: string): { decision?: Decision; notes: Note[] } {
+  const notes: Note[] = [];
+  const { roundLock, api } = gates;
+  if (roundLock.kind === 'stale') notes.push({ level: 'warn', text: `ignoring stale round lock ${config.roundLockfile}: ${roundLock.detail}` });
+  if (api?.kind === 'unreachable') {
+    notes.push({ level: 'warn', text: `Validation API ${config.validationApiEndpoint} did not answer (${api.detail}); treating it as idle, since a broken API is what an update may fix` });
+  }
+  const decision = decideGates({ roundLock, api });
+  if (decision) {
+    const detail = roundLock.kind === 'live' ? roundLock.detail : api?.kind === 'busy' ? `${api.jobs} active job(s)` : api?.kind === 'unknown' ? api.detail : '';
+    notes.push({ level: 'info', text: `update ${short(from)} -> ${short(to)} deferred (${decision.reason}: ${detail}); will retry on the next run` });
+  }
+  return { decision, notes };
+}
+
+/** When a failed rollback may be retried: 2, 4, 8 ... 60 minutes after each failure (§5.1). */
+export function rollbackRetryDelayMs(attempts: number): number {
+  return Math.min(60, 2 ** Math.max(1, attempts)) * 60_000;
+}
+
+/** Facts in, plan out; no I/O. */
+export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlags, nowMs: number): UpdatePlan {
+  const done = (decision: Decision, notes: Note[] = [], from = facts.head, to = facts.target): UpdatePlan => ({ kind: 'done', decision, from, to, notes });
+
+  if (facts.journal.kind === 'valid') {
+    const journal = facts.journal.journal;
+    const due = journal.nextRetryAt ? Date.parse(journal.nextRetryAt) : Number.NaN;
+    if (journal.rollbackFailed && !flags.force && Number.isFinite(due) && due > nowMs) {
+      const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: update --force)`;
+      return done({ outcome: 'failed', reason: 'rollback-failed' }, [{ level: 'error', text }], journal.from, journal.to);
+    }
+    if (flags.dryRun) {
+      const what = journal.rollbackFailed ? 'retry the failed rollback' : `recover the update interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}`;
+      return done({ outcome: 'would-recover', reason: journal.phase }, [{ level: 'info', text: `the next real run would ${what} (${short(journal.from)} -> ${short(journal.to)}); dry run, nothing touched` }], journal.from, journal.to);
+    }
+    return { kind: 'recover', journal, notes: [] };
+  }
+
+  if (facts.dirty === undefined) return { kind: 'observe', need: 'clone' };
+  if (facts.dirty.length > 0) {
+    const list = facts.dirty.slice(0, 5).join(', ') + (facts.dirty.length > 5 ? `, and ${facts.dirty.length - 5} more` : '');
+    const text = `The deploy clone ${config.repoDir} has changes to tracked files (${list}). Commit or discard them (git -C ${config.repoDir} stash); the updater only deploys clean clones.`;
+    return done({ outcome: 'refused', reason: 'dirty-worktree' }, [{ level: 'error', text }]);
+  }
+  const lock = facts.indexLock;
+  // Held by a live git, or fresh enough that a git we cannot see may hold it: never
+  // start a swap whose reset would fail with the services stopped.
+  if (lock?.present && (lock.holders.length > 0 || (lock.ageMs ?? 0) < 10 * 60_000)) {
+    const who = lock.holders.length > 0 ? `git is running in the clone (pid ${lock.holders.join(', ')})` : 'a git command may be running in the clone';
+    const text = `${lock.path} exists: ${who}. Nothing was stopped; the next run tries again. If no git runs there, remove it (rm ${lock.path}).`;
+    return done({ outcome: 'failed', reason: 'index-locked' }, [{ level: 'error', text }]);
+  }
+  if (facts.head === undefined && facts.fetchError === undefined) return { kind: 'observe', need: 'remote' };
+  if (facts.fetchError !== undefined) {
+    const text = `${facts.fetchError}. Nothing was touched; check the network and that ${config.remote} has a branch ${config.branch}.`;
+    return done({ outcome: 'failed', reason: 'fetch-failed' }, [{ level: 'error', text }]);
+  }
+  const { head, target } = facts;
+  if (!head || !target) return done({ outcome: 'failed', reason: 'error' }, [{ level: 'error', text: 'could not resolve HEAD and the target' }]);
+  if (facts.localCommits && facts.localCommits.length > 0 && facts.branch !== config.branch) {
+    const where = facts.branch === undefined ? 'a detached HEAD' : `branch ${facts.branch}`;
+    const text =
+      `The deploy clone ${config.repoDir} is on ${where} (not ${config.branch}) with ${facts.localCommits.length === 5 ? '5 or more' : facts.localCommits.length} commit(s) no remote has (${facts.localCommits.map(short).join(', ')}). ` +
+      `An update would move ${facts.branch ?? 'HEAD'} to ${config.remote}/${config.branch} and lose them. Nothing was touched: push or save them, then git -C ${config.repoDir} checkout ${config.branch}.`;
+    return done({ outcome: 'refused', reason: facts.branch === undefined ? 'detached-head' : `branch-${facts.branch}` }, [{ level: 'error', text }]);
+  }
+  // (i15-fleet: --to / PIN choose `target` in observe; decide treats it the same.)
+  const targetDecision = decideTarget({ head, target, quarantined: Boolean(facts.quarantine?.includes(target)), force: flags.force });
+  if (targetDecision) return done(targetDecision);
+  if (!flags.force && facts.gates === undefined) return { kind: 'observe', need: 'gates' };
+
+  const notes: Note[] = [];
+  if (flags.force) notes.push({ level: 'warn', text: '--force: skipping the quarantine and the round/API gates' });
+  else if (facts.gates) {
+    const judged = judgeGates(facts.gates, config, head, target);
+    notes.push(...judged.notes);
+    if (judged.decision) return done(judged.decision, notes);
+  }
+  const deploy = planDeploy(config, facts.changed ?? []);
+  if (flags.dryRun) {
+    notes.push({ level: 'info', text: `plan: swap ${short(head)} -> ${short(target)}: sandbox setup ${deploy.sandbox ? 'yes' : 'no'}, dependency refresh ${deploy.deps ? 'yes' : 'no'}, Validation API ${deploy.api ? 'restarted first' : 'disabled'}` });
+    return done({ outcome: 'would-update' }, notes);
+  }
+  // An old lock no live git holds was left by a killed git: the swap removes it first.
+  const staleIndexLock = lock?.present ? lock.path : undefined;
+  if (staleIndexLock) notes.push({ level: 'warn', text: `${staleIndexLock} is old and no git process runs in the clone; removing it before the swap` });
+  return { kind: 'swap', from: head, to: target, deploy, notes, ...(staleIndexLock ? { staleIndexLock } : {}) };
 }

@@ -44,15 +44,15 @@ export function apiDisabled(config: AutoupdateConfig): boolean {
   return config.validatorExtraArgs.includes('--disable-validation-api');
 }
 
-/** The repo's Validation API launch script and its arguments (step 13). */
-export function apiCommand(config: AutoupdateConfig): { file: string; args: string[] } {
+/** The repo's Validation API launch script and its arguments (step 13); `venvDir`: a prepared venv (§5.4). */
+export function apiCommand(config: AutoupdateConfig, venvDir?: string): { file: string; args: string[] } {
   const v = config.values;
   const args = ['--pm2-namespace', config.namespace];
   const optional: [string, string | undefined][] = [
     ['--gcp-creds-file', config.gcpCredsFile],
     ['--process-name', v.VALIDATION_PROCESS_NAME],
     ['--env-out', v.VALIDATION_ENV_FILE],
-    ['--venv-dir', v.VALIDATION_VENV_DIR],
+    ['--venv-dir', venvDir ?? v.VALIDATION_VENV_DIR],
     ['--bind-host', v.VALIDATION_HTTP_HOST],
     ['--port', v.VALIDATION_HTTP_PORT],
   ];

@@ -5,6 +5,7 @@ import { describeFailure, run } from '../../adapters/shell.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
+import { STEP_MS, type Budget } from './budget.js';
 import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
 import { waitForApi, waitForStableProcess } from './health.js';
 
@@ -18,18 +19,26 @@ export class DeployError extends Error {
   }
 }
 
+/** The venvs one side of a swap runs with (§5.4); undefined: the config's own (bash-era) ones. */
+export interface SwapVenvs {
+  validator?: string;
+  api?: string;
+}
+
 export interface DeployIo {
   ctx: Context;
   config: AutoupdateConfig;
   log: UpdateLog;
   git: Git;
   pm2: Pm2;
-  /** Relaunches the validator with the config's launch flags (the launch module's code, not the CLI). */
-  relaunch: () => Promise<void>;
-  /** The validator venv (VALIDATOR_VENV_DIR, else launch's default). */
+  /** Relaunches the validator with the config's launch options (the launch module's code, not the CLI). */
+  relaunch: (venvs: SwapVenvs, env: Record<string, string>) => Promise<void>;
+  /** The validator venv the config names (VALIDATOR_VENV_DIR, else launch's default). */
   venvDir: string;
   /** Called at the start of each phase, to journal it. */
   onPhase: (phase: string) => Promise<void>;
+  /** A signal received: the forward swap stops at the next step and rolls back. */
+  interrupted: () => string | undefined;
 }
 
 export interface DeployTimings {
@@ -38,7 +47,20 @@ export interface DeployTimings {
   validatorOnlineAt?: number;
 }
 
-const SETUP_TIMEOUT_MS = 20 * 60_000;
+export interface DeployRun {
+  budget: Budget;
+  venvs: SwapVenvs;
+  /** The rollback finishes whatever happens; the forward swap stops at a signal. */
+  ignoreInterrupts?: boolean;
+}
+
+/**
+ * With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
+ * PIP_NO_INDEX keeps it off the network between the stop and the start.
+ */
+export function swapEnv(ctx: Context, venvs: SwapVenvs): Record<string, string | undefined> {
+  return venvs.api || venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+}
 
 /** What the operator sees for each phase (a live line on a terminal). */
 const PHASE_TITLES: Record<string, string> = {
@@ -49,13 +71,16 @@ const PHASE_TITLES: Record<string, string> = {
   validator: 'relaunching the validator',
   health: 'waiting for the validator to be healthy',
 };
-const API_SCRIPT_TIMEOUT_MS = 5 * 60_000;
 
 /** Steps 11-13 for one commit: reset, setup, API, validator, health. Throws DeployError. */
-export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings): Promise<void> {
+export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings, r: DeployRun): Promise<void> {
   const { ctx, config, log } = io;
   const now = () => ctx.now().getTime();
+  const env = swapEnv(ctx, r.venvs);
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const signal = r.ignoreInterrupts ? undefined : io.interrupted();
+    if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`);
+    if (r.budget.expired()) throw new DeployError(name, `the ${r.budget.stage} ran out of its time budget before ${name}`);
     await io.onPhase(name);
     const start = now();
     try {
@@ -68,7 +93,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     }
   };
   const sh = async (name: string, file: string, args: string[], timeoutMs: number) => {
-    const result = await run(file, args, { cwd: config.repoDir, env: ctx.env, timeoutMs });
+    const result = await run(file, args, { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
     log.output(result.command, result.stdout, result.stderr);
     if (!result.ok) throw new DeployError(name, describeFailure(result));
   };
@@ -76,36 +101,38 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
   await phase('reset', () => io.git.resetHard(sha));
   log.info(`deploy clone at ${sha.slice(0, 7)}`);
   if (plan.sandbox) {
-    await phase('sandbox', () => sh('sandbox', 'sudo', ['-n', 'bash', path.join(config.repoDir, SCRIPTS.sandbox)], SETUP_TIMEOUT_MS));
+    await phase('sandbox', () => sh('sandbox', 'sudo', ['-n', 'bash', path.join(config.repoDir, SCRIPTS.sandbox)], STEP_MS.sandbox));
     log.info('sandbox setup done');
   }
-  if (plan.deps) {
+  // With a prepared validator venv the refresh already happened before the stop.
+  if (plan.deps && !r.venvs.validator) {
     const pip = path.join(io.venvDir, 'bin', 'pip');
-    await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], SETUP_TIMEOUT_MS));
+    await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], STEP_MS.pipInstall));
     log.info('dependencies refreshed');
   }
   if (plan.api) {
     await phase('api', async () => {
-      const { file, args } = apiCommand(config);
-      await sh('api', file, args, API_SCRIPT_TIMEOUT_MS);
-      const health = await waitForApi(config.validationApiEndpoint, config.healthTimeoutMs, now);
+      const { file, args } = apiCommand(config, r.venvs.api);
+      // The script may take at most the time the API itself is given to come up.
+      await sh('api', file, args, Math.min(STEP_MS.apiScript, Math.max(config.healthTimeoutMs, 30_000)));
+      const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(config.healthTimeoutMs), now);
       if (!health.ok) throw new DeployError('api', `Validation API not healthy: ${health.detail}`);
     });
     log.info(`Validation API up at ${config.validationApiEndpoint}`);
   }
-  await phase('validator', () => io.relaunch());
-  await phase('health', () => checkValidatorHealth(io, timings));
+  await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
+  await phase('health', () => checkValidatorHealth(io, timings, 0, r.budget));
 }
 
 /**
  * Waits until PM2 shows the validator online with no restart (beyond
  * `baselineRestarts`) for HEALTH_STABLE. Throws DeployError('health').
  */
-export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings, baselineRestarts = 0): Promise<void> {
+export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings, baselineRestarts = 0, budget?: Budget): Promise<void> {
   const { ctx, config } = io;
   const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
     stableMs: config.healthStableMs,
-    timeoutMs: config.healthTimeoutMs,
+    timeoutMs: budget ? budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs,
     now: () => ctx.now().getTime(),
     baselineRestarts,
   });

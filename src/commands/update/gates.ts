@@ -57,17 +57,46 @@ export function judgeRoundLock(
   return { kind: 'live', detail: `${round}${data.block !== undefined ? ` at block ${String(data.block)}` : ''}${data.pid !== undefined ? `, pid ${pid}` : ''}` };
 }
 
+/** The validator writes a few hundred bytes; anything bigger is not its lockfile. */
+const MAX_ROUND_LOCK_BYTES = 64 * 1024;
+
+/**
+ * Reads the round lockfile without trusting what is at its path (the bash-era default
+ * is in /tmp, where any local user can plant something): a symlink is never followed,
+ * a FIFO never blocks us (O_NONBLOCK, and only a regular file is read), at most 64 KiB
+ * is read. Anything but a regular file counts as unreadable content: live, until it
+ * has been untouched (lstat) for ROUND_LOCK_MAX_AGE, then stale, so a planted
+ * directory or FIFO cannot defer every update forever.
+ */
 export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number): RoundLock {
-  let content: string;
-  let mtimeMs: number;
+  let stat: fs.Stats;
   try {
-    content = fs.readFileSync(file, 'utf8');
-    mtimeMs = fs.statSync(file).mtimeMs;
+    stat = fs.lstatSync(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     return { kind: 'live', detail: `cannot read it (${(error as NodeJS.ErrnoException).code})` };
   }
-  return judgeRoundLock(content, mtimeMs, nowMs, maxAgeMs);
+  if (!stat.isFile()) {
+    const what = stat.isSymbolicLink() ? 'a symlink (not followed)' : stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : 'not a regular file';
+    const judged = judgeRoundLock('', stat.mtimeMs, nowMs, maxAgeMs);
+    return judged.kind === 'absent' ? judged : { ...judged, detail: `${file} is ${what}; ${judged.detail}` };
+  }
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    const fstat = fs.fstatSync(fd);
+    if (!fstat.isFile()) return judgeRoundLock('', fstat.mtimeMs, nowMs, maxAgeMs);
+    const buffer = Buffer.alloc(Math.min(MAX_ROUND_LOCK_BYTES, fstat.size));
+    const read = buffer.length > 0 ? fs.readSync(fd, buffer, 0, buffer.length, 0) : 0;
+    return judgeRoundLock(buffer.subarray(0, read).toString('utf8'), fstat.mtimeMs, nowMs, maxAgeMs);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'absent' };
+    // Swapped for a link or special file between lstat and open: judge it by its age.
+    return judgeRoundLock('', stat.mtimeMs, nowMs, maxAgeMs);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 export type ApiState =

@@ -5,14 +5,23 @@ import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
 import { appendHistory, writeState, type UpdateState } from '../../core/state.js';
 import { observeRun, publishMetrics } from '../metrics/publish.js';
-import type { RestartDecision } from './restart.js';
+import type { RestartDecision } from './session.js';
+import { stateWriteProblem } from './session.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
+export interface PendingNotice {
+  outcome: string;
+  reason?: string;
+  summary: string;
+}
+
 /**
- * After every run but `locked`: the last run in the state file, the deferral watch,
- * the history line of a run that changed something, and the notifications.
+ * After every run but `locked` (the "record" stage): the last run in the state file,
+ * the deferral watch, the history line of a run that changed something, and the
+ * notifications (`extra`: notices the run collected, e.g. a state file set aside).
+ * Returns a problem when the state could not be written (exit 1).
  */
 export async function recordRun(input: {
   ctx: Context;
@@ -23,11 +32,14 @@ export async function recordRun(input: {
   from: string | undefined;
   to: string | undefined;
   at: string;
-}): Promise<void> {
+  extra?: PendingNotice[];
+}): Promise<string | undefined> {
   const { ctx, log, config, state, decision, from, to, at } = input;
-  const notifications: { summary: string; outcome: string; reason?: string }[] = [];
+  const notifications: PendingNotice[] = [...(input.extra ?? [])];
   const previous = state.lastRun;
   state.lastRun = { at, outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) };
+  // The config parsed: an earlier parse error is over.
+  delete state.configError;
 
   if (decision.outcome === 'deferred') {
     state.deferral ??= { since: at, notified: false };
@@ -48,12 +60,19 @@ export async function recordRun(input: {
     state.unsignedNotified = to;
   }
   observeRun(ctx, config, state, { at, outcome: decision.outcome, reason: decision.reason, from, to, downtimeMs: decision.downtimeMs });
-  await writeState(ctx.paths.state(config.namespace), state);
+  let problem: string | undefined;
+  const stateFile = ctx.paths.state(config.namespace);
+  try {
+    await writeState(stateFile, state);
+  } catch (error) {
+    problem = stateWriteProblem(stateFile, error);
+    log.error(problem);
+  }
   const metricsProblem = publishMetrics(config.metricsDir, config.namespace, state, config.file);
   if (metricsProblem) log.warn(metricsProblem);
 
   if (decision.changed) {
-    appendHistory(ctx.paths.history(config.namespace), {
+    const record = {
       at,
       from: from ?? null,
       to: to ?? null,
@@ -61,24 +80,34 @@ export async function recordRun(input: {
       reason: decision.reason ?? null,
       phasesMs: decision.timings?.phases ?? {},
       downtimeMs: decision.downtimeMs ?? null,
-    });
+    };
+    try {
+      appendHistory(ctx.paths.history(config.namespace), record);
+    } catch (error) {
+      log.error(`cannot append to the history ${ctx.paths.history(config.namespace)}: ${(error as Error).message}; the run was: ${JSON.stringify(record)}`);
+    }
   }
-  // A failure that repeats every run (a fetch while the network is down) is notified
-  // once per episode, not every two minutes.
-  const repeatedFailure = decision.outcome === 'failed' && !decision.changed && previous?.outcome === 'failed' && previous.reason === decision.reason;
+  // A failure that repeats every run (a fetch while the network is down, a rollback
+  // retried with backoff) is notified once per episode, not every two minutes.
+  const repeatedFailure = decision.outcome === 'failed' && (decision.quiet || (!decision.changed && previous?.outcome === 'failed' && previous.reason === decision.reason));
   if (NOTIFY_OUTCOMES.has(decision.outcome) && !repeatedFailure) {
+    const tail = decision.quarantined ? `, ${short(to)} quarantined` : '';
     const text: Record<string, string> = {
       updated: `updated ${short(from)} -> ${short(to)}${decision.downtimeMs !== undefined ? ` (validator down ${formatDuration(decision.downtimeMs)})` : ''}`,
-      'rolled-back': `update to ${short(to)} failed (${decision.reason}); rolled back to ${short(from)}, ${short(to)} quarantined`,
+      'rolled-back': `update to ${short(to)} failed (${decision.reason}); rolled back to ${short(from)}${tail}`,
       failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' ? ': THE VALIDATOR MAY BE DOWN' : ''}`,
     };
     notifications.push({ outcome: decision.outcome, reason: decision.reason, summary: text[decision.outcome]! });
   }
-  if (config.notifyWebhookUrl && notifications.length > 0) {
-    const { sendNotification } = await import('../../adapters/notify.js');
-    for (const n of notifications) {
-      const problem = await sendNotification(config.notifyWebhookUrl, { namespace: config.namespace, host: os.hostname(), from, to, ...n });
-      if (problem) log.warn(problem);
-    }
+  if (config.notifyWebhookUrl && notifications.length > 0) await notify(config.notifyWebhookUrl, config.namespace, log, notifications, from, to);
+  return problem;
+}
+
+/** Posts each notice; a failing hook is a warning, never a failure. */
+export async function notify(url: string, namespace: string, log: UpdateLog, notices: PendingNotice[], from?: string, to?: string): Promise<void> {
+  const { sendNotification } = await import('../../adapters/notify.js');
+  for (const n of notices) {
+    const problem = await sendNotification(url, { namespace, host: os.hostname(), from, to, ...n });
+    if (problem) log.warn(problem);
   }
 }

@@ -1,0 +1,71 @@
+import os from 'node:os';
+import path from 'node:path';
+import { readRegular } from '../../adapters/owned-files.js';
+import { isUrl, NAME } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import type { UserError } from '../../core/errors.js';
+import { redact, UpdateLog } from '../../core/log.js';
+import { readStateChecked, writeState } from '../../core/state.js';
+
+/**
+ * A config that does not parse or validate (§5 step 1) is never silent, even under a
+ * timer whose output goes nowhere: the error goes to the namespace's log file and state
+ * (the namespace is the file's name, as the timer instance is), `status` shows
+ * `state.configError`, and the webhook is told once per distinct error when its URL
+ * can still be read from the file or the environment.
+ */
+export async function recordConfigError(ctx: Context, file: string, error: UserError): Promise<void> {
+  const message = error.message;
+  const base = path.basename(file).replace(/\.env$/, '');
+  // A typo on the command line (no such file outside the config folder) is the
+  // terminal's business; only a config the timer could be running is recorded.
+  const exists = readable(file);
+  if (!NAME.test(base) || (!exists && path.dirname(path.resolve(file)) !== ctx.paths.autoupdateConfigDir)) return;
+  const webhook = webhookOf(file, ctx.env);
+  const secrets = webhook ? [webhook] : [];
+  const log = new UpdateLog({ ...ctx, stdout: () => undefined }, false);
+  log.attach(ctx.paths.log(base), 5 * 1024 * 1024, secrets);
+  log.error(`the config ${file} cannot be used; no update runs until it is fixed:`);
+  for (const line of message.split('\n')) if (line.trim()) log.error(line.trim());
+  log.close();
+  const stateFile = ctx.paths.state(base);
+  const { state } = readStateChecked(stateFile, ctx.paths.history(base), ctx.now());
+  const problems = (error.problems.length > 0 ? error.problems : [message]).map((p) => redact(p, secrets));
+  const repeated = JSON.stringify(state.configError?.problems) === JSON.stringify(problems);
+  state.configError = { at: ctx.now().toISOString(), file, problems };
+  try {
+    await writeState(stateFile, state);
+  } catch {
+    // a full disk: the log line above (if it could be written) and stderr still say it
+  }
+  if (webhook && !repeated) {
+    const { sendNotification } = await import('../../adapters/notify.js');
+    const first = message.split('\n').slice(0, 4).join(' ');
+    await sendNotification(webhook, { namespace: base, host: os.hostname(), outcome: 'invalid-config', summary: `the auto-update config ${file} is invalid; no update runs until it is fixed: ${redact(first, secrets)}` });
+  }
+}
+
+function readable(file: string): boolean {
+  try {
+    return readRegular(file, 1) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/** NOTIFY_WEBHOOK_URL from the environment, else from the file's own line, read leniently. */
+function webhookOf(file: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const valid = (c: string | undefined): c is string => Boolean(c) && isUrl(c!, ['http:', 'https:']);
+  if (valid(env.NOTIFY_WEBHOOK_URL)) return env.NOTIFY_WEBHOOK_URL;
+  const candidates: string[] = [];
+  try {
+    const text = readRegular(file, 1024 * 1024)?.text ?? '';
+    for (const line of text.split(/\r?\n/)) {
+      const m = /^\s*(?:export\s+)?NOTIFY_WEBHOOK_URL\s*=\s*(.*?)\s*$/.exec(line);
+      if (m) candidates.push(m[1]!.replace(/^(["'])(.*)\1$/, '$2'));
+    }
+  } catch {
+    // unreadable: the environment's value only
+  }
+  return candidates.filter(valid).at(-1);
+}

@@ -1,0 +1,107 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describeFailure, run as runProgram } from '../../adapters/shell.js';
+import { writeOwnedAtomic } from '../../adapters/owned-files.js';
+import type { Context } from '../../core/context.js';
+import { Budget, STAGE_MS, STEP_MS } from './budget.js';
+import type { UpdatePlan } from './decide.js';
+import type { SwapVenvs } from './deploy.js';
+import { SCRIPTS } from './deploy-plan.js';
+import type { RunIo, Session } from './session.js';
+
+/**
+ * §5.4, the prepare stage: before anything is stopped, the venvs both sides of the swap
+ * need, at content-addressed paths `<kind>-<sha256 of modules/requirements.txt, short>`
+ * under ~/.local/share/alphacore/venvs (XDG_DATA_HOME). Created with `python3 -m venv`,
+ * filled with `pip install -r`, marked complete only when that succeeded; a complete
+ * one is reused as is. The target's venvs carry the swap, the previous commit's the
+ * rollback, so neither needs the network (the swap runs the repo's scripts with
+ * PIP_NO_INDEX=1). Only adds: never stops, never removes a venv in use.
+ */
+export type VenvKind = 'validator' | 'api';
+
+export const COMPLETE_MARKER = '.alphacore-complete';
+
+export function venvRoot(ctx: Context): string {
+  const data = ctx.env.XDG_DATA_HOME && path.isAbsolute(ctx.env.XDG_DATA_HOME) ? ctx.env.XDG_DATA_HOME : path.join(ctx.paths.home, '.local', 'share');
+  return path.join(data, 'alphacore', 'venvs');
+}
+
+export function venvName(kind: VenvKind, requirements: Buffer): string {
+  return `${kind}-${crypto.createHash('sha256').update(requirements).digest('hex').slice(0, 16)}`;
+}
+
+export function isComplete(dir: string): boolean {
+  return fs.existsSync(path.join(dir, COMPLETE_MARKER)) && fs.existsSync(path.join(dir, 'bin', 'activate'));
+}
+
+/** Builds one venv for `requirements` unless a complete one exists. Throws with what failed. */
+async function ensureVenv(run: RunIo, kind: VenvKind, requirements: Buffer, budget: Budget): Promise<string> {
+  const { ctx, log } = run;
+  const root = venvRoot(ctx);
+  const dir = path.join(root, venvName(kind, requirements));
+  if (isComplete(dir)) return dir;
+  const start = ctx.now().getTime();
+  log.info(`preparing the ${kind} venv ${dir} (python3 -m venv, pip install -r; the services keep running)`);
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  const env = { ...ctx.env, PIP_DISABLE_PIP_VERSION_CHECK: '1' };
+  delete (env as Record<string, string | undefined>).PIP_NO_INDEX;
+  const created = await runProgram('python3', ['-m', 'venv', dir], { env, timeoutMs: budget.cap(STEP_MS.venvCreate), cwd: root });
+  log.output(created.command, created.stdout, created.stderr);
+  if (!created.ok) throw new Error(`python3 -m venv ${dir} failed: ${describeFailure(created)} (on Debian/Ubuntu: sudo apt install python3-venv)`);
+  // The target's requirements, not the clone's (which is still the current commit).
+  const reqFile = path.join(dir, 'alphacore-requirements.txt');
+  writeOwnedAtomic(reqFile, requirements.toString('utf8'), 0o644);
+  const pip = await runProgram(path.join(dir, 'bin', 'pip'), ['install', '-r', reqFile], { env, timeoutMs: budget.cap(STEP_MS.pipInstall), cwd: root });
+  log.output(pip.command, pip.stdout, pip.stderr);
+  if (!pip.ok) throw new Error(`pip install -r modules/requirements.txt into ${dir} failed: ${describeFailure(pip)}`);
+  writeOwnedAtomic(path.join(dir, COMPLETE_MARKER), `${ctx.now().toISOString()}\n`, 0o644);
+  log.info(`prepared ${dir} in ${Math.round((ctx.now().getTime() - start) / 100) / 10}s`);
+  return dir;
+}
+
+/** The venvs the swap (target) and its rollback (current commit) run with. */
+export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdatePlan, { kind: 'swap' }>): Promise<{ to: SwapVenvs; from: SwapVenvs }> {
+  const { ctx } = run;
+  const budget = new Budget(() => ctx.now().getTime(), STAGE_MS.prepare, 'prepare');
+  const kinds: VenvKind[] = plan.deploy.api ? ['validator', 'api'] : ['validator'];
+  const out: { to: SwapVenvs; from: SwapVenvs } = { to: {}, from: {} };
+  for (const [side, sha] of [['to', plan.to], ['from', plan.from]] as const) {
+    const requirements = await s.io.git.show(sha, SCRIPTS.requirements);
+    if (requirements === undefined) {
+      if (side === 'to') throw new Error(`the target ${sha.slice(0, 7)} has no ${SCRIPTS.requirements}`);
+      continue; // an old commit without it: its rollback uses the config's own venvs
+    }
+    for (const kind of kinds) out[side][kind] = await ensureVenv(run, kind, requirements, budget);
+  }
+  return out;
+}
+
+/**
+ * After a swap: the venvs in use become current, the ones before them previous; other
+ * prepared venvs are removed. Folders not named `<kind>-<hash>` (anything else under the
+ * root) and the bash-era venvs elsewhere are never touched.
+ */
+export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs): void {
+  const { ctx, log, state } = run;
+  state.venvs = { current: { ...current }, previous: { ...previous } };
+  const keep = new Set([...Object.values(current), ...Object.values(previous)].filter((d): d is string => Boolean(d)).map((d) => path.basename(d)));
+  const root = venvRoot(ctx);
+  let names: string[];
+  try {
+    names = fs.readdirSync(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name)) continue;
+    try {
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+      log.info(`removed the old prepared venv ${path.join(root, name)}`);
+    } catch (error) {
+      log.warn(`could not remove ${path.join(root, name)}: ${(error as Error).message}`);
+    }
+  }
+}

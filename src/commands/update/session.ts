@@ -1,0 +1,92 @@
+import path from 'node:path';
+import type { Interrupts } from '../../adapters/interrupts.js';
+import { openGit } from '../../adapters/git.js';
+import { openPm2 } from '../../adapters/pm2.js';
+import type { AutoupdateConfig } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import type { UpdateLog } from '../../core/log.js';
+import { writeState, type UpdateState } from '../../core/state.js';
+import type { Decision } from './decide.js';
+import type { DeployIo, DeployTimings } from './deploy.js';
+import { launchHooks, type LaunchHooks } from './launch-hooks.js';
+
+export interface RunIo {
+  ctx: Context;
+  config: AutoupdateConfig;
+  log: UpdateLog;
+  state: UpdateState;
+  interrupts?: Interrupts;
+}
+
+/** A decision with what the history line records about a swap. */
+export type RestartDecision = Decision & {
+  /** true when services were stopped or the clone moved: the run goes into the history. */
+  changed?: boolean;
+  timings?: DeployTimings;
+  downtimeMs?: number;
+  /** The target was quarantined by this run (said in the summary and the webhook only then). */
+  quarantined?: boolean;
+  /** A notification this run must not send again (a repeated rollback failure). */
+  quiet?: boolean;
+};
+
+export interface Session {
+  io: DeployIo;
+  hooks: LaunchHooks;
+  stateFile: string;
+  /** Writes the state; returns the error message instead of throwing (a full disk). */
+  save(): Promise<string | undefined>;
+}
+
+/** Opens git, PM2 and the launch code for a swap or a recovery. */
+export function openSession(run: RunIo): Session {
+  const { ctx, config, log, state } = run;
+  const git = openGit(config.repoDir, ctx.env);
+  const pm2 = openPm2(ctx);
+  // The launch code's report lines become updater log lines (and JSON lines with
+  // --json), never raw text in the middle of them.
+  const toLog = (text: string) => {
+    for (const line of text.split('\n')) if (line.trim()) log.info(line);
+  };
+  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config);
+  const stateFile = ctx.paths.state(config.namespace);
+  const save = async (): Promise<string | undefined> => {
+    try {
+      await writeState(stateFile, state);
+      return undefined;
+    } catch (error) {
+      return stateWriteProblem(stateFile, error);
+    }
+  };
+  return {
+    hooks,
+    stateFile,
+    save,
+    io: {
+      ctx,
+      config,
+      log,
+      git,
+      pm2,
+      relaunch: (venvs, env) => hooks.relaunch(venvs, env),
+      venvDir: config.values.VALIDATOR_VENV_DIR || path.join(config.repoDir, 'venv'),
+      onPhase: async (phase) => {
+        if (!state.journal) return;
+        state.journal.phase = phase;
+        const problem = await save();
+        if (problem) throw new Error(problem);
+      },
+      interrupted: () => run.interrupts?.requested(),
+    },
+  };
+}
+
+/** A state write that failed, in words that name the fix. */
+export function stateWriteProblem(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const dir = path.dirname(file);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `cannot write the state file ${file}: no space left on the filesystem of ${dir}; free some space there`;
+  if (code === 'EROFS') return `cannot write the state file ${file}: the filesystem of ${dir} is read-only`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot write the state file ${file}: permission denied; ${dir} must belong to this user`;
+  return `cannot write the state file ${file}: ${(error as Error).message}`;
+}

@@ -1,0 +1,118 @@
+import fs from 'node:fs';
+import type { UpdateLog } from '../../core/log.js';
+import type { AutoupdateConfig } from '../../core/config.js';
+import type { Journal, UpdateState } from '../../core/state.js';
+import { Budget, STAGE_MS } from './budget.js';
+import { DeployError, deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
+import type { DeployPlan } from './deploy-plan.js';
+import { rollBack, type RollbackResult } from './rollback.js';
+import type { RestartDecision, RunIo, Session } from './session.js';
+
+export interface SwapPlan {
+  from: string;
+  to: string;
+  deploy: DeployPlan;
+  /** Venvs each side runs with (§5.4): the target's prepared ones, the previous ones for the rollback. */
+  venvs: { to: SwapVenvs; from: SwapVenvs };
+  staleIndexLock?: string;
+}
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+export function quarantine(state: UpdateState, sha: string, at: string, reason: string): void {
+  if (!state.quarantine.some((q) => q.sha === sha)) state.quarantine.push({ sha, at, reason });
+}
+
+/**
+ * The critical section (steps 10-14): journal, stop, reset, setup, API, validator,
+ * health. The rollback is armed before the first stop and is one guarded unit
+ * (rollback.ts); a signal received meanwhile ends the forward path at the next step
+ * and rolls back. Preflight and the last gate check happened just before this.
+ */
+export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: DeployTimings): Promise<RestartDecision> {
+  const { ctx, config, log, state } = run;
+  const now = () => ctx.now().getTime();
+  const { from, to } = plan;
+  if (plan.staleIndexLock) fs.rmSync(plan.staleIndexLock, { force: true });
+
+  // From here to the end of the rollback a signal is noted, never obeyed mid-step.
+  run.interrupts?.critical(true);
+  // Step 10: the journal first, so a run killed from here on is recovered by the next.
+  const journal: Journal = { from, to, phase: 'stop', startedAt: ctx.now().toISOString(), pid: process.pid, venvs: { from: { ...plan.venvs.from }, to: { ...plan.venvs.to } } };
+  state.journal = journal;
+  const saved = await s.save();
+  if (saved) {
+    delete state.journal;
+    log.error(`${saved}. Nothing was stopped; the services keep running at ${short(from)}.`);
+    return { outcome: 'failed', reason: 'state-write', timings };
+  }
+  const budget = new Budget(now, STAGE_MS.swap, 'swap');
+  const stoppedAt = now();
+  let failure: DeployError | undefined;
+  try {
+    await s.io.onPhase('stop');
+    const stopped = await s.io.pm2.stopNamespace(config.namespace);
+    log.info(`stopped ${stopped.length ? stopped.join(', ') : 'nothing (no process in the namespace)'}`);
+    await deployCommit(s.io, to, plan.deploy, timings, { budget, venvs: plan.venvs.to });
+  } catch (error) {
+    failure = error instanceof DeployError ? error : new DeployError(journal.phase, (error as Error).message);
+  }
+  if (!failure) {
+    delete state.journal;
+    const problem = await s.save();
+    if (problem) log.error(`${problem}; the update itself succeeded`);
+    return { outcome: 'updated', changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
+  }
+  log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
+  const result = await rollBack(run, s, journal, plan.deploy, timings, plan.venvs.from);
+  const interrupted = failure.message.startsWith('interrupted by');
+  // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
+  if (!interrupted) quarantine(state, to, ctx.now().toISOString(), `${failure.phase} failed`);
+  return finishRollback(run, s, journal, result, {
+    reason: interrupted ? 'interrupted' : `${failure.phase}-failed`,
+    quarantined: !interrupted,
+    downtimeMs: downtime(stoppedAt, timings),
+    timings,
+  });
+}
+
+/** The outcome of a rollback (forward or in recovery): journal cleared, or kept for a retry with backoff. */
+export async function finishRollback(
+  run: RunIo,
+  s: Session,
+  journal: Journal,
+  result: RollbackResult,
+  what: { reason: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
+): Promise<RestartDecision> {
+  const { ctx, config, log, state } = run;
+  if (result.ok) {
+    delete state.journal;
+    const problem = await s.save();
+    if (problem) log.error(`${problem}; the rollback itself succeeded (the next run may roll back once more)`);
+    const tail = what.quarantined ? `; ${short(journal.to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)` : '';
+    log.error(`rolled back: the services run at ${short(journal.from)} again${tail}`);
+    return { outcome: 'rolled-back', reason: what.reason, changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
+  }
+  const attempts = (journal.attempts ?? 0) + 1;
+  const alreadyNotified = Boolean(journal.notified);
+  journal.rollbackFailed = true;
+  journal.attempts = attempts;
+  journal.nextRetryAt = new Date(ctx.now().getTime() + Math.min(60, 2 ** attempts) * 60_000).toISOString();
+  journal.notified = true;
+  state.journal = journal;
+  const problem = await s.save();
+  loudFailure(log, config, journal, result, problem);
+  return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
+}
+
+function downtime(stoppedAt: number, timings: DeployTimings): number | undefined {
+  return timings.validatorOnlineAt === undefined ? undefined : timings.validatorOnlineAt - stoppedAt;
+}
+
+function loudFailure(log: UpdateLog, config: AutoupdateConfig, journal: Journal, result: RollbackResult, stateProblem: string | undefined): void {
+  log.error('!!! ROLLBACK FAILED: the validator may be DOWN !!!');
+  log.error(`rollback to ${short(journal.from)} failed: ${result.problems.join('; ')}`);
+  log.error(`the clone is at ${short(result.head)}; check: pm2 list --namespace ${config.namespace}; pm2 logs ${config.validatorProcessName}`);
+  if (stateProblem) log.error(`${stateProblem}: the next run cannot know this rollback failed`);
+  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (backoff 2, 4, 8 ... 60 min); to retry now: alphacore update --force --config ${config.file}`);
+}
