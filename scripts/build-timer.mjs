@@ -21,6 +21,11 @@ await build({
   target: 'node20.19',
   outdir,
   chunkNames: 'chunk-[hash]',
+  // yargs (reached only by the relaunch's flag parsing, not by a no-op run) declares its
+  // own module-level __dirname, which the banner below would declare a second time in
+  // the same chunk ("Identifier '__dirname' has already been declared": every restart
+  // failed at preflight). Left to node_modules, it is loaded as the ES module it is.
+  external: ['yargs', 'yargs/*'],
   // CommonJS dependencies (proper-lockfile, write-file-atomic, ...) call require() for
   // node's own modules and read __filename; an ES module has neither, so give each file both.
   banner: {
