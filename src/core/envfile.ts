@@ -104,24 +104,31 @@ export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
   const entries: EnvEntry[] = [];
   const problems: string[] = [];
   const lines = text.split(/\r?\n/);
-  lines.forEach((rawLine, index) => {
+  for (let index = 0; index < lines.length; index += 1) {
+    const rawLine = lines[index]!;
     const lineNo = index + 1;
     let line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) return;
+    if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
     if (!KEY.test(key)) {
       problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment: ${JSON.stringify(rawLine.slice(0, 80))}`);
-      return;
+      continue;
     }
     try {
       entries.push({ key, value: readValue(line.slice(eq + 1), options.home), line: lineNo });
     } catch (error) {
       if (!(error instanceof LineError)) throw error;
-      problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
+      // A quoted value may span lines, as in a shell: the bash launcher writes
+      // VALIDATOR_EXTRA_ARGS="${ARGS[*]}" under IFS=$'\n\t', one word per line.
+      const joined = /unbalanced (single|double) quote/.test(error.message) ? multiLine(lines, index, line.slice(eq + 1), options.home) : undefined;
+      if (joined) {
+        entries.push({ key, value: joined.value, line: lineNo });
+        index = joined.last;
+      } else problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
     }
-  });
+  }
   if (problems.length > 0) {
     throw new UserError(`Cannot read ${options.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
       hint: 'The file is read as plain KEY=VALUE lines and never executed; fix the lines above.',
@@ -129,6 +136,20 @@ export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
     });
   }
   return entries;
+}
+
+/** The value whose quote opened on lines[first] and closes on a later line (undefined: it never does). */
+function multiLine(lines: readonly string[], first: number, start: string, home: string | undefined): { value: string; last: number } | undefined {
+  let raw = start;
+  for (let i = first + 1; i < lines.length; i += 1) {
+    raw += `\n${lines[i]!}`;
+    try {
+      return { value: readValue(raw, home), last: i };
+    } catch (error) {
+      if (!(error instanceof LineError) || !/unbalanced (single|double) quote/.test(error.message)) return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Quotes a value so that a POSIX shell reads back exactly the same string. */
