@@ -109,17 +109,18 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
   const entries: EnvEntry[] = [];
   const problems: string[] = [];
   const lines = text.split(/\r?\n/);
-  lines.forEach((rawLine, index) => {
+  for (let index = 0; index < lines.length; index += 1) {
+    const rawLine = lines[index]!;
     const lineNo = index + 1;
     const nul = rawLine.indexOf('\0');
     if (nul >= 0) {
       // A shell cannot hold a NUL in a variable (bash drops it): the value would not mean what it says.
       const key = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(rawLine)?.[1];
       problems.push(`${options.source}:${lineNo}: ${key ? `${key} contains` : 'the line contains'} a NUL byte (\\0) at column ${nul + 1}; remove it (a shell cannot hold one).`);
-      return;
+      continue;
     }
     let line = rawLine.trim();
-    if (line === '' || line.startsWith('#')) return;
+    if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
@@ -129,15 +130,21 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
       const shown = name && isSecretKey(name) ? `${name}=*** (value hidden)` : JSON.stringify(rawLine.slice(0, 80));
       const why = name && /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s+=|=\s/.test(rawLine) ? ' (no spaces around = in a shell assignment)' : '';
       problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment${why}: ${shown}`);
-      return;
+      continue;
     }
     try {
       entries.push({ key, value: readValue(line.slice(eq + 1), options.home), line: lineNo });
     } catch (error) {
       if (!(error instanceof LineError)) throw error;
-      problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
+      // A quoted value may span lines, as in a shell: the bash launcher writes
+      // VALIDATOR_EXTRA_ARGS="${ARGS[*]}" under IFS=$'\n\t', one word per line.
+      const joined = /unbalanced (single|double) quote/.test(error.message) ? multiLine(lines, index, line.slice(eq + 1), options.home) : undefined;
+      if (joined) {
+        entries.push({ key, value: joined.value, line: lineNo });
+        index = joined.last;
+      } else problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
     }
-  });
+  }
   return { entries, problems };
 }
 
@@ -150,6 +157,20 @@ export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
     throw new UserError(`Cannot read ${options.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: PARSE_HINT, problems });
   }
   return entries;
+}
+
+/** The value whose quote opened on lines[first] and closes on a later line (undefined: it never does). */
+function multiLine(lines: readonly string[], first: number, start: string, home: string | undefined): { value: string; last: number } | undefined {
+  let raw = start;
+  for (let i = first + 1; i < lines.length; i += 1) {
+    raw += `\n${lines[i]!}`;
+    try {
+      return { value: readValue(raw, home), last: i };
+    } catch (error) {
+      if (!(error instanceof LineError) || !/unbalanced (single|double) quote/.test(error.message)) return undefined;
+    }
+  }
+  return undefined;
 }
 
 /** Quotes a value so that a POSIX shell reads back exactly the same string. */
