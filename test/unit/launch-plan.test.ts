@@ -215,18 +215,6 @@ describe('the validator PM2 app (DESIGN.md §4, §10: as launch_pm2.sh starts it
     ]);
   });
 
-  it('a clone path with whitespace: the wrapper directly (PM2 splits an ecosystem file\'s script at spaces), same env', async () => {
-    const w = world();
-    const o = resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm', '--round-lockfile', '/r/x.lock']), w.facts());
-    const eco = { file: path.join(w.repo, 'scripts/validator/process/pm2.config.js'), defaultEntrypoint: 'scripts/start_validator.py' };
-    expect(validatorApp(o, eco).ecosystem).toBe(eco.file);
-    const spaced = { ...o, repoDir: '/srv/alpha core' };
-    const app = validatorApp(spaced, eco);
-    expect(app.ecosystem).toBeUndefined();
-    expect(app.script).toBe('/srv/alpha core/scripts/validator/process/start_validator_pm2.sh');
-    expect(app.env.ENTRYPOINT).toBe('scripts/start_validator.py');
-  });
-
   it('--entrypoint overrides the default and travels to the relaunch; a missing one is refused', async () => {
     const w = world();
     fs.mkdirSync(path.join(w.repo, 'neurons'));

@@ -204,10 +204,7 @@ export function validatorApp(o: LaunchOptions, ecosystem?: Ecosystem): Pm2App {
       ENTRYPOINT: o.entrypoint ?? ecosystem?.defaultEntrypoint ?? DEFAULT_ENTRYPOINT,
       ALPHACORE_ROUND_LOCKFILE: o.roundLockfile,
     },
-    // PM2 splits an ecosystem file's `script` at whitespace (a clone under "/srv/alpha core"
-    // would run bash on /usr/bin/bash and crash-loop): such a clone gets the wrapper
-    // directly, with the same environment and policy.
-    ecosystem: ecosystem && !/\s/.test(o.repoDir) ? ecosystem.file : undefined,
+    ecosystem: ecosystem?.file,
     policy: validatorPolicy(logDir, o.processName),
   };
 }

@@ -60,7 +60,7 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push('');
   out.push(fileSection('Validator env file', plan.envFile, facts));
   const envAssignments = Object.entries(app.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  out.push(`PM2 app (replaces a process of the same name in this namespace only; ${app.ecosystem ? 'through the repo\'s ecosystem file' : 'the wrapper directly, same policy (no ecosystem file in the clone, or a clone path with whitespace, which PM2 would split)'}):`);
+  out.push(`PM2 app (replaces a process of the same name in this namespace only; ${app.ecosystem ? 'through the repo\'s ecosystem file' : 'no ecosystem file in the clone: the wrapper directly, same policy'}):`);
   out.push(`    ${envAssignments.join(' ')} \\`);
   out.push(`    pm2 ${pm2StartArgs(app).map(shellQuote).join(' ')}`);
   if (plan.health) out.push(`    wait until online with no restart for ${Math.round(plan.health.stableMs / 1000)}s (at most ${Math.round(plan.health.timeoutMs / 1000)}s), then pm2 save`);
