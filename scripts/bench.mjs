@@ -27,6 +27,32 @@ const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-')));
 const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
+// As root, the fixture belongs to the user the runs are made as (below): root's git needs safe.directory.
+fs.writeFileSync(path.join(tmp, '.gitconfig'), '[safe]\n\tdirectory = *\n');
+
+// `update` refuses root (DESIGN.md §5 step 0): as root, the timer runs (every variant, so
+// the comparison stays fair) are those of BENCH_USER (default nobody) over a fixture that
+// user owns, from a readable copy of the package when this checkout is closed to them.
+const RUN_AS = process.getuid?.() === 0 ? benchUser() : undefined;
+function benchUser() {
+  const name = process.env.BENCH_USER ?? 'nobody';
+  const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+  fs.chmodSync(tmp, 0o755);
+  let root = ROOT;
+  if (spawnSync(process.execPath, [CLI, '--version'], { uid, gid, cwd: '/' }).status !== 0) {
+    root = path.join(tmp, 'package');
+    for (const entry of ['bin', 'dist', 'templates', 'node_modules', 'package.json']) {
+      if (fs.existsSync(path.join(ROOT, entry))) fs.cpSync(path.join(ROOT, entry), path.join(root, entry), { recursive: true, verbatimSymlinks: true });
+    }
+    execFileSync('chmod', ['-R', 'a+rX', root]);
+  }
+  console.log(`(as root: the timer runs are ${name}'s)`);
+  return { uid, gid, root };
+}
+const RUN_ROOT = RUN_AS?.root ?? ROOT;
+/** Gives the fixture to the user the runs are made as (after every change root makes). */
+const own = (dir) => RUN_AS && execFileSync('chown', ['-R', `${RUN_AS.uid}:${RUN_AS.gid}`, dir]);
 const git = (cwd, ...args) =>
   execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: gitEnv, stdio: 'pipe', encoding: 'utf8' }).trim();
 
@@ -49,7 +75,12 @@ function measure(variants, runs) {
     variants.forEach((v, k) => {
       const [cmd, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', '-o', rssFile, v.file, ...v.args]] : [v.file, v.args];
       const start = process.hrtime.bigint();
-      const r = spawnSync(cmd, argv, { env: v.env, cwd: v.cwd ?? tmp, encoding: 'utf8', timeout: 120_000 });
+      const as = v.asUser && RUN_AS ? { uid: RUN_AS.uid, gid: RUN_AS.gid } : {};
+      if (GNU_TIME && as.uid !== undefined) {
+        fs.writeFileSync(rssFile, '');
+        fs.chownSync(rssFile, as.uid, as.gid);
+      }
+      const r = spawnSync(cmd, argv, { env: v.env, cwd: v.cwd ?? tmp, encoding: 'utf8', timeout: 120_000, ...as });
       stats[k].walls.push(Number(process.hrtime.bigint() - start) / 1e6);
       if (GNU_TIME) stats[k].rss.push(Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024);
       const problem = v.check?.(r);
@@ -104,7 +135,7 @@ function realRepoFixture(source) {
     const home = path.join(dir, `home-${name}`);
     fs.mkdirSync(home);
     // Separate state dirs: the bash updater's flock file and our lock must not meet.
-    return { PATH: `${BIN_DIR}:${fakeBin}:${process.env.PATH}`, HOME: home, XDG_STATE_HOME: path.join(home, 'state'), XDG_CONFIG_HOME: path.join(home, 'config'), LANG: 'C.UTF-8', NO_COLOR: '1' };
+    return { PATH: `${path.join(RUN_ROOT, 'node_modules', '.bin')}:${fakeBin}:${process.env.PATH}`, HOME: home, XDG_STATE_HOME: path.join(home, 'state'), XDG_CONFIG_HOME: path.join(home, 'config'), LANG: 'C.UTF-8', NO_COLOR: '1' };
   };
   return { dir, origin, author, deploy, script, config, roundLock, envFor };
 }
@@ -119,6 +150,7 @@ async function benchTimer() {
   const nodeEnv = f.envFor('node');
   const bashEnv = f.envFor('bash');
   // envFor makes a fresh home per name: the baseline's state stays apart from ours.
+  own(f.dir);
   // The floor: node's start plus exactly the git calls of our no-op run, and nothing else.
   const gitCalls = `
     const { execFileSync } = require('node:child_process');
@@ -130,11 +162,11 @@ async function benchTimer() {
     { name: 'floor: node -e 0', file: process.execPath, args: ['-e', '0'], env: nodeEnv },
     { name: 'floor: node + the same git calls', file: process.execPath, args: ['-e', gitCalls], env: nodeEnv },
     { name: 'bash updater (autoupdate_release.sh, real)', file: 'bash', args: [f.script, '--config', f.config], env: bashEnv, check: outputHas(bashSays) },
-    { name: 'alphacore update (timer entry, bundled)', file: process.execPath, args: [CLI, 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
-    { name: 'alphacore update (dist/cli.js, unbundled modules)', file: process.execPath, args: [path.join(ROOT, 'dist', 'cli.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
+    { name: 'alphacore update (timer entry, bundled)', file: process.execPath, args: [path.join(RUN_ROOT, 'bin', 'alphacore.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
+    { name: 'alphacore update (dist/cli.js, unbundled modules)', file: process.execPath, args: [path.join(RUN_ROOT, 'dist', 'cli.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
     // Before/after in the same run: BENCH_BASELINE_CLI names another build's bin/alphacore.js (e.g. a worktree of an older commit).
     ...(BASELINE ? [{ name: `baseline: ${path.relative(process.cwd(), BASELINE) || BASELINE}`.slice(0, 52), file: process.execPath, args: [BASELINE, 'update', '--config', f.config], env: f.envFor(`baseline-${outcome}`), check: outputHas(`result: ${outcome}`) }] : []),
-  ];
+  ].map((v) => ({ ...v, asUser: true }));
   const report = (title, rows) => {
     printRows(title, rows, `${RUNS} runs each, interleaved`);
     const [floor, floorGit, bash, bundled, unbundled, baseline] = rows;
@@ -147,6 +179,7 @@ async function benchTimer() {
   git(f.author, 'commit', '--quiet', '--allow-empty', '-m', 'bench: next release');
   git(f.author, 'push', '--quiet', 'origin', 'HEAD:release');
   fs.writeFileSync(f.roundLock, JSON.stringify({ round_id: 1, block: 1, ts: Date.now() / 1000, pid: process.pid }));
+  own(f.dir);
   report('1b. deferred run (a new release, a round in progress)', measure(variants('deferred', 'deferring update'), RUNS));
 }
 

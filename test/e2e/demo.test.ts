@@ -17,7 +17,7 @@ describe('npm run demo', () => {
       const r = await runAs(run.user, process.execPath, [path.join(run.packageRoot, 'scripts', 'demo.mjs')], {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
         cwd: home,
-        timeoutMs: 200_000,
+        timeoutMs: 300_000,
       });
       const out = String(r.stdout);
       expect(r.exitCode, out + String(r.stderr)).toBe(0);
@@ -37,14 +37,14 @@ describe('npm run demo', () => {
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
-  }, 240_000);
+  }, 330_000);
 
   it('as root: runs as a throwaway unprivileged user it creates and removes, and says so', async (t) => {
     if (process.getuid?.() !== 0) {
       console.log('skipped: this check needs root');
       t.skip();
     }
-    const r = await execa(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'demo.mjs')], { reject: false, timeout: 180_000, env: { ...process.env, NO_COLOR: '1' } });
+    const r = await execa(process.execPath, [path.join(PROJECT_ROOT, 'scripts', 'demo.mjs')], { reject: false, timeout: 300_000, env: { ...process.env, NO_COLOR: '1' } });
     const out = String(r.stdout);
     expect(r.exitCode, out + String(r.stderr)).toBe(0);
     const user = /throwaway unprivileged user, (alphacore-demo-[0-9a-f]+), created now/.exec(out)?.[1];
@@ -57,5 +57,5 @@ describe('npm run demo', () => {
     // Nothing it started outlives it: every demo process ran from the staged copy.
     const ps = await execa('ps', ['-e', '-o', 'args='], { reject: false });
     expect(String(ps.stdout)).not.toContain(stage!);
-  }, 200_000);
+  }, 330_000);
 });

@@ -57,7 +57,7 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
       expect(advice).toContainEqual(expect.stringMatching(new RegExp(`^info: An update is in progress: ${from.slice(0, 7)} -> ${to.slice(0, 7)}, phase (api|validator), pid ${child.pid}, since \\S+ \\(\\d+s ago\\)`)));
       expect(advice).toContainEqual(expect.stringMatching(/^info: validator-hot-test \(stopped\): stopped by the update in progress/));
       let screen = (await status(w, false)).stdout;
-      for (let i = 0; i < 4 && screen.includes('jlist did not answer'); i += 1) screen = (await status(w, false)).stdout;
+      for (let i = 0; i < 2 && screen.includes('jlist did not answer'); i += 1) screen = (await status(w, false)).stdout;
       expect(screen).toMatch(new RegExp(`^Journal +update in progress: ${from.slice(0, 7)} -> ${to.slice(0, 7)}, phase \\w+, pid ${child.pid}, since `, 'm'));
       expect(screen).toContain('(stopped by the update in progress)');
       expect(screen).not.toContain('pm2 restart');
