@@ -157,7 +157,7 @@ describe('systemd user timer', () => {
     const { createAlphaCoreSetup } = await import('../helpers/alphacore-fixture.js');
     const { isolatedPm2 } = await import('../helpers/pm2.js');
     const { user, packageRoot } = staged.ready;
-    const base = path.join(root, 'launch 100% fx');
+    const base = path.join(root, 'launch-100%-fx');
     const setup = await createAlphaCoreSetup({ root: base, user });
     const pm2 = isolatedPm2(base, { packageRoot, owner: user });
     try {

@@ -198,3 +198,19 @@ describe('launch_validator.sh parity (issue 9): any network with an endpoint, na
     expect(o.envFile).toMatch(/\/env\/test\/validator-my cold 'wallet'-hot key\$1\.env$/);
   });
 });
+
+describe('a deploy clone whose path PM2 cannot start a script from', () => {
+  it('a path with a space is refused, naming --repo-dir and the fix (PM2 would crash-loop bash on itself)', async () => {
+    const w = world();
+    const spaced = path.join(w.root, 'my clone');
+    fs.cpSync(w.repo, spaced, { recursive: true });
+    let caught: unknown;
+    try {
+      await resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm']), { ...w.facts, repoDir: spaced });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(UserError);
+    expect((caught as UserError).problems.join('\n')).toMatch(/^--repo-dir ".*my clone" contains whitespace, .* path without spaces/m);
+  });
+});

@@ -179,6 +179,10 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
 
   const repoDir = facts.repoDir ?? '';
   if (facts.repoProblem) p.add(facts.repoProblem);
+  // PM2 (7.x) splits a script path at whitespace when an interpreter is set: it then runs
+  // bash on bash ("cannot execute binary file") and the validator crash-loops. The bash
+  // launcher fails the same way; say so before anything starts.
+  else if (/\s/.test(repoDir)) p.add(`--repo-dir ${JSON.stringify(repoDir)} contains whitespace, which PM2 cannot start a script from (it crash-loops); clone the deploy repository to a path without spaces, e.g. ~/AlphaCore.`);
   else if (!facts.exists(path.join(repoDir, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'))) {
     p.add(`--repo-dir ${repoDir} has no scripts/validator/process/start_validator_pm2.sh; pass the deploy clone of AlphaCore.`);
   }
