@@ -3,8 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processContext } from './core/context.js';
 import { tolerateClosedOutput, usageMiddleware } from './cli-usage.js';
-import { colourAllowed } from './core/colour.js';
-import { OperationError, UserError } from './core/errors.js';
+import { reportError } from './core/report-error.js';
+import { UserError } from './core/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.resolve(here, '..');
@@ -19,25 +19,7 @@ function version(): string {
   return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-async function paint(kind: 'error' | 'hint', text: string): Promise<string> {
-  if (!colourAllowed(ctx.env, Boolean(process.stderr.isTTY))) return text;
-  const { default: chalk } = await import('chalk');
-  return kind === 'error' ? chalk.red(text) : chalk.dim(text);
-}
-
-async function report(error: unknown): Promise<number> {
-  if (error instanceof UserError) {
-    ctx.stderr(`${await paint('error', `alphacore: ${error.message}`)}\n`);
-    if (error.hint) ctx.stderr(`${await paint('hint', error.hint)}\n`);
-    return 2;
-  }
-  if (error instanceof OperationError) {
-    ctx.stderr(`${await paint('error', `alphacore: ${error.message}`)}\n`);
-    return 1;
-  }
-  ctx.stderr(`alphacore: unexpected error; this is a bug, please report it with the output below.\n${(error as Error)?.stack ?? String(error)}\n`);
-  return 1;
-}
+const report = (error: unknown): Promise<number> => reportError(ctx, error, Boolean(process.stderr.isTTY));
 
 /**
  * The timer runs exactly `update --config FILE` every two minutes. That one form skips

@@ -1,3 +1,4 @@
+import { colourAllowed } from './colour.js';
 import type { Context } from './context.js';
 import { OperationError, UserError } from './errors.js';
 
@@ -9,7 +10,7 @@ import { OperationError, UserError } from './errors.js';
  */
 export async function reportError(ctx: Context, error: unknown, stderrIsTTY: boolean): Promise<number> {
   const paint = async (kind: 'error' | 'hint', text: string): Promise<string> => {
-    if (!stderrIsTTY || ctx.env.NO_COLOR !== undefined) return text;
+    if (!colourAllowed(ctx.env, stderrIsTTY)) return text;
     const { default: chalk } = await import('chalk');
     return kind === 'error' ? chalk.red(text) : chalk.dim(text);
   };
