@@ -190,7 +190,7 @@ async function benchStatusHung() {
       ].join('\n'),
     );
     const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', NO_COLOR: '1', PM2_BIN: pm2Bin, PM2_HOME: pm2Home, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state') };
-    const hung = (r) => (r.stdout.includes('did not answer within') && /^API +unreachable/m.test(r.stdout) ? undefined : 'expected PM2 "did not answer within" and "API unreachable"');
+    const hung = (r) => (/^PM2 +unknown/m.test(r.stdout) && /^API +unreachable/m.test(r.stdout) ? undefined : 'expected "PM2 unknown" and "API unreachable"');
     const rows = measure(
       [
         { name: 'floor: node -e 0', file: process.execPath, args: ['-e', '0'], env },
