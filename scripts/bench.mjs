@@ -2,7 +2,7 @@
 // `npm run bench` (issue 11): the toolkit's costs, each measured side by side in the same
 // run against what it is compared with, never against a constant. Median wall time of N
 // runs (interleaved, so that the machine's load hits every variant alike) and the median
-// peak RSS (GNU time's %M), then ratios.
+// peak RSS and CPU time (GNU time's %M, %U + %S), then ratios.
 //   1. The timer's no-op run (HEAD = target) against the REAL bash updater of the AlphaCore
 //      repository (scripts/validator/process/autoupdate_release.sh from the bundle) on the
 //      same clone and config, with `node -e 0` and node plus the same git calls as floors;
@@ -69,11 +69,11 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Runs every variant `runs` times, interleaved; returns per variant the wall times and peak RSS. */
 function measure(variants, runs) {
-  const stats = variants.map(() => ({ walls: [], rss: [] }));
+  const stats = variants.map(() => ({ walls: [], rss: [], cpu: [] }));
   const rssFile = path.join(tmp, 'rss');
   for (let i = 0; i < runs; i += 1) {
     variants.forEach((v, k) => {
-      const [cmd, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M', '-o', rssFile, v.file, ...v.args]] : [v.file, v.args];
+      const [cmd, argv] = GNU_TIME ? [GNU_TIME, ['-f', '%M %U %S', '-o', rssFile, v.file, ...v.args]] : [v.file, v.args];
       const start = process.hrtime.bigint();
       const as = v.asUser && RUN_AS ? { uid: RUN_AS.uid, gid: RUN_AS.gid } : {};
       if (GNU_TIME && as.uid !== undefined) {
@@ -82,23 +82,29 @@ function measure(variants, runs) {
       }
       const r = spawnSync(cmd, argv, { env: v.env, cwd: v.cwd ?? tmp, encoding: 'utf8', timeout: 120_000, ...as });
       stats[k].walls.push(Number(process.hrtime.bigint() - start) / 1e6);
-      if (GNU_TIME) stats[k].rss.push(Number(fs.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1)) / 1024);
+      if (GNU_TIME) {
+        // The last line (GNU time puts a note about a non-zero exit before it).
+        const [kib, user, sys] = fs.readFileSync(rssFile, 'utf8').trim().split('\n').at(-1).split(' ').map(Number);
+        stats[k].rss.push(kib / 1024);
+        stats[k].cpu.push((user + sys) * 1000);
+      }
       const problem = v.check?.(r);
       if (problem) throw new Error(`${v.name}: ${problem}\nexit ${r.status}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
     });
   }
-  return stats.map((s, k) => ({ name: variants[k].name, wall: median(s.walls), min: Math.min(...s.walls), max: Math.max(...s.walls), rss: s.rss.length ? median(s.rss) : undefined }));
+  return stats.map((s, k) => ({ name: variants[k].name, wall: median(s.walls), min: Math.min(...s.walls), max: Math.max(...s.walls), rss: s.rss.length ? median(s.rss) : undefined, cpu: s.cpu.length ? median(s.cpu) : undefined }));
 }
 
 function printRows(title, rows, note = '') {
   console.log(`\n${title}${note ? ` (${note})` : ''}`);
   for (const r of rows) {
-    const rss = r.rss === undefined ? 'peak RSS n/a (no /usr/bin/time)' : `${r.rss.toFixed(1).padStart(6)} MiB peak RSS`;
+    // CPU time (user + sys, 10 ms resolution) moves far less with the machine's load than wall time.
+    const rss = r.rss === undefined ? 'peak RSS and CPU n/a (no /usr/bin/time)' : `${r.rss.toFixed(1).padStart(6)} MiB peak RSS  ${r.cpu.toFixed(0).padStart(4)} ms CPU`;
     console.log(`  ${r.name.padEnd(52)} ${r.wall.toFixed(1).padStart(8)} ms median (min ${r.min.toFixed(1)}, max ${r.max.toFixed(1)})  ${rss}`);
   }
 }
 
-const ratio = (a, b) => `${(a.wall / b.wall).toFixed(2)}x`;
+const ratio = (a, b) => `${(a.wall / b.wall).toFixed(2)}x${a.cpu !== undefined && b.cpu ? ` (CPU ${(a.cpu / b.cpu).toFixed(2)}x)` : ''}`;
 const outputHas = (needle) => (r) => (`${r.stdout}${r.stderr}`.includes(needle) ? undefined : `expected output containing ${JSON.stringify(needle)}`);
 
 /** A bare origin with `release` from the real repository, a deploy clone of it, and one config both updaters read. */
@@ -217,7 +223,7 @@ async function benchStatusHung() {
       ].join('\n'),
     );
     const env = { PATH: process.env.PATH, HOME: dir, LANG: 'C.UTF-8', NO_COLOR: '1', PM2_BIN: pm2Bin, PM2_HOME: pm2Home, XDG_CONFIG_HOME: path.join(dir, 'config'), XDG_STATE_HOME: path.join(dir, 'state') };
-    const hung = (r) => (r.stdout.includes('did not answer within') && /^API +unreachable/m.test(r.stdout) ? undefined : 'expected PM2 "did not answer within" and "API unreachable"');
+    const hung = (r) => (/^PM2 +unknown/m.test(r.stdout) && /^API +unreachable/m.test(r.stdout) ? undefined : 'expected "PM2 unknown" and "API unreachable"');
     const rows = measure(
       [
         { name: 'floor: node -e 0', file: process.execPath, args: ['-e', '0'], env },
