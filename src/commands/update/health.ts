@@ -37,8 +37,19 @@ export async function waitForStableProcess(
   // The cycle starts processes fresh (delete + start), so any restart counts.
   const baseRestarts = options.baselineRestarts ?? 0;
   let firstOnline: number | undefined;
+  let pm2Silent: string | undefined;
   while (now() < deadline) {
-    const proc = (await pm2.list(namespace)).find((p) => p.name === name);
+    let list: Awaited<ReturnType<Pm2['list']>>;
+    try {
+      list = await pm2.list(namespace);
+      pm2Silent = undefined;
+    } catch (error) {
+      // A slow daemon (a loaded machine) is not an unhealthy validator: ask again until the deadline.
+      pm2Silent = (error as Error).message;
+      await sleep(POLL_MS);
+      continue;
+    }
+    const proc = list.find((p) => p.name === name);
     if (!proc) return { ok: false, detail: `PM2 has no process ${name} in namespace ${namespace}` };
     if (proc.status === 'errored' || proc.status === 'stopped') {
       return { ok: false, detail: `${name} is ${proc.status} (restarts: ${proc.restarts}); see pm2 logs ${name}` };
@@ -56,5 +67,6 @@ export async function waitForStableProcess(
     }
     await sleep(POLL_MS);
   }
-  return { ok: false, detail: `${name} was not online and stable within ${formatDuration(options.timeoutMs)}` };
+  const why = pm2Silent ? ` (PM2 did not answer: ${pm2Silent})` : '';
+  return { ok: false, detail: `${name} was not online and stable within ${formatDuration(options.timeoutMs)}${why}` };
 }
