@@ -16,6 +16,10 @@ export interface Git {
   /** Subject line and committer time (unix seconds) of a commit. */
   describe(sha: string): Promise<{ subject: string; time: number }>;
   topLevel(): Promise<string>;
+  /** Full sha of a commit this clone has (a short sha resolves too), else undefined. */
+  commitSha(rev: string): Promise<string | undefined>;
+  /** Whether `sha` is `tip` itself or one of its ancestors. */
+  isAncestor(sha: string, tip: string): Promise<boolean>;
 }
 
 const PASS_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|TZ|TMPDIR|SSH_AUTH_SOCK|XDG_CONFIG_HOME|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY)$/;
@@ -83,5 +87,18 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
         return { subject: subject ?? '', time: Number(time) };
       }),
     topLevel: () => wrap('rev-parse --show-toplevel', async () => (await git.raw(['rev-parse', '--show-toplevel'])).trim()),
+    commitSha: (rev) =>
+      wrap(`rev-parse ${rev}`, async () => {
+        // --quiet: a missing commit is exit 1 with no output (simple-git resolves ''), not an
+        // error. Callers pass validated hex (COMMIT_SHA), never an option-like word.
+        const out = (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
+        return out === '' ? undefined : out;
+      }),
+    isAncestor: (sha, tip) =>
+      wrap(`rev-list ${tip}..${sha}`, async () => {
+        // Empty when every commit reachable from sha is reachable from tip. (merge-base
+        // --is-ancestor answers by exit code alone, which simple-git does not expose.)
+        return (await git.raw(['rev-list', '--max-count=1', `${tip}..${sha}`, '--'])).trim() === '';
+      }),
   };
 }

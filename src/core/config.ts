@@ -14,7 +14,7 @@ export const CONFIG_KEYS = [
   'VALIDATOR_ROUND_LOCKFILE', 'VALIDATOR_EXTRA_ARGS', 'VALIDATION_API_EXTRA_ARGS',
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
-  'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
+  'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL', 'PIN',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -68,6 +68,8 @@ export interface AutoupdateConfig {
   depsRefresh: RefreshMode;
   notifyWebhookUrl: string | undefined;
   logMaxBytes: number;
+  /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
+  pin: string | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Secret values to mask wherever text leaves the process. */
@@ -82,6 +84,8 @@ export interface ConfigOverrides {
 
 /** Names that become file names and PM2 names: wallet, hotkey, namespace, process. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A commit named by its sha, full or abbreviated (PIN, update --to). */
+export const COMMIT_SHA = /^[0-9a-f]{7,40}$/i;
 const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 
 export function parseBytes(text: string): number | undefined {
@@ -241,6 +245,8 @@ export function validateConfig(
       return [];
     }
   };
+  const pin = get('PIN');
+  if (pin && !COMMIT_SHA.test(pin)) problems.add(`PIN=${pin} is not a commit sha (7 to 40 hex digits); pin the deployed commit with PIN=$(git -C <repo> rev-parse HEAD), or remove the line to follow ${branch}.`);
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${logMaxRaw} must be a size of at least 1K (e.g. 5M).`);
@@ -272,6 +278,7 @@ export function validateConfig(
     depsRefresh: mode('DEPS_REFRESH'),
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
+    pin,
     unknownKeys: unknown,
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),
   };

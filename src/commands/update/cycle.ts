@@ -9,12 +9,15 @@ import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
 import { recordRun } from './record.js';
 import type { RestartDecision } from './restart.js';
 import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
+import { pickTarget } from './target.js';
 
 export interface UpdateFlags {
   config: string;
   repoDir?: string;
   remote?: string;
   branch?: string;
+  /** A commit of REMOTE/BRANCH to deploy instead of its tip (§5 step 5). */
+  to?: string;
   dryRun: boolean;
   force: boolean;
   json: boolean;
@@ -84,7 +87,11 @@ async function decide(
     log.error(`${(error as Error).message}. Nothing was touched; check the network and that ${config.remote} has a branch ${config.branch}.`);
     return { decision: { outcome: 'failed', reason: 'fetch-failed' } };
   }
-  const [from, to] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+  const [from, tip] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+  // --to or PIN may name another commit of the branch (§5 step 5, §13).
+  const picked = await pickTarget(git, log, { branchTip: tip!, to: flags.to, pin: config.pin, remote: config.remote, branch: config.branch, configFile: config.file });
+  if (picked.refused) return { decision: picked.refused, from };
+  const to = picked.sha;
   const target = decideTarget({
     head: from!,
     target: to!,
@@ -138,6 +145,7 @@ async function finish(
     'would-update': `would update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
     updated: `updated ${short(from)} -> ${short(to)}`,
     'rolled-back': `rolled back to ${short(from)}; ${short(to)} is quarantined`,
+    'invalid-config': `refused: ${decision.reason ?? 'invalid'}; nothing touched`,
   };
   const line = `result: ${decision.outcome} (${summary[decision.outcome] ?? decision.outcome})`;
   if (EXIT_CODES[decision.outcome] === 0) log.info(line);
