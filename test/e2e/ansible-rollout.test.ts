@@ -1,0 +1,87 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pushRelease } from '../helpers/alphacore-fixture.js';
+import { ansibleMissing, createFleet, type Fleet, type FleetHost } from '../helpers/fleet.js';
+import { stage, type StagedRun } from '../helpers/user.js';
+
+const staged = stage();
+const skip = staged.skip ?? ansibleMissing();
+if (skip) console.log(`ansible rollout.yml e2e tests skipped: ${skip}`);
+const e2e = skip ? describe.skip : describe;
+
+function history(host: FleetHost): { at: string; from: string; to: string; outcome: string; reason: string | null }[] {
+  const file = path.join(host.user.home, '.local', 'state', 'alphacore', 'autoupdate', 'alphacore.history.jsonl');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
+}
+
+/** Hosts in the order the play reported them done with one task (serial batches). */
+function taskOrder(stdout: string, task: string): string[] {
+  const order: string[] = [];
+  let inTask = false;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('TASK [')) inTask = line.includes(task);
+    const m = /^(?:ok|changed|fatal): \[(h\d)\]/.exec(line);
+    if (inTask && m) order.push(m[1]!);
+  }
+  return order;
+}
+
+const pins = (fleet: Fleet) => fleet.hosts.map((h) => fleet.config(h).filter((l) => l.startsWith('PIN=')));
+
+e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playbook', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await createFleet(staged.ready as StagedRun);
+    const site = await fleet.playbook('site.yml');
+    expect(site.exitCode, site.stdout + site.stderr).toBe(0);
+  }, 900_000);
+  afterAll(async () => {
+    await fleet?.cleanup();
+  }, 60_000);
+
+  it('passes: every host on the new commit, batch after batch (1, 25%, the rest), pins removed at the end', async () => {
+    const old = fleet.origin.head();
+    const sha = pushRelease(fleet.origin, { version: '1.1.0' });
+    const r = await fleet.playbook('rollout.yml', ['-e', `sha=${sha}`]);
+    expect(r.exitCode, r.stdout + r.stderr).toBe(0);
+    for (const host of fleet.hosts) {
+      expect(fleet.head(host)).toBe(sha);
+      const report = await fleet.status(host);
+      expect(report.pm2.processes.filter((p) => p.status === 'online')).toHaveLength(2);
+      expect(history(host).at(-1)).toMatchObject({ from: old, to: sha, outcome: 'updated' });
+      expect(host.control.validatorStarts().at(-1)).toMatchObject({ version: '1.1.0' });
+    }
+    // Batch order: the canary's update and canary window came before the next host's update.
+    expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual(['h1', 'h2', 'h3']);
+    expect(taskOrder(r.stdout, 'Healthy on')).toEqual(['h1', 'h2', 'h3']);
+    const [a, b, c] = fleet.hosts.map((h) => Date.parse(history(h).at(-1)!.at));
+    expect(a).toBeLessThan(b!);
+    expect(b).toBeLessThan(c!);
+    expect(pins(fleet)).toEqual([[], [], []]);
+  }, 900_000);
+
+  it("fails at the canary: its validator crashes, it rolls back by itself, the others stay on the old commit, pinned; the play names it", async () => {
+    const good = fleet.origin.head();
+    const pidsBefore = fleet.hosts.map((h) => h.pm2.list().find((p) => p.name.startsWith('validator-'))!.pid);
+    const bad = pushRelease(fleet.origin, { version: '2.0.0', validator: 'crash' });
+    const r = await fleet.playbook('rollout.yml', ['-e', `sha=${bad}`]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toMatch(/ROLLOUT STOPPED at h1: alphacore update --to [0-9a-f]{40} ended rolled-back \(health-failed\)/);
+    expect(r.stdout).toContain('(it rolled back by itself)');
+    // The canary: back on the good commit by its own rollback, services online, pinned there.
+    const [canary, ...rest] = fleet.hosts;
+    expect(fleet.head(canary!)).toBe(good);
+    expect(history(canary!).at(-1)).toMatchObject({ from: good, to: bad, outcome: 'rolled-back' });
+    expect((await fleet.status(canary!)).pm2.processes.filter((p) => p.status === 'online')).toHaveLength(2);
+    // The others: never updated, their validator never restarted.
+    rest.forEach((host, i) => {
+      expect(fleet.head(host)).toBe(good);
+      expect(history(host).at(-1)).toMatchObject({ to: good, outcome: 'updated' });
+      expect(host.pm2.list().find((p) => p.name.startsWith('validator-'))).toMatchObject({ status: 'online', pid: pidsBefore[i + 1] });
+    });
+    expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual(['h1']);
+    // Every host stays pinned to the commit it runs, so no timer takes it to the bad one.
+    expect(pins(fleet)).toEqual([[`PIN=${good}`], [`PIN=${good}`], [`PIN=${good}`]]);
+  }, 900_000);
+});
