@@ -1,2 +1,8 @@
 #!/usr/bin/env node
-import '../dist/cli.js';
+// `update --config FILE` alone is what the timer runs every two minutes: a bundled entry
+// that loads only what that run needs. Every other command line goes through the CLI.
+const [command, flag, file, ...rest] = process.argv.slice(2);
+if (command === 'update' && flag === '--config' && file && !file.startsWith('-') && rest.length === 0) {
+  const { runTimer } = await import('../dist/timer/index.js');
+  await runTimer(file);
+} else await import('../dist/cli.js');

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { processContext } from './core/context.js';
+import { tolerateClosedOutput, usageMiddleware } from './cli-usage.js';
+import { colourAllowed } from './core/colour.js';
 import { OperationError, UserError } from './core/errors.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -18,7 +20,7 @@ function version(): string {
 }
 
 async function paint(kind: 'error' | 'hint', text: string): Promise<string> {
-  if (!process.stderr.isTTY || ctx.env.NO_COLOR !== undefined) return text;
+  if (!colourAllowed(ctx.env, Boolean(process.stderr.isTTY))) return text;
   const { default: chalk } = await import('chalk');
   return kind === 'error' ? chalk.red(text) : chalk.dim(text);
 }
@@ -55,29 +57,36 @@ async function timerFastPath(argv: string[]): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  tolerateClosedOutput();
   if (await timerFastPath(process.argv.slice(2))) {
     process.exitCode = exitCode;
     return;
   }
   // Declarations only: each command's work is imported by its handler.
-  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }] = await Promise.all([
+  const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }] = await Promise.all([
     import('yargs'),
     import('./commands/launch/command.js'),
     import('./commands/update/command.js'),
     import('./commands/status/command.js'),
     import('./commands/autoupdate/command.js'),
+    import('./commands/metrics/command.js'),
   ]);
   let parser = yargs(process.argv.slice(2))
     .scriptName('alphacore')
     .usage('$0 <command> [options]\n\nLaunch an AlphaCore validator under PM2 and keep it on the newest release.')
     .version(version())
+    .alias('v', 'version')
+    .help()
+    .alias('h', 'help')
+    .middleware(usageMiddleware(process.argv.slice(2)), true)
     .strict()
-    .demandCommand(1, 'Name a command: launch, update, status or autoupdate (see --help).')
+    .demandCommand(1, 'Name a command: launch, update, status, autoupdate or metrics (see --help).')
     .recommendCommands()
     .example('$0 launch --wallet-name cold --hotkey hot --netuid 66 --network finney --gcp-creds-file ~/sa.json', 'start the validator and auto-update')
     .example('$0 status', 'is this machine healthy and up to date?')
     .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what the next update run would do')
     .example('$0 autoupdate status', 'the timer or crontab line')
+    .example('$0 metrics', 'the Prometheus metrics of the last update run')
     .wrap(Math.min(110, process.stdout.columns || 100))
     .fail((message, error) => {
       if (error) throw error;
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
   parser = updateCommand(parser, ctx, setExit);
   parser = statusCommand(parser, ctx, setExit);
   parser = autoupdateCommand(parser, ctx, setExit);
+  parser = metricsCommand(parser, ctx, setExit);
   try {
     await parser.parseAsync();
   } catch (error) {

@@ -1,5 +1,12 @@
-import { simpleGit, type SimpleGit } from 'simple-git';
 import { OperationError } from '../core/errors.js';
+
+/** What `git verify-commit` said: its exit code and its (ssh-keygen's) messages. */
+export interface VerifyOutput {
+  exitCode: number | undefined;
+  output: string;
+  timedOut: boolean;
+}
+import { describeFailure, run } from './shell.js';
 
 /** The deploy clone, in the verbs the updater needs. Every call has a timeout. */
 export interface Git {
@@ -16,89 +23,111 @@ export interface Git {
   /** Subject line and committer time (unix seconds) of a commit. */
   describe(sha: string): Promise<{ subject: string; time: number }>;
   topLevel(): Promise<string>;
+  /**
+   * `git verify-commit` of one commit against an allowed_signers file (and revocation
+   * file), given by `-c` only: the operator's git config is never written (DESIGN.md §11).
+   */
+  verifyCommit(sha: string, files: { allowedSigners: string; revokedSigners?: string }): Promise<VerifyOutput>;
+  /** The kind of signature a commit object carries in its header (none: unsigned). */
+  signatureKind(sha: string): Promise<'ssh' | 'openpgp' | 'x509' | 'none'>;
+  /** Commits reachable from `to` but not from `from` (merges included), oldest first. */
+  commitsBetween(from: string, to: string): Promise<string[]>;
   /** Full sha of a commit this clone has (a short sha resolves too), else undefined. */
   commitSha(rev: string): Promise<string | undefined>;
   /** Whether `sha` is `tip` itself or one of its ancestors. */
   isAncestor(sha: string, tip: string): Promise<boolean>;
 }
 
+/** Verification time per commit: ssh-keygen runs twice (find-principals, verify), offline. */
+const VERIFY_TIMEOUT_MS = 30_000;
+
 const PASS_ENV = /^(PATH|HOME|USER|LOGNAME|LANG|TZ|TMPDIR|SSH_AUTH_SOCK|XDG_CONFIG_HOME|(https?|no|all)_proxy|(HTTPS?|NO|ALL)_PROXY)$/;
 
+/**
+ * The `-c` settings of a verification. git picks the verifier from the signature's own
+ * header whatever gpg.format says, so the OpenPGP and X.509 programs are set to `false`:
+ * only ssh-keygen, against the given files, can say yes. gpg.ssh.program is pinned so a
+ * setting in the operator's config cannot swap the verifier.
+ */
+export function verifyConfig(files: { allowedSigners: string; revokedSigners?: string }): string[] {
+  const settings = [
+    'gpg.format=ssh',
+    'gpg.ssh.program=ssh-keygen',
+    `gpg.ssh.allowedSignersFile=${files.allowedSigners}`,
+    'gpg.program=false',
+    'gpg.openpgp.program=false',
+    'gpg.x509.program=false',
+    ...(files.revokedSigners ? [`gpg.ssh.revocationFile=${files.revokedSigners}`] : []),
+  ];
+  return settings.flatMap((s) => ['-c', s]);
+}
+
 export function openGit(dir: string, env: Readonly<Record<string, string | undefined>>, timeoutMs = 120_000): Git {
-  // A curated environment: simple-git refuses to run with variables that can make git
-  // execute programs (GIT_SSH_COMMAND, GIT_ASKPASS, ...), and an unattended run needs none.
+  // A curated environment: nothing that can make git execute programs (GIT_SSH_COMMAND,
+  // GIT_ASKPASS, ...); an unattended run needs none.
   const childEnv: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && PASS_ENV.test(k)) childEnv[k] = v;
   // Never wait for a password prompt in an unattended run.
   childEnv.GIT_TERMINAL_PROMPT = '0';
   childEnv.LC_ALL = 'C';
-  const git: SimpleGit = simpleGit({
-    baseDir: dir,
-    timeout: { block: timeoutMs },
-    allowEnvironment: ['GIT_TERMINAL_PROMPT'],
-    // The default also arms a 50 ms timer after every exit, which holds the process
-    // open at the end of the timer's no-op run; 'close' alone is reliable.
-    completion: { onClose: true, onExit: false },
-  }).env(childEnv);
 
-  const wrap = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      const message = (error as Error).message.trim().split('\n').slice(0, 4).join(' | ');
-      throw new OperationError(`git ${what} failed in ${dir}: ${message}`, { cause: error });
+  // git through the toolkit's one runner (argv array, timeout, process-group kill), not
+  // simple-git: loading simple-git was a fifth of the timer's no-op run.
+  const raw = async (what: string, args: string[]): Promise<string> => {
+    const result = await run('git', args, { cwd: dir, env: childEnv, timeoutMs });
+    if (!result.ok) {
+      const message = describeFailure(result).split('\n').slice(0, 4).join(' | ');
+      throw new OperationError(`git ${what} failed in ${dir}: ${message}`);
     }
+    return result.stdout;
   };
 
   return {
-    dirtyTrackedFiles: () =>
-      wrap('status', async () => {
-        // --branch makes git always print something: simple-git waits 50 ms after a
-        // process that printed nothing, and this runs on the timer's no-op path.
-        const out = await git.raw(['status', '--porcelain=v1', '--branch', '-z', '--untracked-files=no', '--ignore-submodules=none']);
-        return out
-          .split('\0')
-          .filter((entry) => entry.length > 3 && !entry.startsWith('## '))
-          .map((entry) => entry.slice(3));
-      }),
-    fetch: (remote, branch) =>
-      wrap(`fetch ${remote} ${branch}`, async () => {
-        // --verbose for the same reason as status --branch above.
-        await git.raw(['fetch', '--prune', '--no-tags', '--verbose', remote, branch]);
-      }),
-    revParse: (revs) =>
-      wrap(`rev-parse ${revs.join(' ')}`, async () => {
-        const out = await git.raw(['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)]);
-        return out.trim().split('\n');
-      }),
-    headSha: () => wrap('rev-parse HEAD', async () => (await git.raw(['rev-parse', 'HEAD'])).trim()),
-    resetHard: (sha) => wrap(`reset --hard ${sha}`, async () => void (await git.raw(['reset', '--hard', sha]))),
-    changedFiles: (from, to) =>
-      wrap('diff', async () => (await git.raw(['diff', '--name-only', '-z', from, to])).split('\0').filter(Boolean)),
-    hasFile: (sha, file) =>
-      wrap('cat-file', async () => {
-        const out = await git.raw(['ls-tree', '--name-only', sha, '--', file]);
-        return out.trim() !== '';
-      }),
-    describe: (sha) =>
-      wrap('log', async () => {
-        const out = await git.raw(['log', '-1', '--format=%ct%x00%s', sha]);
-        const [time, subject] = out.trim().split('\0');
-        return { subject: subject ?? '', time: Number(time) };
-      }),
-    topLevel: () => wrap('rev-parse --show-toplevel', async () => (await git.raw(['rev-parse', '--show-toplevel'])).trim()),
-    commitSha: (rev) =>
-      wrap(`rev-parse ${rev}`, async () => {
-        // --quiet: a missing commit is exit 1 with no output (simple-git resolves ''), not an
-        // error. Callers pass validated hex (COMMIT_SHA), never an option-like word.
-        const out = (await git.raw(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])).trim();
-        return out === '' ? undefined : out;
-      }),
-    isAncestor: (sha, tip) =>
-      wrap(`rev-list ${tip}..${sha}`, async () => {
-        // Empty when every commit reachable from sha is reachable from tip. (merge-base
-        // --is-ancestor answers by exit code alone, which simple-git does not expose.)
-        return (await git.raw(['rev-list', '--max-count=1', `${tip}..${sha}`, '--'])).trim() === '';
-      }),
+    dirtyTrackedFiles: async () =>
+      (await raw('status', ['status', '--porcelain=v1', '-z', '--untracked-files=no', '--ignore-submodules=none']))
+        .split('\0')
+        .filter((entry) => entry.length > 3)
+        .map((entry) => entry.slice(3)),
+    fetch: async (remote, branch) => {
+      await raw(`fetch ${remote} ${branch}`, ['fetch', '--prune', '--no-tags', '--quiet', remote, branch]);
+    },
+    revParse: async (revs) => (await raw(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)])).trim().split('\n'),
+    headSha: async () => (await raw('rev-parse HEAD', ['rev-parse', 'HEAD'])).trim(),
+    resetHard: async (sha) => {
+      await raw(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);
+    },
+    changedFiles: async (from, to) => (await raw('diff', ['diff', '--name-only', '-z', from, to])).split('\0').filter(Boolean),
+    hasFile: async (sha, file) => (await raw('ls-tree', ['ls-tree', '--name-only', sha, '--', file])).trim() !== '',
+    describe: async (sha) => {
+      const [time, subject] = (await raw('log', ['log', '-1', '--format=%ct%x00%s', sha])).trim().split('\0');
+      return { subject: subject ?? '', time: Number(time) };
+    },
+    topLevel: async () => (await raw('rev-parse --show-toplevel', ['rev-parse', '--show-toplevel'])).trim(),
+    verifyCommit: async (sha, files) => {
+      const result = await run('git', [...verifyConfig(files), 'verify-commit', sha], { cwd: dir, env: childEnv, timeoutMs: Math.min(timeoutMs, VERIFY_TIMEOUT_MS) });
+      if (result.notFound) throw new OperationError(`git verify-commit ${sha} failed in ${dir}: git not found`);
+      return { exitCode: result.exitCode, output: `${result.stderr}\n${result.stdout}`.trim(), timedOut: result.timedOut };
+    },
+    signatureKind: async (sha) => {
+      const header = (await raw(`cat-file commit ${sha}`, ['cat-file', 'commit', sha])).split('\n\n')[0] ?? '';
+      const m = /^gpgsig(?:-sha256)? -----BEGIN ([A-Z0-9 ]*?)\s*(?:SIGNATURE|SIGNED MESSAGE)-----/m.exec(header);
+      if (!m) return 'none';
+      return m[1] === 'SSH' ? 'ssh' : m[1] === 'PGP' ? 'openpgp' : 'x509';
+    },
+    commitsBetween: async (from, to) => (await raw(`rev-list ${from}..${to}`, ['rev-list', '--reverse', `${from}..${to}`, '--'])).split('\n').filter(Boolean),
+    // Both answer by exit code: 1 is "no", anything else but 0 a failure. Callers pass
+    // validated hex (COMMIT_SHA), never an option-like word.
+    commitSha: async (rev) => {
+      const result = await run('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: dir, env: childEnv, timeoutMs });
+      if (result.ok) return result.stdout.trim();
+      if (result.exitCode === 1) return undefined;
+      throw new OperationError(`git rev-parse ${rev} failed in ${dir}: ${describeFailure(result)}`);
+    },
+    isAncestor: async (sha, tip) => {
+      const result = await run('git', ['merge-base', '--is-ancestor', sha, tip], { cwd: dir, env: childEnv, timeoutMs });
+      if (result.ok) return true;
+      if (result.exitCode === 1) return false;
+      throw new OperationError(`git merge-base --is-ancestor ${sha} ${tip} failed in ${dir}: ${describeFailure(result)}`);
+    },
   };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { OperationError } from '../core/errors.js';
+import { describeFailure, run } from './shell.js';
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -17,59 +18,90 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+// flock(1)'s exit code when the lock is held elsewhere (EX_TEMPFAIL).
+const CONFLICT = 75;
+
 /**
- * Takes the per-namespace overlap lock without waiting. Returns undefined when a live
- * run holds it. A lock left by a killed run never blocks: proper-lockfile treats a
- * lock whose mtime stopped being refreshed as stale, and, so that even the very next
- * run after a kill -9 gets through, every contender first leaves a marker file
- * naming its pid: a lock with no live marker beside it belongs to a dead run.
+ * Takes the per-namespace overlap lock without waiting (DESIGN.md §5 step 2).
+ * Returns undefined when another run holds it.
+ *
+ * The lock is a kernel flock(2) on a plain file, the same lock the bash updater
+ * (`exec 9>"$lock"; flock -n 9`) takes on the same path, so during a migration
+ * the two updaters exclude each other. Node has no flock, so we open the file
+ * and let util-linux's `flock -n 3` lock our descriptor, handed to it as its fd
+ * 3: a flock belongs to the open file description, which stays ours after
+ * flock(1) exits. The kernel drops it when we close the file or die in any way
+ * (kill -9 included), so a killed run never blocks the next one and there is
+ * nothing stale to detect. The descriptor is close-on-exec (libuv opens every
+ * file so): a PM2 daemon the run starts does not inherit the lock.
+ *
+ * The file is never removed: deleting a flock file lets two runs lock two
+ * different inodes at once.
  */
-export async function tryLock(lockPath: string): Promise<HeldLock | undefined> {
-  const dir = path.dirname(lockPath);
-  const prefix = `${path.basename(lockPath)}.owner-`;
-  const marker = path.join(dir, `${prefix}${process.pid}`);
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(marker, '', { mode: 0o600 });
-  const attempt = () =>
-    lockfile.lock(lockPath, {
-      realpath: false,
-      lockfilePath: lockPath,
-      stale: 30_000,
-      update: 10_000,
-      retries: 0,
-      // A compromised lock (someone removed it) must not crash the process mid-update.
-      onCompromised: () => undefined,
-    });
-  const otherMarkers = () =>
-    fs.readdirSync(dir).filter((name) => name.startsWith(prefix) && name !== path.basename(marker));
-  let release: () => Promise<void>;
+export async function tryLock(lockPath: string, env: Readonly<Record<string, string | undefined>>): Promise<HeldLock | undefined> {
+  await fs.promises.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
+  if (legacyLockHeld(lockPath)) return undefined;
+  const { O_WRONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
+  let fd: number;
   try {
-    release = await attempt();
+    fd = fs.openSync(lockPath, O_WRONLY | O_CREAT | O_NOFOLLOW, 0o600);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') {
-      fs.rmSync(marker, { force: true });
-      throw error;
-    }
-    const others = otherMarkers();
-    if (others.some((name) => isAlive(Number(name.slice(prefix.length))))) {
-      fs.rmSync(marker, { force: true });
-      return undefined;
-    }
-    // Nobody alive holds it: the owner died without releasing. Take it over.
-    for (const name of others) fs.rmSync(path.join(dir, name), { force: true });
-    await fs.promises.rm(lockPath, { recursive: true, force: true });
-    try {
-      release = await attempt();
-    } catch (again) {
-      fs.rmSync(marker, { force: true });
-      if ((again as NodeJS.ErrnoException).code === 'ELOCKED') return undefined;
-      throw again;
-    }
+    throw new OperationError(
+      `cannot open the updater lock ${lockPath} (${(error as NodeJS.ErrnoException).code}). ` +
+        'It must be a plain file the validator\'s user may write; remove whatever is there instead, or set AUTOUPDATE_LOCKFILE.',
+    );
   }
+  // flock(1) needs only its PATH; the usual places come last in case the timer's PATH is thin.
+  const result = await run('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
+    env: { PATH: [env.PATH, '/usr/bin', '/bin'].filter(Boolean).join(':') },
+    timeoutMs: 10_000,
+    extraFds: [fd],
+  });
+  if (!result.ok) {
+    fs.closeSync(fd);
+    if (result.exitCode === CONFLICT) return undefined;
+    throw new OperationError(
+      result.notFound
+        ? 'the updater lock needs flock from util-linux, which is not on PATH. Install it: sudo apt-get install util-linux.'
+        : `could not take the updater lock ${lockPath}: ${describeFailure(result)}`,
+    );
+  }
+  // Who holds it, for an operator's `cat`; the bash updater truncates it, which is harmless.
+  try {
+    fs.ftruncateSync(fd);
+    fs.writeSync(fd, `${process.pid}\n`, 0);
+  } catch {
+    // a full disk must not stop the run: the lock itself is held
+  }
+  let open = true;
   return {
     release: async () => {
-      await release().catch(() => undefined);
-      fs.rmSync(marker, { force: true });
+      if (!open) return;
+      open = false;
+      fs.closeSync(fd);
     },
   };
+}
+
+/**
+ * Earlier builds of this toolkit locked with proper-lockfile: a directory at the lock path and
+ * `<lock>.owner-<pid>` markers beside it. A directory whose marker names a live
+ * process is a run of such a version in progress (held); any other is left over and
+ * removed, so the plain lock file can take its place.
+ */
+function legacyLockHeld(lockPath: string): boolean {
+  const dir = path.dirname(lockPath);
+  const prefix = `${path.basename(lockPath)}.owner-`;
+  let isDir = false;
+  try {
+    isDir = fs.lstatSync(lockPath).isDirectory();
+  } catch {
+    // nothing there yet
+  }
+  const markers = fs.readdirSync(dir).filter((name) => name.startsWith(prefix));
+  if (!isDir && markers.length === 0) return false;
+  if (isDir && markers.some((name) => isAlive(Number(name.slice(prefix.length))))) return true;
+  for (const name of markers) fs.rmSync(path.join(dir, name), { force: true });
+  if (isDir) fs.rmSync(lockPath, { recursive: true, force: true });
+  return false;
 }

@@ -15,11 +15,35 @@ export interface Pm2Process {
   cwd?: string;
   /** The script PM2 runs (pm_exec_path). */
   script?: string;
-  /** The environment PM2 gave the process (pm2_env.env). */
+  /**
+   * The environment PM2 gave the process: the starting client's environment (pm2_env's
+   * own string fields) overlaid with the app's env block (pm2_env.env). An ecosystem
+   * start keeps only the file's env block in pm2_env.env; the rest is at the top level.
+   */
   env?: Record<string, string>;
+  interpreter?: string;
+  maxRestarts?: number;
+  restartDelayMs?: number;
+  /** Log files (pm_out_log_path, pm_err_log_path). */
+  outLog?: string;
+  errorLog?: string;
 }
 
-/** What `startApp` starts: one script under an interpreter, in a namespace. */
+/** Restart policy and log files of a process started without an ecosystem file. */
+export interface Pm2Policy {
+  maxRestarts: number;
+  restartDelayMs: number;
+  outFile: string;
+  errorFile: string;
+  logDateFormat: string;
+}
+
+/**
+ * What `startApp` starts: one script under an interpreter, in a namespace. With
+ * `ecosystem`, PM2 starts that ecosystem file (which reads `env` from the environment
+ * and sets script, namespace, policy and logs itself); otherwise the script directly
+ * with `policy`.
+ */
 export interface Pm2App {
   name: string;
   namespace: string;
@@ -28,6 +52,8 @@ export interface Pm2App {
   cwd: string;
   /** Added to the caller's environment for this process. */
   env: Record<string, string>;
+  ecosystem?: string;
+  policy?: Pm2Policy;
 }
 
 export interface Pm2 {
@@ -53,7 +79,15 @@ const START_MS = 90_000;
  * same clone) already runs, or restarts that other process instead.
  */
 export function pm2StartArgs(app: Pm2App): string[] {
-  return ['start', app.script, '--name', app.name, '--namespace', app.namespace, '--interpreter', app.interpreter, '--cwd', app.cwd, '--time', '--force'];
+  // As the repo's launch_pm2.sh runs it.
+  if (app.ecosystem) return ['start', app.ecosystem, '--name', app.name, '--update-env'];
+  const args = ['start', app.script, '--name', app.name, '--namespace', app.namespace, '--interpreter', app.interpreter, '--cwd', app.cwd];
+  const p = app.policy;
+  if (p) {
+    args.push('--max-restarts', String(p.maxRestarts), '--restart-delay', String(p.restartDelayMs), '--output', p.outFile, '--error', p.errorFile);
+    args.push('--merge-logs', '--log-date-format', p.logDateFormat);
+  } else args.push('--time');
+  return [...args, '--force'];
 }
 
 interface JlistEntry {
@@ -67,7 +101,13 @@ interface JlistEntry {
     pm_uptime?: number;
     pm_cwd?: string;
     pm_exec_path?: string;
+    exec_interpreter?: string;
+    max_restarts?: number;
+    restart_delay?: number;
+    pm_out_log_path?: string;
+    pm_err_log_path?: string;
     env?: Record<string, unknown>;
+    [key: string]: unknown;
   };
 }
 
@@ -87,6 +127,7 @@ export function parseJlist(stdout: string): Pm2Process[] {
   }
   return entries.map((e) => {
     const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(e.pm2_env ?? {})) if (typeof v === 'string') env[k] = v;
     for (const [k, v] of Object.entries(e.pm2_env?.env ?? {})) if (typeof v === 'string') env[k] = v;
     return {
       name: e.name ?? '',
@@ -99,6 +140,11 @@ export function parseJlist(stdout: string): Pm2Process[] {
       cwd: e.pm2_env?.pm_cwd,
       script: e.pm2_env?.pm_exec_path,
       env,
+      interpreter: e.pm2_env?.exec_interpreter,
+      maxRestarts: e.pm2_env?.max_restarts,
+      restartDelayMs: e.pm2_env?.restart_delay,
+      outLog: e.pm2_env?.pm_out_log_path,
+      errorLog: e.pm2_env?.pm_err_log_path,
     };
   });
 }

@@ -1,8 +1,19 @@
-import { execa } from 'execa';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
  * shell, always with a timeout, with the environment passed explicitly.
+ *
+ * Every program runs in a process group of its own (detached), and a timeout kills the
+ * whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS. Without that, a wrapper
+ * script's child (AlphaCore's launch scripts start pip, pm2, a hung `sleep`) keeps the
+ * output pipe open and the call never returns. A grandchild that left the group
+ * (setsid) and still holds the pipe cannot hold us either: STREAM_GRACE_MS after the
+ * SIGKILL the pipes are closed and the call returns as timed out.
+ *
+ * Built on node:child_process rather than execa: this runs on the timer's no-op path
+ * every two minutes, where loading execa cost more than the git calls themselves
+ * (issue 11), and the toolkit needs only what is here.
  */
 export interface RunOptions {
   cwd?: string;
@@ -11,12 +22,10 @@ export interface RunOptions {
   input?: string;
   /** Connects the terminal (stdin/stdout/stderr) for programs that may prompt (btcli); output is not captured. */
   interactive?: boolean;
-  /**
-   * On timeout, kill the program's whole process group. Without it a wrapper script's
-   * child (a pm2 shim, a hung `sleep`) keeps the output pipe open and the call never
-   * returns, nor does the CLI exit. Used by `status`, which must answer in seconds.
-   */
+  /** Kept for callers written before every run was group-killed; always on now (except interactive). */
   killGroup?: boolean;
+  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
+  extraFds?: readonly number[];
 }
 
 export interface RunResult {
@@ -30,49 +39,102 @@ export interface RunResult {
   ok: boolean;
 }
 
-export async function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  const subprocess = execa(file, args, {
-    cwd: options.cwd,
-    env: options.env as Record<string, string>,
-    extendEnv: false,
-    timeout: options.timeoutMs,
-    input: options.input,
-    ...(options.interactive ? { stdio: 'inherit' as const } : { stdin: options.input === undefined ? ('ignore' as const) : undefined }),
-    reject: false,
-    stripFinalNewline: true,
-    forceKillAfterDelay: 5000,
-    ...(options.killGroup ? { detached: true } : {}),
+export const KILL_GRACE_MS = 3000;
+export const STREAM_GRACE_MS = 2000;
+
+/** Signals a whole process group; false when it is already gone. */
+export function killGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
+
+export function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
+  const command = [file, ...args].join(' ');
+  // An interactive program needs the terminal, which a new process group would not
+  // have in the foreground; the timeout then reaches the direct child only.
+  const group = !options.interactive;
+  return new Promise((resolve) => {
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    const timers: NodeJS.Timeout[] = [];
+    let timedOut = false;
+    let settled = false;
+    let child: ChildProcess;
+    const settle = (result: Omit<RunResult, 'command'>) => {
+      if (settled) return;
+      settled = true;
+      for (const t of timers) clearTimeout(t);
+      resolve({ command, ...result });
+    };
+    const notStarted = (error: NodeJS.ErrnoException) =>
+      settle({ exitCode: undefined, stdout: '', stderr: `${command}: ${error.message}`, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false });
+    try {
+      child = spawn(file, [...args], {
+        cwd: options.cwd,
+        env: options.env as NodeJS.ProcessEnv,
+        detached: group,
+        stdio: options.interactive ? 'inherit' : [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', ...(options.extraFds ?? [])],
+      });
+    } catch (error) {
+      notStarted(error as NodeJS.ErrnoException);
+      return;
+    }
+    child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
+    child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
+    const signal = (sig: NodeJS.Signals) => {
+      if (!(group && killGroup(child.pid, sig))) child.kill(sig);
+    };
+    timers.push(
+      setTimeout(() => {
+        timedOut = true;
+        signal('SIGTERM');
+        timers.push(
+          setTimeout(() => {
+            signal('SIGKILL');
+            timers.push(
+              setTimeout(() => {
+                // Whatever still holds our pipes is not ours to wait for.
+                child.stdout?.destroy();
+                child.stderr?.destroy();
+              }, STREAM_GRACE_MS),
+            );
+          }, KILL_GRACE_MS),
+        );
+      }, options.timeoutMs),
+    );
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      if (child.pid === undefined) notStarted(error);
+    });
+    child.on('close', (code) => {
+      const exitCode = code ?? undefined;
+      settle({
+        exitCode,
+        stdout: stripFinalNewline(Buffer.concat(out).toString('utf8')),
+        stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) || (exitCode === undefined && !timedOut ? `${command}: killed by a signal` : ''),
+        timedOut,
+        notFound: false,
+        ok: !timedOut && exitCode === 0,
+      });
+    });
+    if (options.input !== undefined && child.stdin) {
+      // A program that exits without reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
+    }
   });
-  let groupKilled = false;
-  const groupTimer = options.killGroup
-    ? setTimeout(() => {
-        groupKilled = true;
-        try {
-          if (subprocess.pid) process.kill(-subprocess.pid, 'SIGKILL');
-        } catch {
-          // the group is already gone
-        }
-      }, options.timeoutMs)
-    : undefined;
-  const result = await subprocess;
-  clearTimeout(groupTimer);
-  const stderr = String(result.stderr ?? '');
-  const code = (result as { code?: string }).code;
-  return {
-    command: [file, ...args].join(' '),
-    exitCode: result.exitCode,
-    stdout: String(result.stdout ?? ''),
-    stderr: stderr || (result.failed && result.exitCode === undefined ? String(result.message) : ''),
-    timedOut: Boolean(result.timedOut) || groupKilled,
-    notFound: code === 'ENOENT' || code === 'EACCES',
-    ok: !result.failed && result.exitCode === 0,
-  };
 }
 
 /** One line saying how a command failed, for logs and error messages. */
 export function describeFailure(result: RunResult): string {
   if (result.notFound) return `${result.command}: program not found or not executable`;
-  if (result.timedOut) return `${result.command}: timed out`;
+  if (result.timedOut) return `${result.command}: timed out (its process group was killed)`;
   const tail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${result.command}: exit ${result.exitCode ?? '?'}${tail ? `: ${tail}` : ''}`;
 }

@@ -1,8 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseDurationMs } from './duration.js';
-import { parseEnvFile, splitWords } from './envfile.js';
-import { Problems, UserError } from './errors.js';
+import { PARSE_HINT, scanEnvFile, splitWords, type EnvEntry } from './envfile.js';
+import { Problems, UserError, warningSection } from './errors.js';
+import { urlCredentials } from './secrets.js';
+import { signatureSettings, type SignatureSettings } from './signature-config.js';
+import { nearest } from './suggest.js';
 
 /** Every key the auto-update config may hold (DESIGN.md §3). */
 export const CONFIG_KEYS = [
@@ -14,7 +17,9 @@ export const CONFIG_KEYS = [
   'VALIDATOR_ROUND_LOCKFILE', 'VALIDATOR_EXTRA_ARGS', 'VALIDATION_API_EXTRA_ARGS',
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
-  'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL', 'PIN',
+  'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
+  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
+  'METRICS_DIR', 'PIN',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -68,10 +73,16 @@ export interface AutoupdateConfig {
   depsRefresh: RefreshMode;
   notifyWebhookUrl: string | undefined;
   logMaxBytes: number;
+  /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
+  signatures: SignatureSettings | undefined;
+  /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
+  metricsDir: string | undefined;
   /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
   pin: string | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
+  /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
+  warnings: string[];
   /** Secret values to mask wherever text leaves the process. */
   secrets: string[];
 }
@@ -82,10 +93,26 @@ export interface ConfigOverrides {
   branch?: string;
 }
 
-/** Names that become file names and PM2 names: wallet, hotkey, namespace, process. */
+/** Names that become file names and PM2 names: namespace, process. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** A commit named by its sha, full or abbreviated (PIN, update --to). */
 export const COMMIT_SHA = /^[0-9a-f]{7,40}$/i;
+
+/**
+ * Wallet, hotkey and network names become parts of paths and file names
+ * (`env/<network>/validator-<wallet>-<hotkey>.env`, the wallet's own folder). Only
+ * what breaks a path or a file is refused; spaces and the rest that the bash
+ * launcher accepts are kept and quoted wherever they are written (DESIGN.md §4).
+ */
+export function fileNameProblem(value: string): string | undefined {
+  if (/[\n\r]/.test(value)) return 'contains a newline';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(value)) return 'contains a control character';
+  if (value.includes('/')) return "contains '/', which would make it a path";
+  if (value.startsWith('-')) return "starts with '-', which a program would read as a flag";
+  if (value.startsWith('.')) return "starts with '.', which makes a hidden or relative path";
+  return undefined;
+}
 const GIT_REF = /^(?!.*\.\.)(?!.*\/\/)(?!\/)(?!.*[/.]$)[A-Za-z0-9][A-Za-z0-9_./-]*$/;
 
 export function parseBytes(text: string): number | undefined {
@@ -103,6 +130,22 @@ export function isUrl(value: string, protocols: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A value as a message shows it: the credentials of a URL masked, and clipped, so that
+ * a 1 MB value or a pasted secret never floods (or leaks into) the terminal and the log.
+ */
+export function shown(value: string): string {
+  const creds = urlCredentials(value);
+  const masked = creds ? value.replace(`${creds}@`, '***@') : value;
+  return masked.length > 120 ? `${masked.slice(0, 100)}... (${masked.length} characters)` : masked;
+}
+
+/** Subnet uids are 16-bit on the chain. */
+export const MAX_NETUID = 65535;
+export function isNetuid(value: string): boolean {
+  return /^\d{1,5}$/.test(value) && Number(value) <= MAX_NETUID;
 }
 
 /** The namespace a config is for. */
@@ -130,8 +173,28 @@ export function loadConfig(
       { hint: 'Pass the auto-update config that `alphacore launch` wrote, e.g. ~/.config/alphacore/autoupdate/alphacore.env.' },
     );
   }
-  const { values, unknown } = configValues(text, file, env, overrides, paths.home);
-  return validateConfig(file, values, unknown, env, paths);
+  const { values, unknown, warnings } = configValues(text, file, env, overrides, paths.home);
+  return validateConfig(file, values, unknown, env, paths, warnings);
+}
+
+/**
+ * What is odd but not wrong in a config: a key this version does not know (with the
+ * nearest known key, `NETWROK` -> `NETWORK`) and a key given twice (the last wins, as
+ * when a shell sources the file). Said also when errors stop the run.
+ */
+export function configWarnings(entries: readonly EnvEntry[], file: string): string[] {
+  const warnings: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  const lines = new Map<string, number[]>();
+  for (const e of entries) lines.set(e.key, [...(lines.get(e.key) ?? []), e.line]);
+  for (const [key, at] of lines) {
+    if (!known.has(key)) {
+      const near = nearest(key, CONFIG_KEYS);
+      warnings.push(`${file}:${at[0]}: unknown key ${key}${near ? ` (did you mean ${near}?)` : ''}; it is ignored.`);
+    }
+    if (at.length > 1) warnings.push(`${file}: ${key} is given ${at.length} times (lines ${at.join(', ')}); the last one (line ${at.at(-1)}) wins, as in a shell. Delete the others.`);
+  }
+  return warnings;
 }
 
 /**
@@ -144,13 +207,41 @@ export function configValues(
   env: Readonly<Record<string, string | undefined>>,
   overrides: ConfigOverrides,
   home: string,
-): { values: Partial<Record<ConfigKey, string>>; unknown: string[] } {
+): ConfigRead {
+  const read = scanConfig(text, file, env, overrides, home);
+  if (read.problems.length > 0) {
+    throw new UserError(`Cannot read ${file}:\n${read.problems.map((p) => `  - ${p}`).join('\n')}${warningSection(read.warnings)}`, {
+      hint: PARSE_HINT,
+      problems: read.problems,
+      warnings: read.warnings,
+    });
+  }
+  return read;
+}
+
+export interface ConfigRead {
+  values: Partial<Record<ConfigKey, string>>;
+  unknown: string[];
+  warnings: string[];
+  /** Lines that could not be read (file:line: why); configValues throws them. */
+  problems: string[];
+}
+
+/** configValues without the throw: the good lines' values and every bad line (status shows both). */
+export function scanConfig(
+  text: string,
+  file: string,
+  env: Readonly<Record<string, string | undefined>>,
+  overrides: ConfigOverrides,
+  home: string,
+): ConfigRead {
   const values: Partial<Record<ConfigKey, string>> = {};
   const known = new Set<string>(CONFIG_KEYS);
   const unknown: string[] = [];
-  for (const entry of parseEnvFile(text, { source: file, home })) {
+  const { entries, problems } = scanEnvFile(text.replace(/^\uFEFF/, ''), { source: file, home });
+  for (const entry of entries) {
     if (known.has(entry.key)) values[entry.key as ConfigKey] = entry.value;
-    else unknown.push(entry.key);
+    else if (!unknown.includes(entry.key)) unknown.push(entry.key);
   }
   for (const key of CONFIG_KEYS) {
     const fromEnv = env[key];
@@ -159,7 +250,7 @@ export function configValues(
   if (overrides.repoDir) values.REPO_DIR = overrides.repoDir;
   if (overrides.remote) values.REMOTE = overrides.remote;
   if (overrides.branch) values.BRANCH = overrides.branch;
-  return { values, unknown };
+  return { values, unknown, warnings: configWarnings(entries, file), problems };
 }
 
 /** Applies the defaults and checks every key; all problems at once (UserError, exit 2). */
@@ -169,6 +260,7 @@ export function validateConfig(
   unknown: string[],
   env: Readonly<Record<string, string | undefined>>,
   paths: { lock(ns: string): string },
+  warnings: readonly string[] = [],
 ): AutoupdateConfig {
   const problems = new Problems();
   const get = (key: ConfigKey): string | undefined => values[key] || undefined;
@@ -177,52 +269,56 @@ export function validateConfig(
     if (!get(key)) problems.add(`${key} is required (add ${key}=... to ${file}).`);
   }
   const network = get('NETWORK');
-  if (network && !(NETWORKS as readonly string[]).includes(network)) {
-    problems.add(`NETWORK=${network} is not one of ${NETWORKS.join(', ')}.`);
+  // The bash launcher's rule: any network, as long as the chain endpoint is explicit.
+  if (network && !(NETWORKS as readonly string[]).includes(network) && !get('CHAIN_ENDPOINT')) {
+    problems.add(`NETWORK=${shown(network)} is not one of ${NETWORKS.join(', ')}, so CHAIN_ENDPOINT is required: add CHAIN_ENDPOINT=wss://... to ${file}.`);
   }
-  for (const key of ['WALLET_NAME', 'WALLET_HOTKEY'] as const) {
+  for (const key of ['NETWORK', 'WALLET_NAME', 'WALLET_HOTKEY'] as const) {
     const v = get(key);
-    if (v && !NAME.test(v)) problems.add(`${key}=${v} may only hold letters, digits, '_', '.', '-'.`);
+    const why = v === undefined ? undefined : fileNameProblem(v);
+    if (why && v !== undefined) problems.add(`${key}=${JSON.stringify(shown(v))} ${why}.`);
   }
   const netuid = get('NETUID');
-  if (netuid && !/^\d+$/.test(netuid)) problems.add(`NETUID=${netuid} must be a non-negative integer.`);
+  if (netuid && !isNetuid(netuid)) problems.add(`NETUID=${shown(netuid)} must be a subnet uid, an integer 0-${MAX_NETUID}.`);
   const creds = get('GCP_CREDS_FILE');
   if (creds) {
-    if (!fs.existsSync(creds)) problems.add(`GCP_CREDS_FILE=${creds} does not exist; point it at the service-account JSON key.`);
+    if (!fs.existsSync(creds)) problems.add(`GCP_CREDS_FILE=${shown(creds)} does not exist; point it at the service-account JSON key.`);
   } else if (!env.GOOGLE_OAUTH_ACCESS_TOKEN) {
     problems.add('GCP_CREDS_FILE is required (or GOOGLE_OAUTH_ACCESS_TOKEN in the environment).');
   }
   const namespace = namespaceOf(values);
-  if (!NAME.test(namespace)) problems.add(`PM2_NAMESPACE=${namespace} may only hold letters, digits, '_', '.', '-'.`);
+  if (!NAME.test(namespace)) problems.add(`PM2_NAMESPACE=${shown(namespace)} may only hold letters, digits, '_', '.', '-'.`);
   const repoDir = get('REPO_DIR');
   if (!repoDir) problems.add(`REPO_DIR is required (add REPO_DIR=/path/to/alphacore to ${file}, or pass --repo-dir).`);
-  else if (!path.isAbsolute(repoDir)) problems.add(`REPO_DIR=${repoDir} must be an absolute path.`);
-  else if (!fs.existsSync(path.join(repoDir, '.git'))) problems.add(`REPO_DIR=${repoDir} is not a git clone (no .git); pass the deploy clone of AlphaCore.`);
+  else if (!path.isAbsolute(repoDir)) problems.add(`REPO_DIR=${shown(repoDir)} must be an absolute path.`);
+  else if (!fs.existsSync(path.join(repoDir, '.git'))) problems.add(`REPO_DIR=${shown(repoDir)} is not a git clone (no .git); pass the deploy clone of AlphaCore.`);
   const remote = get('REMOTE') ?? DEFAULTS.REMOTE;
-  if (!NAME.test(remote)) problems.add(`REMOTE=${remote} is not a valid remote name.`);
+  if (!NAME.test(remote)) problems.add(`REMOTE=${shown(remote)} is not a valid remote name.`);
   const branch = get('BRANCH') ?? DEFAULTS.BRANCH;
-  if (!GIT_REF.test(branch)) problems.add(`BRANCH=${branch} is not a valid branch name.`);
+  if (!GIT_REF.test(branch)) problems.add(`BRANCH=${shown(branch)} is not a valid branch name.`);
   const chain = get('CHAIN_ENDPOINT');
-  if (chain && !isUrl(chain, ['ws:', 'wss:'])) problems.add(`CHAIN_ENDPOINT=${chain} must be a ws:// or wss:// URL.`);
+  if (chain && !isUrl(chain, ['ws:', 'wss:'])) problems.add(`CHAIN_ENDPOINT=${shown(chain)} must be a ws:// or wss:// URL.`);
   const profile = get('PROFILE');
-  if (profile && !(PROFILES as readonly string[]).includes(profile)) problems.add(`PROFILE=${profile} is not one of ${PROFILES.join(', ')}.`);
+  if (profile && !(PROFILES as readonly string[]).includes(profile)) problems.add(`PROFILE=${shown(profile)} is not one of ${PROFILES.join(', ')}.`);
   const apiEndpoint = (get('VALIDATION_API_ENDPOINT') ?? DEFAULTS.VALIDATION_API_ENDPOINT).replace(/\/+$/, '');
-  if (!isUrl(apiEndpoint, ['http:', 'https:'])) problems.add(`VALIDATION_API_ENDPOINT=${apiEndpoint} must be an http:// or https:// URL.`);
+  if (!isUrl(apiEndpoint, ['http:', 'https:'])) problems.add(`VALIDATION_API_ENDPOINT=${shown(apiEndpoint)} must be an http:// or https:// URL.`);
   const webhook = get('NOTIFY_WEBHOOK_URL');
   if (webhook && !isUrl(webhook, ['http:', 'https:'])) problems.add('NOTIFY_WEBHOOK_URL must be an http:// or https:// URL.');
   for (const key of ['VALIDATOR_HTTP_PORT', 'VALIDATION_HTTP_PORT'] as const) {
     const v = get(key);
-    if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${v} must be a port number 1-65535.`);
+    if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${shown(v)} must be a port number 1-65535.`);
   }
+  // PM2 names hold what wallet names hold (the default is validator-<hotkey>-<network>); PM2 makes log file names of them.
   for (const key of ['VALIDATOR_PROCESS_NAME', 'VALIDATION_PROCESS_NAME'] as const) {
     const v = get(key);
-    if (v && !NAME.test(v)) problems.add(`${key}=${v} may only hold letters, digits, '_', '.', '-'.`);
+    const why = v === undefined ? undefined : fileNameProblem(v);
+    if (why && v !== undefined) problems.add(`${key}=${JSON.stringify(shown(v))} ${why}.`);
   }
   const duration = (key: 'ROUND_LOCK_MAX_AGE' | 'HEALTH_TIMEOUT' | 'HEALTH_STABLE' | 'MAX_DEFERRAL'): number => {
     const raw = get(key) ?? DEFAULTS[key];
     const ms = parseDurationMs(raw);
     if (ms === undefined || ms <= 0) {
-      problems.add(`${key}=${raw} is not a time span; use systemd syntax such as 90s, 2m, 6h.`);
+      problems.add(`${key}=${shown(raw)} is not a time span; use systemd syntax such as 90s, 2m, 6h.`);
       return 0;
     }
     return ms;
@@ -230,7 +326,7 @@ export function validateConfig(
   const mode = (key: 'SANDBOX_SETUP' | 'DEPS_REFRESH'): RefreshMode => {
     const raw = get(key) ?? DEFAULTS[key];
     if (raw !== 'auto' && raw !== 'always' && raw !== 'never') {
-      problems.add(`${key}=${raw} must be auto, always or never.`);
+      problems.add(`${key}=${shown(raw)} must be auto, always or never.`);
       return 'auto';
     }
     return raw;
@@ -245,11 +341,15 @@ export function validateConfig(
       return [];
     }
   };
+  const metricsDir = get('METRICS_DIR');
+  if (metricsDir && !path.isAbsolute(metricsDir)) problems.add(`METRICS_DIR=${metricsDir} must be an absolute path (node_exporter's --collector.textfile.directory).`);
   const pin = get('PIN');
-  if (pin && !COMMIT_SHA.test(pin)) problems.add(`PIN=${pin} is not a commit sha (7 to 40 hex digits); pin the deployed commit with PIN=$(git -C <repo> rev-parse HEAD), or remove the line to follow ${branch}.`);
+  if (pin && !COMMIT_SHA.test(pin)) problems.add(`PIN=${shown(pin)} is not a commit sha (7 to 40 hex digits); pin the deployed commit with PIN=$(git -C <repo> rev-parse HEAD), or remove the line to follow ${branch}.`);
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
-  if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${logMaxRaw} must be a size of at least 1K (e.g. 5M).`);
+  if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
+
+  const signatures = signatureSettings(get, (text) => problems.add(text));
 
   const config: AutoupdateConfig = {
     file,
@@ -278,10 +378,13 @@ export function validateConfig(
     depsRefresh: mode('DEPS_REFRESH'),
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
+    signatures,
+    metricsDir,
     pin,
     unknownKeys: unknown,
+    warnings: [...warnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),
   };
-  problems.throwIfAny(`Invalid auto-update config ${file}:`, 'Fix the keys above in the file (or the environment variable of the same name) and run again.');
+  problems.throwIfAny(`Invalid auto-update config ${file}:`, 'Fix the keys above in the file (or the environment variable of the same name) and run again.', warnings);
   return config;
 }

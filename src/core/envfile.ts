@@ -1,5 +1,6 @@
 import { parse as shellParse } from 'shell-quote';
 import { UserError } from './errors.js';
+import { isSecretKey } from './secrets.js';
 
 /**
  * The shell-subset of KEY=VALUE files. Files are parsed, never executed: anything a
@@ -99,20 +100,35 @@ function readValue(raw: string, home: string | undefined): string {
   return out;
 }
 
-/** Parses a whole file; every bad line is reported at once (exit 2). */
-export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
+/**
+ * Reads every line it can: the assignments, and one problem per bad line (file and
+ * line). Callers that must still say something about the good lines (unknown keys,
+ * status) use this; parseEnvFile throws on the first bad file.
+ */
+export function scanEnvFile(text: string, options: ParseOptions): { entries: EnvEntry[]; problems: string[] } {
   const entries: EnvEntry[] = [];
   const problems: string[] = [];
   const lines = text.split(/\r?\n/);
   lines.forEach((rawLine, index) => {
     const lineNo = index + 1;
+    const nul = rawLine.indexOf('\0');
+    if (nul >= 0) {
+      // A shell cannot hold a NUL in a variable (bash drops it): the value would not mean what it says.
+      const key = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=/.exec(rawLine)?.[1];
+      problems.push(`${options.source}:${lineNo}: ${key ? `${key} contains` : 'the line contains'} a NUL byte (\\0) at column ${nul + 1}; remove it (a shell cannot hold one).`);
+      return;
+    }
     let line = rawLine.trim();
     if (line === '' || line.startsWith('#')) return;
     if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
     if (!KEY.test(key)) {
-      problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment: ${JSON.stringify(rawLine.slice(0, 80))}`);
+      // Never echo what may be a secret (`NOTIFY_WEBHOOK_URL = https://...` is not an assignment).
+      const name = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(rawLine)?.[1];
+      const shown = name && isSecretKey(name) ? `${name}=*** (value hidden)` : JSON.stringify(rawLine.slice(0, 80));
+      const why = name && /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*\s+=|=\s/.test(rawLine) ? ' (no spaces around = in a shell assignment)' : '';
+      problems.push(`${options.source}:${lineNo}: not a KEY=VALUE assignment${why}: ${shown}`);
       return;
     }
     try {
@@ -122,11 +138,16 @@ export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
       problems.push(`${options.source}:${lineNo}: ${key} ${error.message}`);
     }
   });
+  return { entries, problems };
+}
+
+export const PARSE_HINT = 'The file is read as plain KEY=VALUE lines and never executed; fix the lines above.';
+
+/** Parses a whole file; every bad line is reported at once (exit 2). */
+export function parseEnvFile(text: string, options: ParseOptions): EnvEntry[] {
+  const { entries, problems } = scanEnvFile(text, options);
   if (problems.length > 0) {
-    throw new UserError(`Cannot read ${options.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      hint: 'The file is read as plain KEY=VALUE lines and never executed; fix the lines above.',
-      problems,
-    });
+    throw new UserError(`Cannot read ${options.source}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { hint: PARSE_HINT, problems });
   }
   return entries;
 }

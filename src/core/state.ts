@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileSafely } from '../adapters/files.js';
+import type { MetricsState } from './metrics.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
 export interface Journal {
@@ -35,6 +36,25 @@ export interface UpdateState {
   lastRun?: LastRun;
   /** Start of the current unbroken run of deferrals, and whether it was notified. */
   deferral?: { since: string; notified: boolean };
+  /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
+  metrics?: MetricsState;
+  /** The last target refused for its signature that the webhook was told about (told once per commit). */
+  unsignedNotified?: string;
+  /**
+   * Set by an update run that stopped because its config did not parse or validate
+   * (DESIGN.md §5 step 1: under cron its stderr goes nowhere); removed by the next run
+   * that reads the config. `status` shows it.
+   */
+  configError?: ConfigErrorRecord;
+}
+
+export interface ConfigErrorRecord {
+  at: string;
+  file: string;
+  /** Every problem, one sentence each, as the run reported them. */
+  problems: string[];
+  /** Unknown or repeated keys found on the way (not fatal on their own). */
+  warnings?: string[];
 }
 
 export function readState(file: string): UpdateState {

@@ -2,11 +2,16 @@ import * as systemd from '../adapters/systemd.js';
 import { crontabAvailable } from '../adapters/cron.js';
 import type { Context } from '../core/context.js';
 import { OperationError, UserError } from '../core/errors.js';
-import { parseInterval } from '../core/interval.js';
-import { loadTemplates, serviceUnit, timerUnit } from '../render/scheduler.js';
-import { applyCronLine, cronDaemonSeen, cronState, planCronLine, removeCronLine } from './cron-backend.js';
+import { parseInterval, type Interval } from '../core/interval.js';
+import { loadTemplates, serviceUnit, timerUnit, type Templates } from '../render/scheduler.js';
+import { applyCronLine, cronDaemonSeen, cronDaemonState, cronState, NO_CRON_FIX, planCronLine, removeCronLine } from './cron-backend.js';
 import { checkNamespace, runSpec, userName } from './spec.js';
 import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSystemd } from './systemd-backend.js';
+import {
+  describeCronTakeover, describeSystemdTakeover, disableBashInstances, findBashUpdaters, removeBashCronLines,
+  unlinkBashInstances, type BashUpdaters,
+  bashStatusNote, configHasRepoDir,
+} from './takeover.js';
 
 /**
  * The auto-update scheduler (DESIGN.md §6). launch calls installScheduler; the
@@ -24,6 +29,8 @@ export interface SchedulerRequest {
   dryRun: boolean;
   /** The flag the interval came from, for error messages (default --interval). */
   intervalFlag?: string;
+  /** REPO_DIR for the run when the config has none (a bash-era config), carried in its environment. */
+  repoDir?: string;
 }
 
 export interface SchedulerReport {
@@ -41,6 +48,8 @@ export interface SchedulerReport {
   linger?: boolean;
   /** Files written (or, in a dry run, that would be). */
   files?: string[];
+  /** What of the bash scripts' updater was replaced (or would be): one line each. */
+  replaced?: string[];
 }
 
 function refuseRoot(ctx: Context): void {
@@ -71,26 +80,34 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
   checkNamespace(request.namespace);
   const flag = request.intervalFlag ?? '--interval';
   const interval = parseInterval(request.interval, flag);
-  const spec = runSpec(ctx, request.namespace, request.configFile, interval);
+  const spec = runSpec(ctx, request.namespace, request.configFile, interval, request.repoDir ? [['REPO_DIR', request.repoDir]] : []);
   const templates = loadTemplates();
   const ns = request.namespace;
   const logFile = ctx.paths.log(ns);
   const base = { namespace: ns, interval: interval.systemd, logFile };
   const manager = await systemd.userManagerAvailable(ctx);
+  // What the AlphaCore repo's bash scripts installed for this namespace: replaced, never left beside ours.
+  const bash = await findBashUpdaters(ctx, { namespace: ns, configFile: request.configFile });
 
   if (manager.ok) {
     const planned = planSystemd(ctx, templates, spec); // renders everything (or refuses) before anything is written
-    const files = planned.map((f) => f.path);
+    const converted = convertedInstances(ctx, templates, bash, interval);
+    const files = [...planned, ...converted.flatMap((c) => c.planned)].map((f) => f.path);
     const unit = timerUnit(ns);
+    const replaced = [...describeSystemdTakeover(bash, ns, request.dryRun), ...describeCronTakeover(bash, ns, request.dryRun)];
     if (request.dryRun) {
       const lines = planned.flatMap((f) => [`Would write ${f.path}:`, ...f.content.trimEnd().split('\n').map((l) => `    ${l}`)]);
       lines.push(`Would run: systemctl --user daemon-reload; systemctl --user enable ${unit}; systemctl --user restart ${unit}`);
       const linger = await lingerLines(ctx, request.enableLinger, true);
-      return { kind: 'systemd', ...base, unit, files, linger: linger.linger, lines: [...lines, ...linger.lines] };
+      return { kind: 'systemd', ...base, unit, files, linger: linger.linger, replaced, lines: [...lines, ...replaced, ...linger.lines] };
     }
+    // Bash instances that must not run our template are stopped before it replaces theirs.
+    await disableBashInstances(ctx, bash);
     const info = await applySystemd(ctx, planned, ns);
+    for (const c of converted) await applySystemd(ctx, c.planned, c.namespace);
     // A crontab line left from a time without a user manager would run the update twice.
     const oldLine = await removeCronLine(ctx, ns).catch(() => undefined);
+    await removeBashCronLines(ctx, bash.cronLines);
     const linger = await lingerLines(ctx, request.enableLinger, false);
     const lines = [
       `${info.changed ? 'Installed' : 'Kept'} the systemd user timer ${unit}: every ${interval.systemd} it runs alphacore update --config ${request.configFile}`,
@@ -98,9 +115,10 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
       `  log: ${logFile}`,
       `  check: systemctl --user list-timers '${timerUnit('*')}'; journalctl --user -u ${serviceUnit(ns)}`,
       ...(oldLine ? ['  (removed the crontab line this namespace had before)'] : []),
+      ...replaced,
       ...linger.lines,
     ];
-    return { kind: 'systemd', ...base, unit, files, nextRun: info.nextRun, linger: linger.linger, lines };
+    return { kind: 'systemd', ...base, unit, files, nextRun: info.nextRun, linger: linger.linger, replaced, lines };
   }
 
   if (!(await crontabAvailable(ctx))) {
@@ -111,10 +129,16 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
   }
   const line = planCronLine(templates, spec, interval, flag);
   if (request.dryRun) {
-    return { kind: 'cron', ...base, cronLine: line, lines: ['Would add to your crontab (systemctl --user is not available):', `    ${line}`] };
+    const replaced = describeCronTakeover(bash, ns, true);
+    return { kind: 'cron', ...base, cronLine: line, replaced, lines: ['Would add to your crontab (systemctl --user is not available):', `    ${line}`, ...replaced] };
   }
-  const changed = await applyCronLine(ctx, ns, line);
+  const changed = await applyCronLine(ctx, ns, line, bash.cronLines.map((l) => l.line));
   const removed = hasSystemdFiles(ctx, ns) ? await removeSystemd(ctx, ns, false) : [];
+  const unlinked = unlinkBashInstances(ctx, bash, ns);
+  const replaced = [
+    ...describeCronTakeover(bash, ns, false),
+    ...unlinked.map((u) => `Removed the enable link of the bash updater's ${u} (systemctl --user is not available to stop it; it would run beside the crontab line).`),
+  ];
   const state = await cronState(ctx, ns);
   const lines = [
     `${changed ? 'Installed' : 'Kept'} the crontab line for namespace ${ns} (systemctl --user is not available: ${manager.why}): every ${interval.systemd}`,
@@ -123,9 +147,32 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     `  log: ${logFile}`,
     `  check: crontab -l | grep 'alphacore-autoupdate:${ns}'`,
     ...(removed.length > 0 ? ['  (removed the systemd unit files this namespace had before)'] : []),
-    ...(cronDaemonSeen() ? [] : ['WARNING: no running cron daemon found (no /run/crond.pid): the line runs only once cron runs (sudo systemctl enable --now cron).']),
+    ...replaced,
+    ...(cronDaemonSeen() ? [] : [`WARNING: no cron daemon runs on this machine: the line will never run until one does. ${NO_CRON_FIX}`]),
   ];
-  return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, lines };
+  return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, replaced, lines };
+}
+
+/**
+ * The other namespaces whose bash instance ran their own config through the shared
+ * template: ours replaces that template, so ours runs their config from now on
+ * (read unchanged; REPO_DIR from the bash unit when the config has none).
+ */
+function convertedInstances(ctx: Context, templates: Templates, bash: BashUpdaters, fallback: Interval) {
+  const sd = bash.systemd;
+  if (!sd) return [];
+  let interval = fallback;
+  try {
+    if (sd.interval) interval = parseInterval(sd.interval, 'OnUnitActiveSec of the bash timer');
+  } catch {
+    // an interval systemd took but we do not: keep the requested one
+  }
+  return sd.instances
+    .filter((i) => i.action === 'convert')
+    .map((i) => {
+      const repo = sd.unit.repo && !configHasRepoDir(ctx, sd.unit.config) ? [['REPO_DIR', sd.unit.repo] as [string, string]] : [];
+      return { namespace: i.namespace, planned: planSystemd(ctx, templates, runSpec(ctx, i.namespace, sd.unit.config, interval, repo)) };
+    });
 }
 
 export async function removeScheduler(ctx: Context, namespace: string): Promise<SchedulerReport> {
@@ -155,10 +202,21 @@ export interface SchedulerStatus {
   cronLine?: string;
   lastRun?: string;
   logFile?: string;
+  /** A bash updater (autoupdate_release.sh) still installed for the namespace, with the fix. */
+  bash?: string;
+  /** cron: whether a cron daemon runs (a line without one never runs). */
+  cronDaemon?: 'running' | 'not-running' | 'unknown';
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
 export async function schedulerStatus(ctx: Context, namespace: string): Promise<SchedulerStatus> {
+  const status = await ourSchedulerStatus(ctx, namespace);
+  if (status.kind === 'unknown' || ctx.uid === 0) return status;
+  const bash = await bashStatusNote(ctx, namespace).catch(() => undefined);
+  return bash ? { ...status, bash } : status;
+}
+
+async function ourSchedulerStatus(ctx: Context, namespace: string): Promise<SchedulerStatus> {
   const logFile = ctx.paths.log(namespace);
   if (ctx.uid === 0) {
     // Never installed for root (and root's own crontab is not ours to probe).
@@ -182,7 +240,16 @@ export async function schedulerStatus(ctx: Context, namespace: string): Promise<
       }
     }
     const cron = await cronState(ctx, namespace);
-    if (cron) return { kind: 'cron', active: true, cronLine: cron.line, nextRun: cron.nextRun, interval: cron.interval, detail: 'crontab line installed', logFile };
+    if (cron) {
+      const daemon = cronDaemonState();
+      const base = { kind: 'cron' as const, cronLine: cron.line, interval: cron.interval, logFile };
+      if (daemon.running === false) {
+        // Never "active", and no next run: nothing will ever fire the line.
+        return { ...base, active: false, cronDaemon: 'not-running', detail: `the crontab line is installed but no cron daemon runs, so it will never run. ${NO_CRON_FIX}` };
+      }
+      const detail = daemon.running ? `crontab line installed; cron runs (pid ${daemon.pid})` : 'crontab line installed (cannot tell whether a cron daemon runs: /proc hides other users\' processes)';
+      return { ...base, active: true, nextRun: cron.nextRun, cronDaemon: daemon.running ? 'running' : 'unknown', detail };
+    }
     if (hasSystemdFiles(ctx, namespace)) {
       return { kind: 'systemd', active: false, unit, interval: installedInterval(ctx, namespace), linger, detail: `unit files are installed but systemctl --user does not answer (${manager.why})`, logFile };
     }

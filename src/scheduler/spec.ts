@@ -33,7 +33,8 @@ export function capturedPath(ctx: Context): string {
   return [nodeDir, ...new Set(entries)].join(':');
 }
 
-export function runSpec(ctx: Context, namespace: string, configFile: string, interval: Interval): RunSpec {
+/** `extra`: variables the run needs beyond the captured ones (REPO_DIR for a bash-era config). */
+export function runSpec(ctx: Context, namespace: string, configFile: string, interval: Interval, extra: readonly [string, string][] = []): RunSpec {
   checkNamespace(namespace);
   if (!path.isAbsolute(configFile)) throw new UserError(`--config: ${configFile} must be an absolute path.`);
   refuseUnsafe(configFile, `--config ${configFile}`);
@@ -42,6 +43,7 @@ export function runSpec(ctx: Context, namespace: string, configFile: string, int
     const value = ctx.env[name];
     if (value) environment.push([name, value]);
   }
+  environment.push(...extra);
   return { namespace, nodePath: ctx.nodePath, cliPath: ctx.cliPath, configFile, environment, interval };
 }
 

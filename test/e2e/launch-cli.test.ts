@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { closedPort } from '../helpers/api.js';
 import { runCli } from '../helpers/cli.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
-import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
 
 const staged = stage();
 if (staged.skip) console.log(`launch e2e tests skipped: ${staged.skip}`);
@@ -14,6 +15,7 @@ const e2e = staged.skip ? describe.skip : describe;
 
 interface World {
   setup: AlphaCoreSetup;
+  apiUrl: string;
   pm2: IsolatedPm2;
   env: Record<string, string>;
   creds: string;
@@ -27,7 +29,7 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
-async function world(): Promise<World> {
+async function world(options: { api?: boolean } = {}): Promise<World> {
   const root = userTempDir(run.user, 'alphacore-launch-e2e-');
   const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user, behaviour: { version: '3.1.4' } });
   const pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
@@ -40,10 +42,18 @@ async function world(): Promise<World> {
     ...setup.control.env,
     OPENAI_API_KEY: 'sk-e2e-from-env',
     VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'),
+    HEALTH_STABLE: '2s',
   };
   await chownTree(root, run.user);
+  // The Validation API first, as on a real machine: the validator refuses to start without it.
+  const apiPort = await closedPort();
+  if (options.api !== false) {
+    const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });
+    expect(api.exitCode, String(api.stderr)).toBe(0);
+  }
   return {
     setup,
+    apiUrl: `http://127.0.0.1:${apiPort}`,
     pm2,
     env,
     creds,
@@ -52,7 +62,7 @@ async function world(): Promise<World> {
   };
 }
 
-const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', ...more];
+const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--validation-api-endpoint', w.apiUrl, '--no-autoupdate', ...more];
 const launch = (w: World, args: string[]) => runCliAs(run, args, { env: w.env, cwd: w.setup.deploy });
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 
@@ -83,14 +93,19 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
     expect(start.env).toMatchObject({
       ENV_FILE: w.envFile,
       VENV_DIR: path.join(w.setup.deploy, 'venv'),
-      ENTRYPOINT: path.join(w.setup.deploy, 'neurons', 'validator.py'),
+      ENTRYPOINT: 'scripts/start_validator.py',
+      ALPHACORE_ROUND_LOCKFILE: w.env.VALIDATOR_ROUND_LOCKFILE,
       ALPHACORE_NETUID: '7',
       ALPHACORE_VALIDATOR_SA: 'e2e@proj.iam.gserviceaccount.com',
       ALPHACORE_VALIDATOR_VERSION: '3.1.4',
       VIRTUAL_ENV: path.join(w.setup.deploy, 'venv'),
     });
     const mine = w.pm2.list().filter((p) => p.namespace === 'alphacore');
-    expect(mine.map((p) => [p.name, p.status])).toEqual([['validator-hot-test', 'online']]);
+    expect(mine.map((p) => [p.name, p.status])).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
+    // A same-named process in another namespace: PM2 would restart that one through the
+    // ecosystem file, so launch starts the wrapper directly, with the file's policy.
+    expect(result.stdout).toContain('starting the wrapper directly');
+    expect(mine[1]).toMatchObject({ maxRestarts: 10, restartDelayMs: 5000, errorLog: path.join(w.setup.deploy, 'logs', 'pm2', 'validator-hot-test.error.log') });
     expect(w.pm2.list().find((p) => p.namespace === 'other')).toMatchObject({ status: 'online', pid: bystander.pid });
 
     expect(mode(w.envFile)).toBe(0o600);
@@ -127,7 +142,7 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
   });
 
   it('bad flags: exit 2, every problem listed, nothing written or started', async () => {
-    const w = await world();
+    const w = await world({ api: false });
     const result = await launch(w, ['launch', '--netuid', 'seven', '--network', 'mainnet', '--http-port', 'x', '--no-autoupdate']);
     expect(result.exitCode).toBe(2);
     for (const flag of ['--wallet-name', '--hotkey', '--netuid seven', '--network mainnet', '--http-port x']) expect(result.stderr).toContain(flag);
@@ -137,7 +152,7 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
   });
 
   it('--dry-run prints the plan and changes nothing', async () => {
-    const w = await world();
+    const w = await world({ api: false });
     const result = await launch(w, flags(w, '--dry-run', '--openai-api-key', 'sk-do-not-print'));
     expect(result.exitCode, result.stderr).toBe(0);
     expect(result.stdout).toContain(w.envFile);
@@ -150,7 +165,7 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
   });
 
   it('refuses to run as root: exit 2, says why, writes nothing', async () => {
-    const w = await world();
+    const w = await world({ api: false });
     const result = await runCli(flags(w), { env: w.env, cwd: w.setup.deploy });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/refuses to run as root[\s\S]*Run it as that user/);

@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CLI } from '../helpers/cli.js';
 import { git } from '../helpers/repo.js';
 import { updateSetup } from '../helpers/update-setup.js';
 
@@ -34,7 +33,7 @@ describe('update: steps 1-8 with the built CLI, real git and a real HTTP API', (
     const s = await updateSetup({ config: ['NETUID=abc', 'HEALTH_STABLE=forever'] });
     const r = await s.run();
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('NETUID=abc must be a non-negative integer');
+    expect(r.stderr).toContain('NETUID=abc must be a subnet uid, an integer 0-65535');
     expect(r.stderr).toContain('HEALTH_STABLE=forever is not a time span');
     expect(fs.existsSync(path.dirname(s.logFile))).toBe(false);
   });
@@ -200,7 +199,7 @@ describe('update: the Validation API gate', () => {
 describe('update: the overlap lock', () => {
   /** Starts a run that holds the lock while it waits on a hanging API. */
   async function startHolder(s: Awaited<ReturnType<typeof updateSetup>>) {
-    const child = spawn(process.execPath, [CLI, 'update', '--config', s.configFile, '--dry-run'], { env: s.env, stdio: 'ignore' });
+    const child = await s.spawnUpdate(['--dry-run']);
     const lockDir = path.join(path.dirname(s.stateFile), 'alphacore.lock');
     // The holder asks the API only after taking the lock.
     const deadline = Date.now() + 10_000;
@@ -228,6 +227,39 @@ describe('update: the overlap lock', () => {
     s.api!.set({ active: [] });
     const r = await s.run(['--json', '--dry-run']);
     expect(r.result).toMatchObject({ outcome: 'would-update' });
+  });
+});
+
+describe('update: the bash updater\'s lock file (a plain file at the same path, locked with flock)', () => {
+  /** autoupdate_release.sh's own lock: `exec 9>"$lock"; flock -n 9`, then the run; here it sleeps. */
+  async function bashHolder(lockFile: string) {
+    fs.mkdirSync(path.dirname(lockFile), { recursive: true });
+    fs.writeFileSync(lockFile, '');
+    const script = 'exec 9>"$1"; flock -n 9 || exit 1; echo held; exec sleep 600';
+    const child = spawn('bash', ['-c', script, '_', lockFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => child.stdout.once('data', resolve));
+    return child;
+  }
+
+  it('held by a live bash updater: locked, exit 0, said in the log; once it is gone the next run proceeds', async () => {
+    const s = await updateSetup();
+    s.origin.push({ 'src/app.py': 'v2\n' });
+    const lockFile = path.join(path.dirname(s.stateFile), 'alphacore.lock');
+    const holder = await bashHolder(lockFile);
+    try {
+      const r = await s.run(['--json']);
+      expect(r.stderr).not.toContain('unexpected error');
+      expect(r.exitCode).toBe(0);
+      expect(r.result).toMatchObject({ outcome: 'locked' });
+      expect(fs.readFileSync(s.logFile, 'utf8')).toMatch(/\[autoupdate\] result: locked/);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((resolve) => holder.once('exit', resolve));
+    }
+    // The bash run is over and its file stays behind: it no longer blocks anything.
+    expect(fs.statSync(lockFile).isFile()).toBe(true);
+    const next = await s.run(['--json', '--dry-run']);
+    expect(next.result).toMatchObject({ outcome: 'would-update' });
   });
 });
 

@@ -6,7 +6,7 @@ import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { isolatedEnv } from './tmp.js';
-import { chownTree, runCliAs, userTempDir, type StagedRun } from './user.js';
+import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from './user.js';
 
 /**
  * A validator machine in miniature, for the update's restart half: the fixture repo
@@ -45,8 +45,11 @@ export async function restartWorld(run: StagedRun, options: { behaviour?: Behavi
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const apiPort = await closedPort();
-  const env: Record<string, string> = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env };
+  const env: Record<string, string> = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
   await chownTree(root, run.user);
+  // As on a real machine: the Validation API first (the validator refuses to start without it).
+  const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--pm2-namespace', 'alphacore', '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });
+  expect(api.exitCode, String(api.stderr)).toBe(0);
   const launch = await runCliAs(
     run,
     [

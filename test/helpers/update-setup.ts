@@ -1,9 +1,11 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { closedPort, startApi, type ApiBehaviour, type FakeApi } from './api.js';
-import { runCli, type CliResult } from './cli.js';
+import { CLI, runCli, type CliResult } from './cli.js';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
 import { isolatedEnv, tempDir } from './tmp.js';
+import { chownTree, runCliAs, stage, type StagedRun } from './user.js';
 
 export interface UpdateSetup {
   root: string;
@@ -17,6 +19,20 @@ export interface UpdateSetup {
   logFile: string;
   stateFile: string;
   run(args?: string[]): Promise<CliResult>;
+  /** Starts `update --config <config> ...args` in the background, as run() would run it. */
+  spawnUpdate(args: string[]): Promise<ChildProcess>;
+}
+
+/**
+ * `update` refuses root (DESIGN.md §5 step 0). As root (CI), the runs are the
+ * throwaway user's: the tree is given to it before every run, so what a test wrote
+ * as root in between (a state file, a log) is the user's too.
+ */
+function runner(root: string): StagedRun | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const staged = stage();
+  if (!staged.ready) throw new Error(`update refuses root and there is no throwaway user to run it as: ${staged.skip}`);
+  return staged.ready;
 }
 
 /**
@@ -70,6 +86,22 @@ export async function updateSetup(options: { api?: ApiBehaviour | 'closed'; conf
     roundLock,
     logFile: path.join(stateDir, 'alphacore.log'),
     stateFile: path.join(stateDir, 'alphacore.state.json'),
-    run: (args = []) => runCli(['update', '--config', configFile, ...args], { env }),
+    run: async (args = []) => {
+      const as = runner(root);
+      if (!as) return runCli(['update', '--config', configFile, ...args], { env });
+      await chownTree(root, as.user);
+      return runCliAs(as, ['update', '--config', configFile, ...args], { env, cwd: env.HOME });
+    },
+    spawnUpdate: async (args) => {
+      const as = runner(root);
+      if (as) await chownTree(root, as.user);
+      const cli = as ? as.cli : CLI;
+      return spawn(process.execPath, [cli, 'update', '--config', configFile, ...args], {
+        env: as ? { USER: as.user.name, LOGNAME: as.user.name, ...env } : env,
+        cwd: env.HOME,
+        stdio: 'ignore',
+        ...(as ? { uid: as.user.uid, gid: as.user.gid } : {}),
+      });
+    },
   };
 }

@@ -34,9 +34,10 @@ async function world() {
 
 function startValidator(w: Awaited<ReturnType<typeof world>>, lockfile: string) {
   const envFile = path.join(w.root, 'v.env');
-  fs.writeFileSync(envFile, 'ALPHACORE_NETUID="5"\n');
-  execFileSync(path.join(w.pm2.env.PATH.split(':')[0]!, 'pm2'), ['start', path.join(w.setup.deploy, 'scripts/validator/process/start_validator_pm2.sh'), '--name', 'v', '--namespace', 'fx', '--interpreter', 'bash'], {
-    env: { ...w.env, ENV_FILE: envFile, VENV_DIR: w.setup.venv, ENTRYPOINT: 'x', VALIDATOR_ROUND_LOCKFILE: lockfile },
+  // No Validation API here: the stub, like the real validator, only skips it when disabled.
+  fs.writeFileSync(envFile, 'ALPHACORE_NETUID="5"\nALPHACORE_VALIDATION_API_ENABLED="false"\n');
+  execFileSync(path.join(w.pm2.env.PATH.split(':')[0]!, 'pm2'), ['start', path.join(w.setup.deploy, 'scripts/validator/process/pm2.config.js'), '--name', 'v', '--update-env'], {
+    env: { ...w.env, PROCESS_NAME: 'v', PM2_NAMESPACE: 'fx', ENV_FILE: envFile, VENV_DIR: w.setup.venv, ALPHACORE_ROUND_LOCKFILE: lockfile },
     stdio: 'ignore',
   });
 }
@@ -46,7 +47,11 @@ describe('AlphaCore fixture repo', () => {
     const w = await world();
     const port = await closedPort();
     const script = path.join(w.setup.deploy, 'scripts/validator/process/launch_validation_api.sh');
-    const args = ['--pm2-namespace', 'fx', '--process-name', 'api', '--bind-host', '127.0.0.1', '--port', String(port), '--workers', 'two words'];
+    const creds = path.join(w.root, 'sa.json');
+    fs.writeFileSync(creds, '{}');
+    const noAuth = spawnSync('bash', [script, '--pm2-namespace', 'fx'], { env: w.env, encoding: 'utf8' });
+    expect([noAuth.status, noAuth.stderr]).toEqual([1, expect.stringContaining('Missing auth: pass --gcp-creds-file or set GOOGLE_OAUTH_ACCESS_TOKEN')]);
+    const args = ['--pm2-namespace', 'fx', '--gcp-creds-file', creds, '--process-name', 'api', '--bind-host', '127.0.0.1', '--port', String(port), '--workers', 'two words'];
     for (let i = 0; i < 2; i += 1) expect(spawnSync('bash', [script, ...args], { env: w.env, encoding: 'utf8' }).status).toBe(0);
     expect(w.setup.control.apiLaunches().at(-1)).toEqual(args);
     expect(w.pm2.list().filter((p) => p.name === 'api').map((p) => [p.namespace, p.status])).toEqual([['fx', 'online']]);
@@ -61,10 +66,20 @@ describe('AlphaCore fixture repo', () => {
     const lockfile = path.join(w.root, 'round.lock');
     startValidator(w, lockfile);
     const started = await until(() => w.setup.control.validatorStarts()[0]);
-    expect(started.env).toMatchObject({ ALPHACORE_NETUID: '5', VIRTUAL_ENV: w.setup.venv });
+    // Through the ecosystem file and the wrapper: the entry point and the logging flag, as the real ones.
+    expect(started).toMatchObject({ entry: 'scripts/start_validator.py', argv: [] });
+    expect(started.env).toMatchObject({ ALPHACORE_NETUID: '5', VIRTUAL_ENV: w.setup.venv, ENTRYPOINT: 'scripts/start_validator.py', ALPHACORE_ROUND_LOCKFILE: lockfile });
+    expect(w.pm2.list().find((p) => p.name === 'v')).toMatchObject({ namespace: 'fx', maxRestarts: 10, restartDelayMs: 5000, errorLog: path.join(w.setup.deploy, 'logs', 'pm2', 'v.error.log') });
     w.setup.control.holdRoundLock({ round_id: 'r-9' });
     const lock = await until(() => (fs.existsSync(lockfile) ? (JSON.parse(fs.readFileSync(lockfile, 'utf8')) as Record<string, unknown>) : undefined));
     expect(lock).toMatchObject({ round_id: 'r-9', block: 1, pid: started.pid });
+    // A restart is never mid-round: the new process removes the leftover lock.
+    w.setup.control.releaseRoundLock();
+    await until(() => (fs.existsSync(lockfile) ? undefined : true));
+    w.pm2.pm2('stop', 'v');
+    fs.writeFileSync(lockfile, '{"round_id":"left-by-a-crash","block":1,"ts":1,"pid":1}');
+    w.pm2.pm2('restart', 'v');
+    await until(() => (fs.existsSync(lockfile) ? undefined : true));
     w.setup.control.releaseRoundLock();
     await until(() => (fs.existsSync(lockfile) ? undefined : true));
   });

@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { makePaths, type Context } from '../../src/core/context.js';
 import { UserError } from '../../src/core/errors.js';
 import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { installFakePython } from '../helpers/fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv, tempDir } from '../helpers/tmp.js';
 
@@ -25,7 +26,7 @@ async function world() {
   daemons.push(pm2);
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'relaunch@proj.iam.gserviceaccount.com' }));
-  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock') };
+  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '1s' };
   const out: string[] = [];
   const ctx: Context = {
     env,
@@ -45,7 +46,7 @@ async function world() {
 describe('relaunchValidator (the update cycle\'s validator restart)', () => {
   it('relaunches from the auto-update config: same env file, process replaced, config and scheduler untouched', async () => {
     const w = await world();
-    const argv = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '3', '--network', 'local', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--epoch-slots', '2', '--pm2-namespace', 'relns'];
+    const argv = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '3', '--network', 'local', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--epoch-slots', '2', '--pm2-namespace', 'relns', '--disable-validation-api'];
     expect(await runLaunch(w.ctx, await parseLaunchArgv(argv))).toBe(0);
     const configFile = w.ctx.paths.autoupdateConfig('relns');
     const envFile = path.join(w.setup.deploy, 'env', 'local', 'validator-cold-hot.env');
@@ -69,7 +70,7 @@ describe('relaunchValidator (the update cycle\'s validator restart)', () => {
 
   it('restarts a stopped validator (the cycle stopped the namespace) even with unchanged settings', async () => {
     const w = await world();
-    const argv = ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm'];
+    const argv = ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api'];
     await relaunchValidator(w.ctx, argv, w.setup.deploy);
     w.pm2.pm2('stop', 'all');
     expect(w.pm2.list().map((p) => p.status)).toEqual(['stopped']);
@@ -103,15 +104,18 @@ describe('relaunchValidator (the update cycle\'s validator restart)', () => {
     expect(fs.existsSync(path.join(w.setup.deploy, 'env'))).toBe(false);
   });
 
-  it('a missing venv is bootstrapped with python3 -m venv + pip install -r modules/requirements.txt', async (t) => {
-    if (!fs.existsSync('/usr/bin/python3')) return t.skip('no /usr/bin/python3 with venv on this machine');
+  it('a missing venv is bootstrapped with python3 -m venv + pip install -r modules/requirements.txt', async () => {
+    // Only Python is replaced (the fake runtime): its venv, its pip, and the validator it runs.
     const w = await world();
+    const fake = installFakePython(path.join(w.root, 'python'));
     fs.rmSync(w.setup.venv, { recursive: true });
-    const ctx = { ...w.ctx, env: { ...w.ctx.env, PATH: `${w.pm2.env.PATH.split(':')[0]}:/usr/bin:/bin` } };
-    await relaunchValidator(ctx, ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm'], w.setup.deploy);
+    fs.writeFileSync(path.join(w.setup.deploy, 'modules', 'requirements.txt'), 'bittensor\n');
+    const ctx = { ...w.ctx, env: { ...w.ctx.env, PATH: `${fake.bin}:${w.ctx.env.PATH}` } };
+    await relaunchValidator(ctx, ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api'], w.setup.deploy);
     expect(fs.existsSync(path.join(w.setup.venv, 'bin', 'activate'))).toBe(true);
-    expect(fs.existsSync(path.join(w.setup.venv, 'bin', 'pip'))).toBe(true);
+    expect(fs.existsSync(path.join(w.setup.venv, '.alphacore-incomplete'))).toBe(false);
+    expect(fake.installed(w.setup.venv)).toEqual(['bittensor', 'pip']);
     expect(w.out.join('')).toMatch(/Creating the validator venv[\s\S]*Installing .*requirements.txt/);
     expect(w.pm2.list().map((p) => p.status)).toEqual(['online']);
-  }, 180_000);
+  });
 });

@@ -58,7 +58,7 @@ describe('loadConfig', () => {
     expect(list.join('\n')).toMatch(/WALLET_NAME is required/);
     expect(list.join('\n')).toMatch(/WALLET_HOTKEY is required/);
     expect(list.join('\n')).toMatch(/NETWORK=mars is not one of/);
-    expect(list.join('\n')).toMatch(/NETUID=abc must be a non-negative integer/);
+    expect(list.join('\n')).toMatch(/NETUID=abc must be a subnet uid, an integer 0-65535/);
     expect(list.join('\n')).toMatch(/GCP_CREDS_FILE=\/nope.json does not exist/);
     expect(list.join('\n')).toMatch(/REPO_DIR is required/);
     expect(list.join('\n')).toMatch(/HEALTH_TIMEOUT=soon is not a time span/);

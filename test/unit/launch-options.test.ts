@@ -18,6 +18,7 @@ function world(env: Record<string, string> = {}) {
     env: { OPENAI_API_KEY: 'sk-env-key', ...env },
     home: path.join(root, 'home'),
     cwd: root,
+    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
     repoDir: repo,
     exists: (f) => fs.existsSync(f),
     readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
@@ -62,7 +63,8 @@ describe('launch defaults (DESIGN.md §4)', () => {
       promptPostprocess: 'none',
       openaiApiKey: 'sk-env-key',
       openaiApiKeyFlag: undefined,
-      roundLockfile: '/tmp/alphacore-validator-round.lock',
+      // Private (DESIGN.md §3), not /tmp: launch hands the same path to the validator.
+      roundLockfile: expect.stringMatching(/^\/.*\/home\/\.local\/state\/alphacore\/autoupdate\/alphacore\.round\.lock$/),
     });
     expect(o.envFile).toBe(path.join(o.repoDir, 'env', 'finney', 'validator-cold-hot.env'));
     expect(o.venvDir).toBe(path.join(o.repoDir, 'venv'));
@@ -120,9 +122,13 @@ describe('launch checks: each alone names the flag', () => {
     ['missing hotkey', ['--wallet-name', 'c', '--netuid', '1', '--network', 'finney'], {}, /--hotkey is required/],
     ['missing netuid', ['--wallet-name', 'c', '--hotkey', 'h', '--network', 'finney'], {}, /--netuid is required/],
     ['missing network', ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1'], {}, /--network is required/],
-    ['bad network', [...BASE.slice(0, 6), '--network', 'mainnet'], {}, /--network mainnet is not one of local, test, finney/],
-    ['bad netuid', [...BASE.slice(0, 4), '--netuid', '-1', '--network', 'finney'], {}, /--netuid -1 must be a non-negative integer/],
-    ['bad wallet name', ['--wallet-name', 'a b', ...BASE.slice(2)], {}, /--wallet-name a b: use letters/],
+    ['other network without an endpoint', [...BASE.slice(0, 6), '--network', 'mainnet'], {}, /--network mainnet is not one of local, test, finney, so it has no default endpoint: pass --chain-endpoint/],
+    ['bad netuid', [...BASE.slice(0, 4), '--netuid', '-1', '--network', 'finney'], {}, /--netuid -1 must be a subnet uid, an integer 0-65535/],
+    ['netuid over 16 bits', [...BASE.slice(0, 4), '--netuid', '99999', '--network', 'finney'], {}, /--netuid 99999 must be a subnet uid, an integer 0-65535/],
+    ['wallet name with a slash', ['--wallet-name', 'a/b', ...BASE.slice(2)], {}, /--wallet-name "a\/b" contains '\/'/],
+    ['hotkey with a leading dash', [...BASE.slice(0, 2), '--hotkey=-x', ...BASE.slice(4)], {}, /--hotkey "-x" starts with '-'/],
+    ['hotkey with a leading dot', [...BASE.slice(0, 2), '--hotkey', '..', ...BASE.slice(4)], {}, /--hotkey "\.\." starts with '\.'/],
+    ['wallet name with a control character', ['--wallet-name', 'a\u001bb', ...BASE.slice(2)], {}, /--wallet-name "a\\u001bb" contains a control character/],
     ['http chain endpoint', [...BASE, '--chain-endpoint', 'https://x:443'], {}, /--chain-endpoint https:\/\/x:443 must be a ws:\/\/ or wss:\/\/ URL/],
     ['bad profile', [...BASE, '--profile', 'prod'], {}, /--profile prod is not one of local, testing, production/],
     ['placeholder SA', [...BASE, '--validator-sa', 'your-validator-sa@project.iam.gserviceaccount.com'], {}, /placeholder/],
@@ -132,7 +138,7 @@ describe('launch checks: each alone names the flag', () => {
     ['no creds with autoupdate', [...BASE, '--gcp-creds-file', ''], {}, /--gcp-creds-file .*does not exist/],
     ['bad API endpoint', [...BASE, '--validation-api-endpoint', 'ftp://x'], {}, /--validation-api-endpoint ftp:\/\/x must be an http/],
     ['bad http port', [...BASE, '--http-port', '80a'], {}, /--http-port 80a must be an integer port/],
-    ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name a\/b: use letters/],
+    ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name "a\/b" contains '\/'/],
     ['bad namespace (env)', BASE, { PM2_NAMESPACE: 'a b' }, /--pm2-namespace a b: use letters/],
     ['bad interval', [...BASE, '--autoupdate-interval', 'soon'], {}, /--autoupdate-interval soon is not a time span/],
     ['bad interval (env)', BASE, { ALPHACORE_AUTOUPDATE_INTERVAL: '2 fortnights' }, /ALPHACORE_AUTOUPDATE_INTERVAL 2 fortnights is not a time span/],
@@ -144,6 +150,7 @@ describe('launch checks: each alone names the flag', () => {
     ['bad weights min tasks', [...BASE, '--weights-min-tasks-before-emit', '1.5'], {}, /--weights-min-tasks-before-emit 1.5 must be an integer/],
     ['relative round lockfile', [...BASE, '--round-lockfile', 'round.lock'], {}, /--round-lockfile round.lock must be an absolute path/],
     ['unknown flag', [...BASE, '--wallet', 'x'], {}, /--wallet: unknown flag/],
+    ['misspelled flag', [...BASE, '--chian-endpoint', 'x'], {}, /--chian-endpoint: unknown flag \(did you mean --chain-endpoint\?\)/],
     ['stray word', [...BASE, 'oops'], {}, /oops: unknown argument/],
     ['newline in a value', [...BASE, '--validator-sa', 'a@b.c\nX=1'], {}, /--validator-sa contains a newline/],
   ];
@@ -175,5 +182,19 @@ describe('launch checks: all reported at once', () => {
     const o = await resolve([...BASE, '--validator-sa', 'a@b.iam.gserviceaccount.com', '--autoupdate-interval', 'never', '--gcp-creds-file', '/nope'], {}, 'relaunch').catch((e: UserError) => e);
     expect(o).toBeInstanceOf(UserError);
     expect((o as UserError).problems).toEqual([expect.stringMatching(/--gcp-creds-file \/nope does not exist/)]);
+  });
+});
+
+describe('launch_validator.sh parity (issue 9): any network with an endpoint, names that do not break a path', () => {
+  it('--network mars with --chain-endpoint is accepted; its profile and slots are the non-local defaults', async () => {
+    const o = await resolve(['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'mars', '--chain-endpoint', 'wss://mars.example:443']);
+    expect(o).toMatchObject({ network: 'mars', chainEndpoint: 'wss://mars.example:443', profile: 'testing', epochSlots: '4', processName: 'validator-hot-mars' });
+    expect(o.envFile).toMatch(/\/env\/mars\/validator-cold-hot\.env$/);
+  });
+
+  it('wallet and hotkey names with spaces and other characters the bash launcher takes are accepted', async () => {
+    const o = await resolve(['--wallet-name', "my cold 'wallet'", '--hotkey', 'hot key$1', '--netuid', '0', '--network', 'test']);
+    expect(o).toMatchObject({ walletName: "my cold 'wallet'", hotkey: 'hot key$1', netuid: '0', processName: 'validator-hot key$1-test' });
+    expect(o.envFile).toMatch(/\/env\/test\/validator-my cold 'wallet'-hot key\$1\.env$/);
   });
 });

@@ -25,6 +25,7 @@ function world() {
     env,
     home,
     cwd: root,
+    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
     repoDir: repo,
     exists: (f) => fs.existsSync(f),
     readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
@@ -72,6 +73,7 @@ describe('validator env file (DESIGN.md §4.1)', () => {
         'ALPHACORE_LOOP_MODE="timed"',
         'ALPHACORE_TICK_SECONDS="1200"',
         'ALPHACORE_EPOCH_SLOTS="4"',
+        `ALPHACORE_ROUND_LOCKFILE="${w.home}/.local/state/alphacore/autoupdate/alphacore.round.lock"`,
         '',
       ].join('\n'),
     );
@@ -103,14 +105,15 @@ describe('validator env file (DESIGN.md §4.1)', () => {
     expect(get('ALPHACORE_PROMPT_POSTPROCESS')).toBe('ALPHACORE_PROMPT_POSTPROCESS="minimal"');
     expect(get('ALPHACORE_TICK_SECONDS')).toBe('ALPHACORE_TICK_SECONDS="600"');
     // The optional keys come last, in the table's order.
-    expect(lines.slice(-7, -2)).toEqual([
+    expect(lines.slice(-8, -3)).toEqual([
       'ALPHACORE_LOOP_MODE="timed"',
       'ALPHACORE_TICK_SECONDS="600"',
       'ALPHACORE_EPOCH_SLOTS="3"',
       'ALPHACORE_EPOCH_SLOT_INDEX="1"',
       'ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT="5"',
     ]);
-    expect(lines.at(-2)).toBe('ALPHACORE_OPENAI_API_KEY="sk-\\"\\$x\\`"');
+    expect(lines.at(-3)).toBe('ALPHACORE_OPENAI_API_KEY="sk-\\"\\$x\\`"');
+    expect(lines.at(-2)).toBe(`ALPHACORE_ROUND_LOCKFILE="${w.home}/.local/state/alphacore/autoupdate/alphacore.round.lock"`);
     // A shell reads back exactly the values (hostile key included).
     const file = path.join(w.root, 'v.env');
     fs.writeFileSync(file, text);
@@ -173,6 +176,53 @@ describe('auto-update config', () => {
     expect(text).toContain('ALPHACORE_OPENAI_API_KEY="***"');
     expect(text).toContain('ALPHACORE_OPENAI_API_KEY=***');
     for (const p of [o.envFile, '/cfg/alphacore.env', `${w.repo}/scripts/validator/process/start_validator_pm2.sh`]) expect(text).toContain(p);
-    expect(text).toMatch(/pm2 start .* --name validator-hot-finney --namespace alphacore --interpreter bash/);
+    expect(text).toMatch(/pm2 start .* --name validator-hot-finney --namespace alphacore --interpreter \/bin\/bash/);
+  });
+});
+
+describe('the validator PM2 app (DESIGN.md §4, §10: as launch_pm2.sh starts it)', () => {
+  const ECOSYSTEM = "  env: {\n    ENTRYPOINT: process.env.ENTRYPOINT || 'scripts/start_validator.py',\n";
+
+  it('reads the entry point the ecosystem file defaults to', async () => {
+    const { ecosystemEntrypoint } = await import('../../src/commands/launch/plan.js');
+    expect(ecosystemEntrypoint(ECOSYSTEM)).toBe('scripts/start_validator.py');
+    expect(ecosystemEntrypoint(ECOSYSTEM.replace('scripts/start_validator.py', 'neurons/validator.py'))).toBe('neurons/validator.py');
+    expect(ecosystemEntrypoint('module.exports = {}')).toBe('scripts/start_validator.py');
+  });
+
+  it('through the ecosystem file: the env launch_pm2.sh passes plus ALPHACORE_ROUND_LOCKFILE; pm2 start <file> --name N --update-env', async () => {
+    const w = world();
+    const { pm2StartArgs } = await import('../../src/adapters/pm2.js');
+    const o = resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm', '--round-lockfile', '/r/x.lock']), w.facts());
+    const file = path.join(w.repo, 'scripts/validator/process/pm2.config.js');
+    const app = validatorApp(o, { file, defaultEntrypoint: 'scripts/start_validator.py' });
+    expect(app.env).toEqual({
+      PROCESS_NAME: 'validator-hot-finney',
+      PM2_NAMESPACE: 'alphacore',
+      ENV_FILE: path.join(w.repo, 'env/finney/validator-cold-hot.env'),
+      VENV_DIR: path.join(w.repo, 'venv'),
+      LOG_DIR: path.join(w.repo, 'logs/pm2'),
+      ENTRYPOINT: 'scripts/start_validator.py',
+      ALPHACORE_ROUND_LOCKFILE: '/r/x.lock',
+    });
+    expect(pm2StartArgs(app)).toEqual(['start', file, '--name', 'validator-hot-finney', '--update-env']);
+    // Without the file: the wrapper directly, with the file's restart policy and log files.
+    expect(pm2StartArgs({ ...app, ecosystem: undefined })).toEqual([
+      'start', path.join(w.repo, 'scripts/validator/process/start_validator_pm2.sh'), '--name', 'validator-hot-finney', '--namespace', 'alphacore',
+      '--interpreter', '/bin/bash', '--cwd', w.repo, '--max-restarts', '10', '--restart-delay', '5000',
+      '--output', path.join(w.repo, 'logs/pm2/validator-hot-finney.out.log'), '--error', path.join(w.repo, 'logs/pm2/validator-hot-finney.error.log'),
+      '--merge-logs', '--log-date-format', 'YYYY-MM-DD HH:mm:ss Z', '--force',
+    ]);
+  });
+
+  it('--entrypoint overrides the default and travels to the relaunch; a missing one is refused', async () => {
+    const w = world();
+    fs.mkdirSync(path.join(w.repo, 'neurons'));
+    fs.writeFileSync(path.join(w.repo, 'neurons/validator.py'), '\n');
+    const o = resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm', '--entrypoint', 'neurons/validator.py']), w.facts());
+    expect(validatorApp(o, { file: 'f', defaultEntrypoint: 'scripts/start_validator.py' }).env.ENTRYPOINT).toBe('neurons/validator.py');
+    expect(validatorExtraArgs(o)).toContain('--entrypoint');
+    const bad = parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm', '--entrypoint', 'nope.py']);
+    await expect((async () => resolveLaunchOptions(await bad, w.facts()))()).rejects.toThrow(/--entrypoint nope.py: no such file in the deploy clone/);
   });
 });

@@ -61,7 +61,7 @@ describe('renderStatus: exact text without colour', () => {
     expect(lines).toContain('Linger       unknown (matters only for a systemd timer)');
     expect(lines).toContain('PM2 startup  not configured for op (no pm2-op boot unit)');
     expect(lines).toContain('Quarantine   b7c8d9e rolled back 3h ago (health-check)');
-    expect(lines).toContain('Journal      update a1b2c3d -> b7c8d9e, phase deploy, started 30m ago, pid 999 gone');
+    expect(lines).toContain('Journal      update a1b2c3d -> b7c8d9e interrupted in phase deploy, started 30m ago, pid 999 gone');
     const advice = lines.slice(lines.indexOf('What to do next:') + 1).filter(Boolean);
     expect(advice.map((l) => l.slice(0, 8))).toEqual(['  ERROR ', '  ERROR ', '  WARN  ', '  WARN  ', '  WARN  ', '  WARN  ']);
   });

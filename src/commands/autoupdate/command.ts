@@ -5,7 +5,7 @@ import type { Context } from '../../core/context.js';
 export function autoupdateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'autoupdate <action>',
-    'Install, remove or show the auto-update timer (systemd user timer, else crontab; DESIGN.md §6)',
+    'Install, remove or show the auto-update timer (systemd user timer, else crontab; see docs/scheduler.md)',
     (y) =>
       y
         .positional('action', { choices: ['enable', 'disable', 'status'] as const, describe: 'what to do', demandOption: true })

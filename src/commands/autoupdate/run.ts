@@ -55,16 +55,19 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
     const status = await schedulerStatus(ctx, namespace);
     const lines = [
       `namespace: ${namespace}`,
-      `scheduler: ${status.kind}${status.active ? ' (active)' : ''}: ${status.detail}`,
+      `scheduler: ${status.kind}${status.active ? ' (active)' : status.kind === 'none' ? '' : ' (NOT active)'}: ${status.detail}`,
+      ...(status.cronDaemon === 'not-running' ? ['ERROR: no cron daemon runs: the crontab line will never run (see above for the fix).'] : []),
       ...(status.interval ? [`interval: ${status.interval}`] : []),
       ...(status.nextRun ? [`next run: ${status.nextRun}`] : []),
       ...(status.lastRun ? [`last run: ${status.lastRun}`] : []),
       ...(status.cronLine ? [`crontab line: ${status.cronLine}`] : []),
       ...(status.kind === 'systemd' && status.linger !== undefined ? [`linger: ${status.linger ? 'on' : 'off (the timer stops at logout; see alphacore autoupdate enable --enable-linger)'}`] : []),
       `log: ${status.logFile}`,
+      ...(status.bash ? [`WARNING: ${status.bash}`] : []),
     ];
     print({ namespace, ...status }, lines);
-    return status.kind === 'unknown' ? 1 : 0;
+    // A line nothing will ever run is not a working scheduler.
+    return status.kind === 'unknown' || status.cronDaemon === 'not-running' ? 1 : 0;
   }
 
   if (flags.action === 'disable') {
@@ -87,8 +90,12 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
     problems.add(`--config: ${configFile} does not exist, so the timer would have nothing to run. Run \`alphacore launch\` first (it writes that config), or pass --config with the auto-update config of this namespace.`);
   }
   problems.throwIfAny('cannot enable auto-update:');
+  // A bash-era config has no REPO_DIR (the script's own clone was implied): the clone
+  // the bash updater ran in is carried in the timer's environment instead.
+  const { configHasRepoDir, findBashUpdaters } = await import('../../scheduler/takeover.js');
+  const repoDir = configHasRepoDir(ctx, configFile) ? undefined : (await findBashUpdaters(ctx, { namespace, configFile })).repo;
   // The same validation every timer run does: better to fail now than every 2 minutes.
-  loadConfig(configFile, ctx.env, {}, ctx.paths);
+  loadConfig(configFile, ctx.env, { repoDir }, ctx.paths);
   const report = await installScheduler(ctx, {
     namespace,
     configFile,
@@ -96,6 +103,7 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
     intervalFlag,
     enableLinger: flags.enableLinger,
     dryRun: flags.dryRun,
+    repoDir,
   });
   print(report, report.lines);
   return 0;

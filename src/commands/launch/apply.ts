@@ -1,9 +1,12 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { readIfExists, writeFileSafely } from '../../adapters/files.js';
 import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { OperationError } from '../../core/errors.js';
+import { awaitHealthyValidator } from './health.js';
+import { guardNamespace, replaceValidators } from './namespace-guard.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
 import { bootstrapVenv, inspectVenv, venvHowTo } from './venv.js';
 
@@ -28,7 +31,7 @@ export function sameApp(existing: Pm2Process, app: Pm2App): boolean {
 }
 
 /** Fails before anything changes when the validator cannot start: no venv and no way to make one, or no pm2. */
-export async function preflight(ctx: Context, plan: LaunchPlan, pm2: Pm2): Promise<{ createVenvWith?: string }> {
+export async function preflight(ctx: Context, plan: LaunchPlan, pm2: Pm2): Promise<{ createVenvWith?: string; replace: Pm2Process[] }> {
   const { venvDir, repoDir } = plan.options;
   const venv = await inspectVenv(ctx, venvDir);
   if (venv.kind === 'missing') {
@@ -38,7 +41,22 @@ export async function preflight(ctx: Context, plan: LaunchPlan, pm2: Pm2): Promi
   if (!available.ok) {
     throw new OperationError(`PM2 is not usable: ${available.detail}. Nothing was changed.`);
   }
-  return venv.kind === 'create' ? { createVenvWith: venv.python } : {};
+  // The update relaunches the namespace's one validator: only a first launch can add a second.
+  const replace = plan.purpose === 'launch' ? await guardNamespace(pm2, plan.pm2App, plan.options.replace) : [];
+  return { createVenvWith: venv.kind === 'create' || venv.kind === 'incomplete' ? venv.python : undefined, replace };
+}
+
+/**
+ * Through the ecosystem file unless a process of the same name lives in another
+ * namespace: PM2 matches ecosystem apps by name across namespaces and would restart
+ * that process into ours. Then the wrapper directly, with the file's policy.
+ */
+async function startPlan(ctx: Context, pm2: Pm2, app: Pm2App): Promise<Pm2App> {
+  if (!app.ecosystem) return app;
+  const clash = (await pm2.list()).find((p) => p.name === app.name && p.namespace !== app.namespace);
+  if (!clash) return app;
+  ctx.stdout(`A PM2 process named ${app.name} runs in namespace ${clash.namespace}; starting the wrapper directly (same restart policy and logs as ${app.ecosystem}) so that it is left alone.\n`);
+  return { ...app, ecosystem: undefined };
 }
 
 /**
@@ -46,22 +64,27 @@ export async function preflight(ctx: Context, plan: LaunchPlan, pm2: Pm2): Promi
  * id; nothing else is touched). A launch whose process already runs with exactly these
  * settings leaves it running, so that re-running launch never costs a round.
  */
-export async function startValidator(ctx: Context, plan: LaunchPlan, pm2: Pm2, options: { envFileChanged: boolean; force: boolean }): Promise<Pm2Process> {
+export async function startValidator(ctx: Context, plan: LaunchPlan, pm2: Pm2, options: { envFileChanged: boolean; force: boolean }): Promise<{ proc: Pm2Process; leftRunning: boolean }> {
   const app = plan.pm2App;
   const existing = (await pm2.list(app.namespace)).filter((p) => p.name === app.name);
   if (!options.force && !options.envFileChanged && existing.length === 1 && sameApp(existing[0]!, app)) {
     ctx.stdout(`PM2 process ${app.name} (namespace ${app.namespace}) already runs with these settings (pid ${existing[0]!.pid}); left running. Restart it with: pm2 restart ${existing[0]!.pmId}\n`);
-    return existing[0]!;
+    return { proc: existing[0]!, leftRunning: true };
   }
   if (existing.length > 0) {
     await pm2.deleteProcess(app.name, app.namespace);
     ctx.stdout(`Replaced the previous PM2 process ${app.name} in namespace ${app.namespace}.\n`);
   }
-  await pm2.startApp(app);
+  const logDir = app.env.LOG_DIR;
+  // launch_pm2.sh makes it too: PM2 does not create a missing log folder.
+  if (logDir) await fs.promises.mkdir(logDir, { recursive: true });
+  const how = await startPlan(ctx, pm2, app);
+  await pm2.startApp(how);
   const started = (await pm2.list(app.namespace)).find((p) => p.name === app.name);
   if (!started) throw new OperationError(`pm2 start reported success but ${app.name} is not in namespace ${app.namespace}; see pm2 logs ${app.name}.`);
-  ctx.stdout(`Started ${app.name} in PM2 namespace ${app.namespace} (status ${started.status}, pid ${started.pid}).\n`);
-  return started;
+  const through = how.ecosystem ? `through ${how.ecosystem}` : `with ${app.script}`;
+  ctx.stdout(`Started ${app.name} in PM2 namespace ${app.namespace} ${through} (entry point ${app.env.ENTRYPOINT}, status ${started.status}, pid ${started.pid}).\n`);
+  return { proc: started, leftRunning: false };
 }
 
 async function register(ctx: Context, argv: string[]): Promise<void> {
@@ -83,12 +106,18 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
     const { installScheduler } = await import('../../scheduler/index.js');
     await installScheduler(ctx, { ...plan.scheduler, dryRun: true });
   }
-  const { createVenvWith } = await preflight(ctx, plan, pm2);
+  const { createVenvWith, replace } = await preflight(ctx, plan, pm2);
   if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith);
   if (plan.register) await register(ctx, plan.register);
   const envChange = await writePlanned(plan.envFile);
   ctx.stdout(`${verb[envChange]} validator env file ${plan.envFile.path} (mode 0600).\n`);
-  const proc = await startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' });
+  // The round lockfile's folder: private (0700), so no other user can plant the file.
+  await fs.promises.mkdir(path.dirname(plan.options.roundLockfile), { recursive: true, mode: 0o700 });
+  await replaceValidators(ctx, pm2, plan.pm2App, replace);
+  const { proc, leftRunning } = await startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' });
+  // The update checks health itself after a relaunch (and rolls back); launch waits here,
+  // and saves only a healthy validator for PM2's resurrect.
+  if (plan.health) await awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, plan.health, leftRunning);
   await pm2.save();
   ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
   ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);

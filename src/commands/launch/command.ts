@@ -6,7 +6,7 @@ import { declareLaunchOptions } from './options.js';
 export function launchCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'launch',
-    'Validate the settings, write the validator env file, start the validator under PM2, install auto-update (DESIGN.md §4)',
+    'Validate the settings, write the validator env file, start the validator under PM2, install auto-update (see docs/launch.md)',
     (y) =>
       declareLaunchOptions(y)
         .example('$0 launch --wallet-name cold --hotkey hot --netuid 66 --network finney --gcp-creds-file ~/sa.json', 'launch on mainnet; the service account comes from the key file')

@@ -2,16 +2,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readIfExists } from '../../adapters/files.js';
 import { openGit } from '../../adapters/git.js';
-import { openPm2 } from '../../adapters/pm2.js';
 import type { Context } from '../../core/context.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { applyPlan } from './apply.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
-import { MANAGED_CONFIG_KEYS, planLaunch, type LaunchPlan } from './plan.js';
+import { launchHealth } from './health.js';
+import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 import { inspectVenv } from './venv.js';
+import { probePm2Quietly } from './pm2-probe.js';
+import { secretValues } from '../../core/secrets.js';
 
 export { parseLaunchArgv } from './options.js';
 export { validatorArgvFromConfig } from './relaunch-args.js';
@@ -30,7 +32,14 @@ async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<Lau
 }
 
 function factsFor(ctx: Context, repo: Pick<LaunchFacts, 'repoDir' | 'repoProblem'>): LaunchFacts {
-  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, stateDir: ctx.paths.autoupdateStateDir, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+}
+
+/** The clone's validator ecosystem file and its default entry point, when it has one. */
+function ecosystemOf(repoDir: string): Ecosystem | undefined {
+  const file = path.join(repoDir, ECOSYSTEM_FILE);
+  const text = readIfExists(file);
+  return text === undefined ? undefined : { file, defaultEntrypoint: ecosystemEntrypoint(text) };
 }
 
 function versionOf(repoDir: string): string {
@@ -48,7 +57,14 @@ function keptEntries(ctx: Context, file: string): [string, string][] {
 }
 
 async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts> {
-  const facts: DryRunFacts = { venv: await inspectVenv(ctx, plan.options.venvDir), pm2: await openPm2(ctx).available(), current: readIfExists };
+  const facts: DryRunFacts = {
+    venv: await inspectVenv(ctx, plan.options.venvDir),
+    // Not `pm2 --version`: any pm2 command starts a daemon, and a dry run starts nothing.
+    pm2: probePm2Quietly(ctx),
+    current: readIfExists,
+    // Long values only: an environment variable named like a key may hold a common word.
+    envSecrets: secretValues(Object.entries(ctx.env)).filter((v) => v.length >= 8),
+  };
   if (plan.scheduler) {
     const { installScheduler } = await import('../../scheduler/index.js');
     try {
@@ -73,7 +89,14 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   refuseRoot(ctx);
   const options = resolveLaunchOptions(args, factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
   const configPath = ctx.paths.autoupdateConfig(options.namespace);
-  const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: configPath, keptConfigEntries: keptEntries(ctx, configPath) });
+  const kept = keptEntries(ctx, configPath);
+  const plan = planLaunch(options, {
+    version: versionOf(options.repoDir),
+    autoupdateConfigPath: configPath,
+    keptConfigEntries: kept,
+    ecosystem: ecosystemOf(options.repoDir),
+    health: launchHealth(ctx.env, kept),
+  });
   if (options.dryRun) {
     ctx.stdout(renderDryRun(plan, await dryRunFacts(ctx, plan)));
     return 0;
@@ -86,7 +109,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
 export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: string): Promise<LaunchOptions> {
   refuseRoot(ctx);
   const args = await parseLaunchArgv(argv);
-  return resolveLaunchOptions({ ...args, register: false, dryRun: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
+  return resolveLaunchOptions({ ...args, register: false, dryRun: false, replace: false }, factsFor(ctx, await repoOf(ctx, repoDir)), 'relaunch');
 }
 
 /**
@@ -97,6 +120,10 @@ export async function resolveRelaunch(ctx: Context, argv: string[], repoDir: str
  */
 export async function relaunchValidator(ctx: Context, argv: string[], repoDir: string): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
-  const plan = planLaunch(options, { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [] }, 'relaunch');
+  const plan = planLaunch(
+    options,
+    { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [], ecosystem: ecosystemOf(options.repoDir) },
+    'relaunch',
+  );
   await applyPlan(ctx, plan, 'relaunch');
 }

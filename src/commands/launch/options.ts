@@ -37,8 +37,13 @@ export const LAUNCH_OPTIONS = {
   'epoch-slots': { type: 'string', alias: 'validator.epoch_slots', describe: 'windows per epoch (default 1 on local, else 4)' },
   'epoch-slot-index': { type: 'string', alias: 'validator.epoch_slot_index', describe: 'this validator\'s window, 0..slots-1' },
   'weights-min-tasks-before-emit': { type: 'string', alias: 'validator.weights_min_tasks_before_emit', describe: 'tasks before weights are emitted' },
-  'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else /tmp/alphacore-validator-round.lock)' },
+  'round-lockfile': { type: 'string', describe: 'where the validator writes its round lock (default VALIDATOR_ROUND_LOCKFILE, else ~/.local/state/alphacore/autoupdate/<namespace>.round.lock)' },
+  entrypoint: { type: 'string', describe: 'validator entry point, relative to the clone (default: the ecosystem file\'s, scripts/start_validator.py)' },
+  replace: { type: 'boolean', describe: 'replace another hotkey\'s validator already in this PM2 namespace (it is stopped and deleted)' },
+  'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
+  'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
 } as const satisfies Record<string, Options>;
 
@@ -78,7 +83,12 @@ export interface LaunchArgs {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile?: string;
+  entrypoint?: string;
+  replace: boolean;
+  allowedSigners?: string;
+  signaturePolicy?: string;
   repoDir?: string;
+  metricsDir?: string;
   dryRun: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
@@ -142,7 +152,12 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     epochSlotIndex: str('epoch-slot-index'),
     weightsMinTasksBeforeEmit: str('weights-min-tasks-before-emit'),
     roundLockfile: str('round-lockfile'),
+    entrypoint: str('entrypoint'),
+    replace: bool('replace'),
+    allowedSigners: str('allowed-signers'),
+    signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
+    metricsDir: str('metrics-dir'),
     dryRun: bool('dry-run'),
     unknown,
   };

@@ -1,7 +1,8 @@
 import path from 'node:path';
-import type { Pm2App } from '../../adapters/pm2.js';
+import type { Pm2App, Pm2Policy } from '../../adapters/pm2.js';
 import { doubleQuote, joinWords, serializeEnvFile, shellQuote } from '../../core/envfile.js';
 import type { SchedulerRequest } from '../../scheduler/index.js';
+import type { LaunchHealth } from './health.js';
 import type { LaunchOptions } from './validate.js';
 
 /** A file launch writes: its full content and modes. */
@@ -14,6 +15,7 @@ export interface PlannedFile {
 
 /** Everything launch will do, computed without side effects (STYLE.md: plan, then apply). */
 export interface LaunchPlan {
+  purpose: 'launch' | 'relaunch';
   options: LaunchOptions;
   envFile: PlannedFile;
   pm2App: Pm2App;
@@ -25,6 +27,8 @@ export interface LaunchPlan {
   register?: string[];
   /** Values never printed. */
   secrets: string[];
+  /** launch waits for a healthy validator (the update checks after its relaunch itself). */
+  health?: LaunchHealth;
 }
 
 /** Observed besides the options: the repo's VERSION, the auto-update config path and its current text. */
@@ -33,6 +37,26 @@ export interface PlanInputs {
   autoupdateConfigPath: string;
   /** Keys of an existing auto-update config that launch does not manage (kept, in their order). */
   keptConfigEntries: [string, string][];
+  /** The repo's validator ecosystem file, when the clone has one (DESIGN.md §4, §10). */
+  ecosystem?: Ecosystem;
+  /** How long launch waits for health (launch only). */
+  health?: LaunchHealth;
+}
+
+/** The repo's scripts/validator/process/pm2.config.js and the entry point it defaults to. */
+export interface Ecosystem {
+  file: string;
+  defaultEntrypoint: string;
+}
+
+export const ECOSYSTEM_FILE = 'scripts/validator/process/pm2.config.js';
+export const VALIDATOR_WRAPPER = 'scripts/validator/process/start_validator_pm2.sh';
+/** pm2.config.js's and launch_pm2.sh's default: the validator plus the task-generation API. */
+export const DEFAULT_ENTRYPOINT = 'scripts/start_validator.py';
+
+/** The entry point an ecosystem file defaults to (`process.env.ENTRYPOINT || '...'`), else ours. */
+export function ecosystemEntrypoint(text: string): string {
+  return /process\.env\.ENTRYPOINT\s*\|\|\s*(['"])([^'"]+)\1/.exec(text)?.[2] ?? DEFAULT_ENTRYPOINT;
 }
 
 /** The validator env file, key by key as DESIGN.md §4.1 (and the bash launcher) has it. */
@@ -73,6 +97,9 @@ export function renderValidatorEnv(o: LaunchOptions, version: string): string {
   if (o.epochSlotIndex !== undefined) rows.push(['ALPHACORE_EPOCH_SLOT_INDEX', o.epochSlotIndex]);
   if (o.weightsMinTasksBeforeEmit !== undefined) rows.push(['ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT', o.weightsMinTasksBeforeEmit]);
   if (o.openaiApiKeyFlag !== undefined) rows.push(['ALPHACORE_OPENAI_API_KEY', o.openaiApiKeyFlag]);
+  // Not written by the bash launcher: the validator reads it (default /tmp/...), and the
+  // updater watches the same file (DESIGN.md §3).
+  rows.push(['ALPHACORE_ROUND_LOCKFILE', o.roundLockfile]);
   // No timestamp in the header: the same flags must give a byte-identical file.
   const header = '# Written by `alphacore launch` (rewritten on every launch and update; edit the flags, not this file).\n';
   return header + rows.map(([k, v]) => `${k}=${doubleQuote(v)}\n`).join('');
@@ -95,6 +122,7 @@ export function validatorExtraArgs(o: LaunchOptions): string[] {
   if (o.epochSlotsGiven) words.push('--epoch-slots', o.epochSlots);
   if (o.epochSlotIndex !== undefined) words.push('--epoch-slot-index', o.epochSlotIndex);
   if (o.weightsMinTasksBeforeEmit !== undefined) words.push('--weights-min-tasks-before-emit', o.weightsMinTasksBeforeEmit);
+  if (o.entrypoint !== undefined) words.push('--entrypoint', o.entrypoint);
   return words;
 }
 
@@ -128,29 +156,56 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   ];
   const extra = validatorExtraArgs(o);
   if (extra.length > 0) rows.push(['VALIDATOR_EXTRA_ARGS', joinWords(extra)]);
+  // Written only when given: a launch without --allowed-signers keeps the operator's own keys (never drops a policy).
+  rows.push(['ALLOWED_SIGNERS', o.allowedSigners], ['SIGNATURE_POLICY', o.signaturePolicy]);
+  // METRICS_DIR is the operator's key (kept across launches) unless --metrics-dir sets it.
+  if (o.metricsDir) rows.push(['METRICS_DIR', o.metricsDir]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
+  const written = new Set(managed.map(([k]) => k));
+  const others = kept.filter(([k]) => !written.has(k));
   const header = [
     `Auto-update config for PM2 namespace ${o.namespace}, written by \`alphacore launch\`.`,
     'Parsed as KEY=VALUE, never executed. launch rewrites its own keys; keys you add below are kept.',
   ].join('\n');
-  return serializeEnvFile([...managed, ...kept], header);
+  return serializeEnvFile([...managed, ...others], header);
 }
 
-/** The validator's PM2 app: AlphaCore's wrapper under bash, told where env, venv and entry point are. */
-export function validatorApp(o: LaunchOptions): Pm2App {
+/** pm2.config.js's restart policy and log files, for the direct start when there is no such file. */
+export function validatorPolicy(logDir: string, name: string): Pm2Policy {
+  return {
+    maxRestarts: 10,
+    restartDelayMs: 5000,
+    outFile: path.join(logDir, `${name}.out.log`),
+    errorFile: path.join(logDir, `${name}.error.log`),
+    logDateFormat: 'YYYY-MM-DD HH:mm:ss Z',
+  };
+}
+
+/**
+ * The validator's PM2 app, as launch_pm2.sh starts it: the repo's ecosystem file with
+ * env PROCESS_NAME, PM2_NAMESPACE, ENV_FILE, VENV_DIR, LOG_DIR and ENTRYPOINT (the file
+ * sets the wrapper, restart policy and logs), plus ALPHACORE_ROUND_LOCKFILE. Without the
+ * file, the wrapper directly with the same policy.
+ */
+export function validatorApp(o: LaunchOptions, ecosystem?: Ecosystem): Pm2App {
+  const logDir = path.join(o.repoDir, 'logs', 'pm2');
   return {
     name: o.processName,
     namespace: o.namespace,
-    script: path.join(o.repoDir, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'),
-    interpreter: 'bash',
+    script: path.join(o.repoDir, VALIDATOR_WRAPPER),
+    interpreter: '/bin/bash',
     cwd: o.repoDir,
     env: {
+      PROCESS_NAME: o.processName,
+      PM2_NAMESPACE: o.namespace,
       ENV_FILE: o.envFile,
       VENV_DIR: o.venvDir,
-      ENTRYPOINT: path.join(o.repoDir, 'neurons', 'validator.py'),
-      PROCESS_NAME: o.processName,
-      VALIDATOR_ROUND_LOCKFILE: o.roundLockfile,
+      LOG_DIR: logDir,
+      ENTRYPOINT: o.entrypoint ?? ecosystem?.defaultEntrypoint ?? DEFAULT_ENTRYPOINT,
+      ALPHACORE_ROUND_LOCKFILE: o.roundLockfile,
     },
+    ecosystem: ecosystem?.file,
+    policy: validatorPolicy(logDir, o.processName),
   };
 }
 
@@ -172,9 +227,11 @@ export function planLaunch(o: LaunchOptions, inputs: PlanInputs, purpose: 'launc
   const withConfig = purpose === 'launch';
   const configFile: PlannedFile = { path: inputs.autoupdateConfigPath, content: renderAutoupdateConfig(o, inputs.keptConfigEntries), mode: 0o600, dirMode: 0o700 };
   return {
+    purpose,
     options: o,
+    health: withConfig ? inputs.health : undefined,
     envFile: { path: o.envFile, content: renderValidatorEnv(o, inputs.version), mode: 0o600, dirMode: 0o700 },
-    pm2App: validatorApp(o),
+    pm2App: validatorApp(o, inputs.ecosystem),
     venvActivate: path.join(o.venvDir, 'bin', 'activate'),
     autoupdateConfig: withConfig ? configFile : undefined,
     scheduler:

@@ -1,6 +1,6 @@
 import { pm2StartArgs } from '../../adapters/pm2.js';
-import { shellQuote } from '../../core/envfile.js';
-import { redact } from '../../core/log.js';
+import { scanEnvFile, shellQuote } from '../../core/envfile.js';
+import { maskSecrets, secretValues } from '../../core/secrets.js';
 import type { SchedulerReport } from '../../scheduler/index.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
 import type { VenvState } from './venv.js';
@@ -14,6 +14,21 @@ export interface DryRunFacts {
   current: (file: string) => string | undefined;
   /** The scheduler's own dry-run report, or why it could not be produced. */
   scheduler?: SchedulerReport | { error: string };
+  /** Secrets of the environment (OPENAI_API_KEY, GOOGLE_OAUTH_ACCESS_TOKEN, ...), masked like the plan's. */
+  envSecrets?: string[];
+}
+
+/**
+ * Every secret the dry run could print: the plan's own (the OpenAI key), every value of a
+ * secret-named key in the files it shows (NOTIFY_WEBHOOK_URL kept from the operator's
+ * config, any *_TOKEN or *_KEY), credentials in any URL, and the environment's.
+ */
+export function dryRunSecrets(plan: LaunchPlan, facts: Pick<DryRunFacts, 'envSecrets'>): string[] {
+  const pairs: [string, string][] = Object.entries(plan.pm2App.env);
+  for (const file of [plan.envFile, plan.autoupdateConfig]) {
+    if (file) for (const e of scanEnvFile(file.content, { source: file.path }).entries) pairs.push([e.key, e.value]);
+  }
+  return [...plan.secrets, ...secretValues(pairs), ...(facts.envSecrets ?? [])];
 }
 
 const indent = (text: string) =>
@@ -37,6 +52,7 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push(`Deploy clone: ${o.repoDir}`);
   out.push(`PM2 namespace: ${o.namespace}   process: ${o.processName}`);
   if (facts.venv.kind === 'present') out.push(`Validator venv: ${o.venvDir} (present)`);
+  else if (facts.venv.kind === 'incomplete') out.push(`Validator venv: ${o.venvDir} (left incomplete by an earlier launch; would finish it: pip install -r modules/requirements.txt)`);
   else if (facts.venv.kind === 'create') out.push(`Validator venv: ${o.venvDir} (missing; would create it with ${facts.venv.python} -m venv and pip install -r modules/requirements.txt)`);
   else out.push(`Validator venv: ${o.venvDir} (missing, and ${facts.venv.reason}: launch would stop here). ${venvHowTo(o.venvDir, o.repoDir)}`);
   out.push(`PM2: ${facts.pm2.ok ? facts.pm2.detail : `NOT USABLE: ${facts.pm2.detail} (launch would stop here)`}`);
@@ -44,11 +60,12 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push('');
   out.push(fileSection('Validator env file', plan.envFile, facts));
   const envAssignments = Object.entries(app.env).map(([k, v]) => `${k}=${shellQuote(v)}`);
-  out.push('PM2 app (replaces a process of the same name in this namespace only):');
+  out.push(`PM2 app (replaces a process of the same name in this namespace only; ${app.ecosystem ? 'through the repo\'s ecosystem file' : 'no ecosystem file in the clone: the wrapper directly, same policy'}):`);
   out.push(`    ${envAssignments.join(' ')} \\`);
   out.push(`    pm2 ${pm2StartArgs(app).map(shellQuote).join(' ')}`);
-  out.push('    pm2 save');
-  out.push(`    logs: pm2 logs ${app.name}`);
+  if (plan.health) out.push(`    wait until online with no restart for ${Math.round(plan.health.stableMs / 1000)}s (at most ${Math.round(plan.health.timeoutMs / 1000)}s), then pm2 save`);
+  else out.push('    pm2 save');
+  out.push(`    logs: pm2 logs ${shellQuote(app.name)}`);
   out.push('');
   if (plan.autoupdateConfig) out.push(fileSection('Auto-update config', plan.autoupdateConfig, facts));
   if (!plan.scheduler) out.push('Scheduler: none (--no-autoupdate).');
@@ -58,5 +75,5 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   } else {
     out.push(`Scheduler: every ${plan.scheduler.interval} for ${plan.scheduler.configFile}; cannot show it: ${facts.scheduler?.error ?? 'unknown'}`);
   }
-  return `${redact(out.join('\n'), plan.secrets)}\n`;
+  return `${maskSecrets(out.join('\n'), dryRunSecrets(plan, facts))}\n`;
 }

@@ -1,14 +1,18 @@
 import path from 'node:path';
-import { DEFAULTS, isUrl, NAME } from '../../core/config.js';
+import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
+import { parseAllowedSigners } from '../../core/allowed-signers.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
-import type { LaunchArgs } from './options.js';
+import { nearest } from '../../core/suggest.js';
+import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
 
 /** What validation may look at besides the flags; tests pass temp dirs. */
 export interface LaunchFacts {
   env: Readonly<Record<string, string | undefined>>;
   home: string;
   cwd: string;
+  /** The toolkit's private state folder (~/.local/state/alphacore/autoupdate): the default round lockfile lives there. */
+  stateDir: string;
   /** The deploy clone (absolute), or why it could not be determined. */
   repoDir?: string;
   repoProblem?: string;
@@ -19,7 +23,8 @@ export interface LaunchFacts {
 /** Validated launch settings, every default resolved (DESIGN.md §4). */
 export interface LaunchOptions {
   repoDir: string;
-  network: 'local' | 'test' | 'finney';
+  /** local, test, finney, or any other name given with an explicit --chain-endpoint. */
+  network: string;
   walletName: string;
   hotkey: string;
   netuid: string;
@@ -59,6 +64,14 @@ export interface LaunchOptions {
   epochSlotIndex?: string;
   weightsMinTasksBeforeEmit?: string;
   roundLockfile: string;
+  /** --entrypoint (relative to the clone, as launch_pm2.sh takes it); undefined: the ecosystem file's default. */
+  entrypoint?: string;
+  replace: boolean;
+  /** --allowed-signers (absolute) and --signature-policy, written to the auto-update config (DESIGN.md §11). */
+  allowedSigners?: string;
+  signaturePolicy?: 'tip' | 'all';
+  /** METRICS_DIR to write into the auto-update config (only when --metrics-dir is given). */
+  metricsDir?: string;
   dryRun: boolean;
 }
 
@@ -95,7 +108,10 @@ function clientEmail(file: string, facts: LaunchFacts): { email?: string; error?
 export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpose: 'launch' | 'relaunch' = 'launch'): LaunchOptions {
   const p = new Problems();
   const env = (key: string): string | undefined => facts.env[key] || undefined;
-  for (const word of args.unknown) p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}; see alphacore launch --help.`);
+  for (const word of args.unknown) {
+    const near = word.startsWith('--') ? nearest(word.slice(2).split('=')[0]!, Object.keys(LAUNCH_OPTIONS)) : undefined;
+    p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}${near ? ` (did you mean --${near}?)` : ''}; see alphacore launch --help.`);
+  }
   for (const [key, value] of Object.entries(args)) {
     if (typeof value === 'string' && /[\n\r\0]/.test(value)) p.add(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} contains a newline; pass it on one line.`);
   }
@@ -107,15 +123,22 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   const hotkey = required('hotkey', args.hotkey, 'my-hotkey');
   const netuid = required('netuid', args.netuid, '66');
   const networkRaw = required('network', args.network, 'finney');
-  for (const [flag, v] of [['wallet-name', args.walletName], ['hotkey', args.hotkey]] as const) {
-    if (v && !NAME.test(v)) p.add(`--${flag} ${v}: use letters, digits, '_', '.', '-' only (it names files and the PM2 process).`);
+  // Refused only for what breaks a path or a file; quoted wherever written (launch_validator.sh checks nothing).
+  for (const [flag, v] of [['wallet-name', args.walletName], ['hotkey', args.hotkey], ['network', args.network]] as const) {
+    const why = v ? fileNameProblem(v) : undefined;
+    if (why) p.add(`--${flag} ${JSON.stringify(v)} ${why} (it names files and the PM2 process).`);
   }
-  if (netuid && !/^\d+$/.test(netuid)) p.add(`--netuid ${netuid} must be a non-negative integer.`);
-  const network = networkRaw in NETWORK_ENDPOINTS ? (networkRaw as LaunchOptions['network']) : 'finney';
-  if (networkRaw && !(networkRaw in NETWORK_ENDPOINTS)) p.add(`--network ${networkRaw} is not one of local, test, finney.`);
-
-  const chainEndpoint = args.chainEndpoint ?? NETWORK_ENDPOINTS[network];
-  if (!isUrl(chainEndpoint, ['ws:', 'wss:'])) p.add(`--chain-endpoint ${chainEndpoint} must be a ws:// or wss:// URL (e.g. ${NETWORK_ENDPOINTS[network]}).`);
+  if (netuid && !isNetuid(netuid)) p.add(`--netuid ${netuid} must be a subnet uid, an integer 0-${MAX_NETUID}.`);
+  const network = networkRaw;
+  const known = Object.hasOwn(NETWORK_ENDPOINTS, network) ? NETWORK_ENDPOINTS[network as keyof typeof NETWORK_ENDPOINTS] : undefined;
+  // launch_validator.sh: any network name, as long as the endpoint is explicit.
+  if (networkRaw && !known && !args.chainEndpoint) {
+    p.add(`--network ${networkRaw} is not one of local, test, finney, so it has no default endpoint: pass --chain-endpoint ws://... or wss://... as well.`);
+  }
+  const chainEndpoint = args.chainEndpoint ?? known ?? '';
+  if ((args.chainEndpoint !== undefined || known) && !isUrl(chainEndpoint, ['ws:', 'wss:'])) {
+    p.add(`--chain-endpoint ${chainEndpoint} must be a ws:// or wss:// URL (e.g. ${known ?? NETWORK_ENDPOINTS.finney}).`);
+  }
   const profile = args.profile ?? (network === 'local' ? 'local' : 'testing');
   if (!['local', 'testing', 'production'].includes(profile)) p.add(`--profile ${profile} is not one of local, testing, production.`);
 
@@ -147,7 +170,8 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (!isUrl(validationApiEndpoint, ['http:', 'https:'])) p.add(`--validation-api-endpoint ${validationApiEndpoint} must be an http:// or https:// URL.`);
 
   const processName = args.processName ?? `validator-${hotkey}-${networkRaw}`;
-  if (args.processName !== undefined && !NAME.test(processName)) p.add(`--process-name ${processName}: use letters, digits, '_', '.', '-' only.`);
+  const processProblem = args.processName !== undefined ? fileNameProblem(processName) : undefined;
+  if (processProblem) p.add(`--process-name ${JSON.stringify(processName)} ${processProblem} (PM2 names its log files after it).`);
   const namespace = args.pm2Namespace ?? env('PM2_NAMESPACE') ?? 'alphacore';
   if (!NAME.test(namespace)) p.add(`--pm2-namespace ${namespace}: use letters, digits, '_', '.', '-' only.`);
   const httpPort = args.httpPort ?? '8000';
@@ -199,8 +223,17 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     p.add(`--epoch-slot-index ${args.epochSlotIndex} must be below --epoch-slots (${epochSlots}): 0..${Number(epochSlots) - 1}.`);
   }
   integer('weights-min-tasks-before-emit', args.weightsMinTasksBeforeEmit, 0);
-  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE;
+  // Private by default (DESIGN.md §3): /tmp lets another local user plant the file or a symlink.
+  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? path.join(facts.stateDir, `${namespace}.round.lock`);
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
+
+  if (args.entrypoint !== undefined && (!args.entrypoint || (repoDir && !facts.exists(path.resolve(repoDir, args.entrypoint))))) {
+    p.add(`--entrypoint ${args.entrypoint}: no such file in the deploy clone ${repoDir}; pass a path relative to it, e.g. scripts/start_validator.py or neurons/validator.py.`);
+  }
+  const signing = signingOptions(args, facts, (text) => p.add(text));
+  const metricsDir = args.metricsDir ? absolute(args.metricsDir, facts) : undefined;
+  if (args.metricsDir === '') p.add("--metrics-dir needs a path: node_exporter's --collector.textfile.directory.");
+  else if (metricsDir && !facts.exists(metricsDir)) p.add(`--metrics-dir ${metricsDir} does not exist; create it (writable by this user, readable by node_exporter) or pass node_exporter's --collector.textfile.directory.`);
 
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
@@ -211,6 +244,21 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir, dryRun: args.dryRun,
   };
+}
+
+/** --allowed-signers FILE [--signature-policy tip|all]: the file must exist and parse, as the updater will read it. */
+function signingOptions(args: LaunchArgs, facts: LaunchFacts, problem: (text: string) => void): Pick<LaunchOptions, 'allowedSigners' | 'signaturePolicy'> {
+  const policy = args.signaturePolicy;
+  if (policy !== undefined && policy !== 'tip' && policy !== 'all') problem(`--signature-policy ${policy} must be tip (check the release deployed) or all (every commit from HEAD to it).`);
+  if (args.allowedSigners === undefined) {
+    if (policy !== undefined) problem('--signature-policy needs --allowed-signers FILE: without it no signature is checked.');
+    return {};
+  }
+  const file = args.allowedSigners ? absolute(args.allowedSigners, facts) : '';
+  const text = file ? facts.readText(file) : undefined;
+  if (text === undefined) problem(`--allowed-signers ${args.allowedSigners} does not exist or cannot be read; write the subnet owner's key into it first (README, "Signed releases").`);
+  else for (const line of parseAllowedSigners(text, `--allowed-signers ${file}`).problems) problem(line);
+  return { allowedSigners: file, ...(policy === 'tip' || policy === 'all' ? { signaturePolicy: policy } : {}) };
 }

@@ -1,10 +1,13 @@
 import { formatDuration } from '../../core/duration.js';
+import { ADVICE } from '../update/signatures.js';
 import { roughDuration } from './age.js';
 import type { Advice, StatusReport } from './report.js';
 
 type Facts = Omit<StatusReport, 'advice'>;
 
 const ORDER: Record<Advice['level'], number> = { error: 0, warn: 1, info: 2 };
+/** A PM2 name as a shell command needs it (names may hold spaces, §4). */
+const q = (name: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 function ago(facts: Facts, iso: string): string {
@@ -21,14 +24,19 @@ function pm2Advice(f: Facts, out: Advice[]): void {
     out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. Restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
   } else if (pm2.state === 'unknown') {
     out.push({ level: 'warn', text: `Could not read PM2 (${pm2.detail}). Check that \`pm2 ls\` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update` });
-  } else if (pm2.processes.length === 0 && f.config.state !== 'missing') {
+  } else if (pm2.processes.length === 0 && f.config.state !== 'missing' && !f.journal?.running) {
     // (Without a config, the launch advice already covers an empty namespace.)
     out.push({ level: 'error', text: `No PM2 process runs in namespace ${f.namespace}: the validator is not running. Start it with alphacore launch (the same flags as before).` });
   }
-  for (const p of pm2.processes) {
-    if (p.status === 'online') continue;
-    // By id: a same-named process may live in another namespace.
-    out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is ${p.status}: read pm2 logs ${p.pmId} --lines 100, fix the cause, then pm2 restart ${p.pmId}.` });
+  const down = pm2.processes.filter((p) => p.status !== 'online');
+  if (f.journal?.running && down.length > 0) {
+    // The update stops the namespace on purpose and starts it again itself: not errors.
+    out.push({ level: 'info', text: `${down.map((p) => `${p.name} (${p.status})`).join(', ')}: stopped by the update in progress, which starts ${down.length === 1 ? 'it' : 'them'} again (or rolls back). Check again when it has finished; do not restart ${down.length === 1 ? 'it' : 'them'} by hand meanwhile.` });
+  } else {
+    for (const p of down) {
+      // By id: a same-named process may live in another namespace.
+      out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is ${p.status}: read pm2 logs ${p.pmId} --lines 100, fix the cause, then pm2 restart ${p.pmId}.` });
+    }
   }
   const { startup } = pm2;
   if (startup.configured === false) {
@@ -46,19 +54,35 @@ function schedulerAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'warn', text: `No auto-update timer or crontab line for namespace ${ns}: updates never run. Install it: alphacore autoupdate enable --namespace ${ns}` });
   } else if (s.kind === 'unknown') {
     out.push({ level: 'warn', text: `Could not tell whether the auto-update timer is installed (${s.detail}). Check: alphacore autoupdate status --namespace ${ns}` });
+  } else if (s.kind === 'cron' && s.cronDaemon === 'not-running') {
+    out.push({ level: 'error', text: `No cron daemon runs: the crontab line for namespace ${ns} will never run, so updates never happen. ${s.detail.replace(/^.*?will never run\. /, '')}` });
   } else if (!s.active) {
     out.push({ level: 'warn', text: `The auto-update ${s.kind === 'systemd' ? `timer ${s.unit ?? ''}` : 'crontab line'} is installed but not active: ${s.detail}. Reinstall it: alphacore autoupdate enable --namespace ${ns}` });
   }
+  if ('bash' in s && s.bash) out.push({ level: 'warn', text: `${s.bash[0]!.toUpperCase()}${s.bash.slice(1)}` });
   if (s.kind === 'systemd' && s.linger === false) {
     const user = f.pm2.startup.user ?? '$USER';
     out.push({ level: 'warn', text: `Linger is off for ${user}: systemd stops the timer when you log out. Run: sudo loginctl enable-linger ${user}` });
   }
 }
 
+/** The journal of a run whose rollback itself failed (the state the updater records, §5.1). */
+export function rollbackFailed(f: Pick<Facts, 'journal' | 'lastRun'>): boolean {
+  const j = f.journal;
+  if (!j || j.running) return false;
+  return Boolean(j.rollbackFailed) || f.lastRun?.outcome === 'rollback-failed' || f.lastRun?.reason === 'rollback-failed';
+}
+
 function updateAdvice(f: Facts, out: Advice[]): void {
   const j = f.journal;
   if (j?.running) {
-    out.push({ level: 'info', text: `An update from ${short(j.from)} to ${short(j.to)} is running now (phase ${j.phase}, pid ${j.pid}, started ${ago(f, j.startedAt)}).` });
+    out.push({ level: 'info', text: `An update is in progress: ${short(j.from)} -> ${short(j.to)}, phase ${j.phase}${j.rollingBack ? ' (rolling back)' : ''}, pid ${j.pid}, since ${j.startedAt} (${ago(f, j.startedAt)}). Its processes are stopped and started on purpose; run alphacore status again when it has finished.` });
+  } else if (j && rollbackFailed(f)) {
+    const validator = f.config.processes?.validator;
+    out.push({
+      level: 'error',
+      text: `The rollback of the update ${short(j.from)} -> ${short(j.to)} FAILED (phase ${j.phase}, started ${ago(f, j.startedAt)}): the validator may be down and the clone may not be at ${short(j.from)}. Every update run retries the rollback first; read the log${f.scheduler.logFile ? ` ${f.scheduler.logFile}` : ''}, check pm2 list --namespace ${f.namespace}${validator ? ` and pm2 logs ${q(validator)} --lines 100` : ''}, fix the cause, then retry now: ${updateCmd(f)}`,
+    });
   } else if (j) {
     out.push({ level: 'error', text: `An update from ${short(j.from)} to ${short(j.to)} was interrupted in phase ${j.phase}${j.rollingBack ? ' while rolling back' : ''} (started ${ago(f, j.startedAt)}; pid ${j.pid} is gone). The next update run finishes or rolls it back; to do it now: ${updateCmd(f)}` });
   }
@@ -70,13 +94,18 @@ function updateAdvice(f: Facts, out: Advice[]): void {
   }
   for (const q of f.quarantine) {
     const current = f.repo.target?.sha === q.sha;
+    if (j && rollbackFailed(f) && q.sha === j.to) {
+      out.push({ level: 'warn', text: `Release ${short(q.sha)} failed (${q.reason}) and is quarantined, but it was NOT rolled back: the rollback failed (see above).` });
+      continue;
+    }
     out.push({
       level: current ? 'warn' : 'info',
       text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined${current ? `; it is the current ${f.repo.remote}/${f.repo.branch}, so updates stop until the branch moves` : ''}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}`,
     });
   }
   const last = f.lastRun;
-  if (last && ['failed', 'rolled-back', 'refused'].includes(last.outcome)) {
+  const saidAbove = last?.reason === 'rollback-failed' && j && rollbackFailed(f);
+  if (last && ['failed', 'rolled-back', 'refused'].includes(last.outcome) && !saidAbove) {
     const log = f.scheduler.logFile ? ` in ${f.scheduler.logFile}` : '';
     const fix = last.reason === 'dirty-worktree' && f.repo.dir ? ` Commit or discard the changes (git -C ${f.repo.dir} status).` : '';
     out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: read the log${log}.${fix}` });
@@ -89,11 +118,29 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   } else if (f.config.state === 'invalid') {
     out.push({ level: 'error', text: `The auto-update config ${f.config.file} is invalid, so every update run stops at once: ${f.config.problems.join(' ')}` });
   }
+  for (const w of f.config.warnings ?? []) out.push({ level: 'warn', text: w });
+  const ce = f.configError;
+  if (ce) {
+    // The updater's own view (its environment may differ from this shell's, e.g. under cron).
+    out.push({ level: 'error', text: `The last update run (${ago(f, ce.at)}) stopped at once: it could not use its config ${ce.file}: ${ce.problems.join(' ')} Fix it; the next run clears this.` });
+  }
   const r = f.repo;
   if (r.error && r.dir) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
-  if (r.relation === 'update-available' && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
+  if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
     const next = f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
+  }
+}
+
+function signatureAdvice(f: Facts, out: Advice[]): void {
+  const s = f.signatures;
+  if (!s) return;
+  if (s.error) out.push({ level: 'warn', text: `Could not check the signatures against ${s.allowedSigners}: ${s.error}.` });
+  const bad = s.failing;
+  if (s.holds === false && bad) {
+    const where = bad.sha === s.target?.sha ? '' : ` (commit ${short(bad.sha)}, between HEAD and it)`;
+    const advice = (ADVICE as Record<string, string | undefined>)[bad.verdict] ?? '';
+    out.push({ level: 'warn', text: `${f.repo.remote}/${f.repo.branch} at ${short(s.target?.sha)} fails the signature policy${where}: ${bad.verdict}: ${bad.detail}. update refuses it and the validator stays on ${short(f.repo.head?.sha)}. ${advice}`.trim() });
   }
 }
 
@@ -103,7 +150,8 @@ function gateAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'info', text: `The round lock ${roundLock.file} is stale (${roundLock.detail}): updates ignore it.` });
   }
   if (api.state === 'unreachable' && f.config.state !== 'missing') {
-    out.push({ level: 'info', text: `The Validation API does not answer at ${api.endpoint} (${api.detail}); unless it is disabled on purpose, check: pm2 logs alphacore-validation-api --lines 100` });
+    const name = f.config.processes?.validationApi ?? 'alphacore-validation-api';
+    out.push({ level: 'info', text: `The Validation API does not answer at ${api.endpoint} (${api.detail}); unless it is disabled on purpose, check: pm2 logs ${q(name)} --lines 100` });
   }
 }
 
@@ -115,6 +163,7 @@ export function adviseOn(facts: Facts): Advice[] {
   pm2Advice(facts, out);
   schedulerAdvice(facts, out);
   gateAdvice(facts, out);
+  signatureAdvice(facts, out);
   // Array.prototype.sort is stable: within a level, the order above holds.
   return out.sort((x, y) => ORDER[x.level] - ORDER[y.level]);
 }

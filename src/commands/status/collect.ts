@@ -56,6 +56,17 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     detail: `could not tell: ${why}`,
   }));
 
+  // Needs HEAD and the target, so it follows the repo probe, in a budget of its own.
+  const signatures = view.signatures
+    ? repo.then((r) =>
+        within(BUDGET_MS.git, import('./signatures-view.js').then((m) => m.probeSignatures(ctx, view.signatures!, r, BUDGET_MS.git)), (why) => ({
+          policy: view.signatures!.policy,
+          allowedSigners: view.signatures!.allowedSigners,
+          error: `could not verify: ${why}`,
+        })),
+      )
+    : undefined;
+
   const change = lastChange(ctx.paths.history(ns));
   let deferral: DeferralView | undefined;
   if (state.deferral?.since) {
@@ -65,7 +76,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
   const partial: Omit<StatusReport, 'advice'> = {
     namespace: ns,
     now: now.toISOString(),
-    config: view.summary,
+    config: { ...view.summary, processes: { ...(view.validatorProcessName ? { validator: view.validatorProcessName } : {}), validationApi: view.validationProcessName } },
     repo: await repo,
     scheduler: await scheduler,
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
@@ -75,6 +86,8 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     pm2: await pm2,
     quarantine: state.quarantine,
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),
+    ...(state.configError ? { configError: state.configError } : {}),
+    ...(signatures ? { signatures: await signatures } : {}),
   };
   return { ...partial, advice: adviseOn(partial) };
 }

@@ -5,7 +5,7 @@ import type { Context } from '../../core/context.js';
 export function statusCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'status',
-    'One screen: repo vs release, scheduler, last run, gates, PM2 processes, what to do next (DESIGN.md §7)',
+    'One screen: repo vs release, scheduler, last run, gates, PM2 processes, what to do next (see docs/status.md)',
     (y) =>
       y
         .option('namespace', { type: 'string', describe: 'PM2 namespace; reads ~/.config/alphacore/autoupdate/<namespace>.env (default alphacore)' })

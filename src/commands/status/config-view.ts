@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { configValues, DEFAULTS, namespaceOf, validateConfig, type ConfigKey } from '../../core/config.js';
+import { DEFAULTS, namespaceOf, scanConfig, validateConfig, type ConfigKey } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
+import type { SignatureSettings } from '../../core/signature-config.js';
 import type { ConfigSummary } from './report.js';
 
 /**
@@ -20,14 +21,21 @@ export interface ConfigView {
   roundLockfile: string;
   roundLockMaxAgeMs: number;
   maxDeferralMs: number;
+  /** The PM2 names the config gives its processes (advice names them, §7). */
+  validatorProcessName?: string;
+  validationProcessName: string;
+  /** The signature policy, when the config is valid and sets ALLOWED_SIGNERS. */
+  signatures?: SignatureSettings;
 }
 
 const HOUR = 3_600_000;
 
 /**
  * `--config FILE` names the file; else the namespace's default config. A file that
- * cannot be read or is not KEY=VALUE text is a UserError (exit 2), as for every command;
- * a missing default file means launch never ran for this namespace (not an error here).
+ * cannot be read is a UserError (exit 2), as for every command; a missing default file
+ * means launch never ran for this namespace (not an error here). A file with lines that
+ * do not parse is shown as invalid, with those lines, like one that fails validation:
+ * status reports what every update run will stop on.
  */
 export function readConfigView(ctx: Context, options: { config?: string; namespace: string }): ConfigView {
   const file = options.config ?? ctx.paths.autoupdateConfig(options.namespace);
@@ -43,12 +51,14 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     }
   }
 
-  // Throws a UserError naming the bad lines: a file we cannot parse is unreadable.
-  const { values, unknown } = configValues(text ?? '', file, ctx.env, {}, ctx.paths.home);
-  let summary: ConfigSummary = { file, state: text === undefined ? 'missing' : 'ok', problems: [] };
-  if (text !== undefined) {
+  const { values, unknown, warnings, problems } = scanConfig(text ?? '', file, ctx.env, {}, ctx.paths.home);
+  let summary: ConfigSummary = { file, state: text === undefined ? 'missing' : 'ok', problems: [], ...(warnings.length ? { warnings } : {}) };
+  if (text !== undefined && problems.length > 0) {
+    // Validation would only add noise about keys on the lines that did not parse.
+    summary = { ...summary, state: 'invalid', problems };
+  } else if (text !== undefined) {
     try {
-      const config = validateConfig(file, values, unknown, ctx.env, ctx.paths);
+      const config = validateConfig(file, values, unknown, ctx.env, ctx.paths, warnings);
       return {
         summary,
         namespace: config.namespace,
@@ -59,10 +69,13 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         roundLockfile: config.roundLockfile,
         roundLockMaxAgeMs: config.roundLockMaxAgeMs,
         maxDeferralMs: config.maxDeferralMs,
+        validatorProcessName: config.validatorProcessName,
+        validationProcessName: config.validationProcessName,
+        ...(config.signatures ? { signatures: config.signatures } : {}),
       };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
-      summary = { file, state: 'invalid', problems: error.problems.length > 0 ? error.problems : [error.message] };
+      summary = { ...summary, state: 'invalid', problems: error.problems.length > 0 ? error.problems : [error.message] };
     }
   }
   const get = (key: ConfigKey): string | undefined => values[key] || undefined;
@@ -78,5 +91,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     roundLockfile: get('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE,
     roundLockMaxAgeMs: span('ROUND_LOCK_MAX_AGE'),
     maxDeferralMs: span('MAX_DEFERRAL'),
+    validatorProcessName: get('VALIDATOR_PROCESS_NAME') ?? (get('WALLET_HOTKEY') && get('NETWORK') ? `validator-${get('WALLET_HOTKEY')}-${get('NETWORK')}` : undefined),
+    validationProcessName: get('VALIDATION_PROCESS_NAME') ?? DEFAULTS.VALIDATION_PROCESS_NAME,
   };
 }

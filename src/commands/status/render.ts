@@ -1,6 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
 import { roughDuration } from './age.js';
-import type { CommitView, StatusReport } from './report.js';
+import { rollbackFailed } from './advice.js';
+import type { CommitSignatureView, CommitView, SignaturesView, StatusReport } from './report.js';
 
 /** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
 export interface Paint {
@@ -43,7 +44,10 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   lines.push(`${paint.bold(`alphacore status: namespace ${r.namespace}`)} ${paint.dim(`at ${isoSeconds(r.now)}`)}`, '');
 
   const configState = r.config.state === 'ok' ? '' : ` ${paint.bad(`(${r.config.state})`)}`;
-  row('Config', `${r.config.file}${configState}`);
+  row('Config', `${r.config.file}${configState}`, ...r.config.problems.map((p) => paint.bad(p)), ...(r.config.warnings ?? []).map((w) => paint.warn(`warning: ${w}`)));
+  if (r.configError) {
+    row('Config error', paint.bad(`the last update run (${rel(r.configError.at)}) could not use ${r.configError.file}:`), ...r.configError.problems.map((p) => paint.bad(p)));
+  }
   const repo = r.repo;
   row('Repo', repo.dir ?? paint.warn('unknown'));
   row('HEAD', repo.head ? commit(repo.head) : paint.warn(`unknown${repo.error ? ` (${repo.error})` : ''}`));
@@ -53,6 +57,7 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
     repo.relation === 'up-to-date' ? paint.ok('same as HEAD') : repo.relation === 'update-available' ? paint.warn('differs from HEAD: update available') : paint.warn('unknown');
   const compared = repo.head || repo.target ? [`${relation} ${paint.dim(`(${fetched})`)}`] : [];
   row('Remote', repo.target ? `${tracking} ${commit(repo.target)}` : `${tracking} ${paint.warn('unknown')}`, ...compared);
+  if (r.signatures) row('Signatures', ...signatureLines(r.signatures, paint));
 
   const s = r.scheduler;
   const every = s.interval ? `, every ${s.interval}` : '';
@@ -60,7 +65,8 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   if (s.kind === 'systemd') {
     row('Scheduler', `systemd timer ${s.unit ?? ''}, ${s.active ? paint.ok('active') : paint.bad('not active')}${every}${next}`);
   } else if (s.kind === 'cron') {
-    row('Scheduler', `crontab line${every}${next}`, paint.dim(s.cronLine ?? ''));
+    const never = s.cronDaemon === 'not-running' ? `, ${paint.bad('NEVER RUNS: no cron daemon runs')}` : '';
+    row('Scheduler', `crontab line${every}${next}${never}`, paint.dim(s.cronLine ?? ''));
   } else {
     row('Scheduler', `${paint.bad(s.kind)} ${paint.dim(`(${s.detail})`)}`);
   }
@@ -93,10 +99,23 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
 
   renderPm2(r, paint, row);
 
-  const quarantined = r.quarantine.map((q) => paint.warn(`${short(q.sha)} rolled back ${rel(q.at)} (${q.reason})`));
-  row('Quarantine', quarantined[0] ?? 'none', ...quarantined.slice(1));
   const j = r.journal;
-  row('Journal', j ? paint.bad(`update ${short(j.from)} -> ${short(j.to)}${j.rollingBack ? ' (rolling back)' : ''}, phase ${j.phase}, started ${rel(j.startedAt)}, pid ${j.pid} ${j.running ? 'running' : 'gone'}`) : 'none (no interrupted update)');
+  const failedRollback = rollbackFailed(r);
+  const quarantined = r.quarantine.map((q) =>
+    failedRollback && q.sha === j?.to ? paint.bad(`${short(q.sha)} failed ${rel(q.at)} (${q.reason}); NOT rolled back: the rollback failed`) : paint.warn(`${short(q.sha)} rolled back ${rel(q.at)} (${q.reason})`),
+  );
+  row('Quarantine', quarantined[0] ?? 'none', ...quarantined.slice(1));
+  const move = j ? `${short(j.from)} -> ${short(j.to)}` : '';
+  row(
+    'Journal',
+    !j
+      ? 'none (no interrupted update)'
+      : j.running
+        ? paint.warn(`update in progress: ${move}${j.rollingBack ? ' (rolling back)' : ''}, phase ${j.phase}, pid ${j.pid}, since ${isoSeconds(j.startedAt)} (${rel(j.startedAt)})`)
+        : failedRollback
+          ? paint.bad(`ROLLBACK FAILED: update ${move}, phase ${j.phase}, started ${rel(j.startedAt)}; the next update run retries the rollback`)
+          : paint.bad(`update ${move}${j.rollingBack ? ' (rolling back)' : ''} interrupted in phase ${j.phase}, started ${rel(j.startedAt)}, pid ${j.pid} gone`),
+  );
 
   lines.push('');
   if (r.advice.length === 0) {
@@ -109,6 +128,21 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** The policy, the signer of HEAD and of the target, and what update would do (DESIGN.md §11). */
+function signatureLines(s: SignaturesView, paint: Paint): [string, ...string[]] {
+  const one = (label: string, c: CommitSignatureView | undefined) =>
+    c ? `${label} ${paint.bold(short(c.sha))} ${c.verdict === 'good' ? paint.ok(`good: ${c.detail}`) : paint.bad(`${c.verdict}: ${c.detail}`)}` : `${label} ${paint.warn('unknown')}`;
+  const lines: [string, ...string[]] = [`policy ${s.policy}, ALLOWED_SIGNERS ${s.allowedSigners}${s.revokedSigners ? `, REVOKED_SIGNERS ${s.revokedSigners}` : ''}`];
+  if (s.head || s.target) lines.push(one('HEAD  ', s.head), one('target', s.target));
+  if (s.error) lines.push(paint.warn(s.error));
+  else if (s.holds === true) lines.push(paint.ok(`policy holds: update may deploy ${short(s.target?.sha)}`));
+  else if (s.holds === false) {
+    const below = s.failing && s.failing.sha !== s.target?.sha ? ` (commit ${short(s.failing.sha)} between HEAD and it: ${s.failing.verdict})` : '';
+    lines.push(paint.bad(`policy fails: update refuses ${short(s.target?.sha)}${below}`));
+  } else lines.push(paint.dim('nothing to judge: HEAD is the target'));
+  return lines;
 }
 
 function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: string, ...more: string[]) => void): void {
@@ -128,10 +162,12 @@ function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: st
         .map((cell, c) => {
           const padded = c === cells.length - 1 ? cell : cell.padEnd(widths[c]!);
           if (i === 0) return paint.dim(padded);
-          return c === 2 ? (cell === 'online' ? paint.ok(padded) : paint.bad(padded)) : padded;
+          // Stopped by an update in progress is expected, not an error.
+          return c === 2 ? (cell === 'online' ? paint.ok(padded) : r.journal?.running ? paint.warn(padded) : paint.bad(padded)) : padded;
         })
         .join('  ');
-    const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}`;
+    const busy = r.journal?.running && pm2.processes.some((p) => p.status !== 'online') ? ` ${paint.warn('(stopped by the update in progress)')}` : '';
+    const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}${busy}`;
     row('PM2', count, ...table.map(format));
   }
   const st = pm2.startup;

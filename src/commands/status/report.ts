@@ -1,4 +1,4 @@
-import type { Journal, LastRun, QuarantineEntry } from '../../core/state.js';
+import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
 
 /**
@@ -21,6 +21,10 @@ export interface StatusReport {
   pm2: Pm2View;
   quarantine: QuarantineEntry[];
   journal?: JournalView;
+  /** The last update run stopped on its config (recorded by the updater: under cron nobody saw it). */
+  configError?: ConfigErrorRecord;
+  /** The signature policy (DESIGN.md §11), when ALLOWED_SIGNERS is set. */
+  signatures?: SignaturesView;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -29,7 +33,12 @@ export interface ConfigSummary {
   file: string;
   /** ok; missing (no file: launch never ran for this namespace); invalid (problems below). */
   state: 'ok' | 'missing' | 'invalid';
+  /** Lines that do not parse (file:line: why) or keys that fail validation. */
   problems: string[];
+  /** Unknown keys (with the nearest known one) and keys given twice. */
+  warnings?: string[];
+  /** The PM2 names of the config's processes (VALIDATOR_PROCESS_NAME, VALIDATION_PROCESS_NAME). */
+  processes?: { validator?: string; validationApi: string };
 }
 
 export interface CommitView {
@@ -115,4 +124,26 @@ export interface Advice {
   level: 'error' | 'warn' | 'info';
   /** What is wrong and the command that fixes it. */
   text: string;
+}
+
+export interface CommitSignatureView {
+  sha: string;
+  /** good, unsigned, not-ssh, unknown-key, expired, not-yet-valid, revoked, bad-signature, unverifiable. */
+  verdict: string;
+  principal?: string;
+  fingerprint?: string;
+  detail: string;
+}
+
+export interface SignaturesView {
+  policy: 'tip' | 'all';
+  allowedSigners: string;
+  revokedSigners?: string;
+  head?: CommitSignatureView;
+  target?: CommitSignatureView;
+  /** Whether update would accept the target now; absent when HEAD is the target (nothing to judge). */
+  holds?: boolean;
+  /** The commit that fails (the target, or with `all` one between HEAD and it). */
+  failing?: CommitSignatureView;
+  error?: string;
 }

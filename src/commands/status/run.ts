@@ -1,4 +1,5 @@
 import type { Context } from '../../core/context.js';
+import { colourAllowed } from '../../core/colour.js';
 import { DEFAULTS } from '../../core/config.js';
 import { checkNamespace } from '../../scheduler/spec.js';
 import { collectStatus } from './collect.js';
@@ -12,7 +13,7 @@ export interface StatusFlags {
 }
 
 async function colours(ctx: Context): Promise<Paint> {
-  if (!ctx.isTTY || ctx.env.NO_COLOR !== undefined) return plain;
+  if (!colourAllowed(ctx.env, ctx.isTTY)) return plain;
   const { Chalk } = await import('chalk');
   const chalk = new Chalk({ level: 1 });
   return { ok: chalk.green, warn: chalk.yellow, bad: chalk.red, dim: chalk.dim, bold: chalk.bold };

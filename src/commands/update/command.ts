@@ -7,7 +7,7 @@ import { UserError } from '../../core/errors.js';
 export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
   return yargs.command(
     'update',
-    'Bring the deploy clone to the newest release, never mid-round (DESIGN.md §5)',
+    'Bring the deploy clone to the newest release, never mid-round (see README: the guarded cycle)',
     (y) =>
       y
         .option('config', { type: 'string', demandOption: true, describe: 'auto-update config file (KEY=VALUE)', normalize: true })
@@ -20,7 +20,7 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
           return true;
         })
         .option('dry-run', { type: 'boolean', default: false, describe: 'decide and report, change nothing' })
-        .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine' })
+        .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine (never the signature policy)' })
         .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout, the last one the result' })
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env', 'one guarded update run (what the timer runs)')
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what would happen now')

@@ -7,6 +7,7 @@ import { UpdateLog } from '../../core/log.js';
 import { readState, type UpdateState } from '../../core/state.js';
 import { decideGates, decideTarget, EXIT_CODES } from './decide.js';
 import { recordRun } from './record.js';
+import { refuseRootUpdate } from './refuse-root.js';
 import type { RestartDecision } from './restart.js';
 import { inspectRoundLock, probeApi, type ApiState } from './gates.js';
 import { pickTarget } from './target.js';
@@ -27,11 +28,13 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 /** The guarded update cycle (DESIGN.md §5). Returns the exit code. */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
+  refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
   const log = new UpdateLog(ctx, flags.json);
   let config: AutoupdateConfig;
   try {
     config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
   } catch (error) {
+    if (error instanceof UserError) await (await import('../metrics/config-error.js')).recordConfigError(ctx, flags.config);
     if (error instanceof UserError && flags.json) {
       log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
       return EXIT_CODES['invalid-config'];
@@ -39,9 +42,9 @@ export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<numbe
     throw error;
   }
   log.attach(ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
-  for (const key of config.unknownKeys) log.warn(`${config.file}: unknown key ${key} ignored`);
+  for (const warning of config.warnings) log.warn(warning);
 
-  const lock = await tryLock(config.lockfile);
+  const lock = await tryLock(config.lockfile, ctx.env);
   if (!lock) return finish(ctx, log, config, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined);
   try {
     const state = readState(ctx.paths.state(config.namespace));
@@ -119,6 +122,10 @@ async function decide(
   } else {
     log.warn('--force: skipping the quarantine and the round/API gates');
   }
+  // Step 8a, before the dry-run answer: a dry run must not say would-update for a commit the real run refuses.
+  const { checkSignatures } = await import('./signatures.js');
+  const unsigned = await checkSignatures({ ctx, config, log, from: from!, to: to!, dryRun: flags.dryRun, git });
+  if (unsigned) return { decision: unsigned, from, to };
   if (flags.dryRun) return { decision: { outcome: 'would-update' }, from, to };
 
   const { restartAt } = await import('./restart.js');
@@ -137,7 +144,7 @@ async function finish(
   const at = ctx.now().toISOString();
   const summary: Record<string, string> = {
     locked: 'another update run holds the lock; nothing to do',
-    refused: 'refused: the deploy clone is not clean',
+    refused: decision.reason === 'unsigned' ? `refused: ${decision.detail ?? 'the target fails the signature policy'}` : 'refused: the deploy clone is not clean',
     failed: `failed${decision.reason ? `: ${decision.reason}` : ''}`,
     'up-to-date': `up to date at ${short(from)}`,
     skipped: `${short(to)} is quarantined (it was rolled back); waiting for ${config.remote}/${config.branch} to move (or run update --force)`,

@@ -15,6 +15,10 @@ export type Outcome =
 export interface Decision {
   outcome: Outcome;
   reason?: string;
+  /** One line saying why, for the result line and the notification (e.g. which commit fails its signature). */
+  detail?: string;
+  /** false: tell no webhook (a dry run's refusal). */
+  notify?: boolean;
 }
 
 export const EXIT_CODES: Record<Outcome, number> = {

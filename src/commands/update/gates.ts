@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { request, type HttpResult } from '../../adapters/http.js';
+import type { HttpResult } from '../../adapters/http.js';
 import { isAlive } from '../../adapters/lock.js';
 import { formatDuration } from '../../core/duration.js';
 
@@ -94,5 +94,7 @@ export function classifyApiAnswer(result: HttpResult): ApiState {
 export const API_TIMEOUT_MS = 2000;
 
 export async function probeApi(endpoint: string, timeoutMs = API_TIMEOUT_MS): Promise<ApiState> {
+  // Imported here: node's http and tls cost the timer's no-op run, which never asks the API.
+  const { request } = await import('../../adapters/http.js');
   return classifyApiAnswer(await request(`${endpoint}/validate/active`, { timeoutMs }));
 }

@@ -4,6 +4,7 @@ import type { Context } from '../../core/context.js';
 import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
 import { appendHistory, writeState, type UpdateState } from '../../core/state.js';
+import { observeRun, publishMetrics } from '../metrics/publish.js';
 import type { RestartDecision } from './restart.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
@@ -41,7 +42,15 @@ export async function recordRun(input: {
   } else if (decision.outcome !== 'locked') {
     delete state.deferral;
   }
+  // A refused signature repeats every run until the branch moves: tell the webhook once per commit.
+  if (decision.outcome === 'refused' && decision.reason === 'unsigned' && decision.notify !== false && to && state.unsignedNotified !== to) {
+    notifications.push({ outcome: 'refused', reason: 'unsigned', summary: `refused to deploy ${short(to)}: ${decision.detail ?? 'it fails the signature policy'}` });
+    state.unsignedNotified = to;
+  }
+  observeRun(ctx, config, state, { at, outcome: decision.outcome, reason: decision.reason, from, to, downtimeMs: decision.downtimeMs });
   await writeState(ctx.paths.state(config.namespace), state);
+  const metricsProblem = publishMetrics(config.metricsDir, config.namespace, state, config.file);
+  if (metricsProblem) log.warn(metricsProblem);
 
   if (decision.changed) {
     appendHistory(ctx.paths.history(config.namespace), {

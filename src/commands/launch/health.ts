@@ -1,0 +1,68 @@
+import fs from 'node:fs';
+import type { Pm2, Pm2App, Pm2Process } from '../../adapters/pm2.js';
+import { DEFAULTS } from '../../core/config.js';
+import type { Context } from '../../core/context.js';
+import { parseDurationMs } from '../../core/duration.js';
+import { OperationError, UserError } from '../../core/errors.js';
+import { waitForStableProcess } from '../update/health.js';
+
+/** How long launch waits for the validator (the update's HEALTH_STABLE and HEALTH_TIMEOUT, §5 step 13). */
+export interface LaunchHealth {
+  stableMs: number;
+  timeoutMs: number;
+}
+
+/** HEALTH_STABLE / HEALTH_TIMEOUT: environment, else the existing auto-update config, else the defaults. */
+export function launchHealth(env: Readonly<Record<string, string | undefined>>, kept: readonly [string, string][]): LaunchHealth {
+  const fromConfig = new Map(kept);
+  const read = (key: 'HEALTH_STABLE' | 'HEALTH_TIMEOUT'): number => {
+    const [value, from] = env[key] ? [env[key]!, 'the environment'] : fromConfig.has(key) ? [fromConfig.get(key)!, 'the auto-update config'] : [DEFAULTS[key], 'default'];
+    const ms = parseDurationMs(value);
+    if (ms === undefined) throw new UserError(`${key}=${value} (from ${from}) is not a time span; use e.g. 20s or 2m. Nothing was changed.`);
+    return ms;
+  };
+  return { stableMs: read('HEALTH_STABLE'), timeoutMs: read('HEALTH_TIMEOUT') };
+}
+
+/** The last `n` lines of a log file ('' when it cannot be read). */
+export function tailLines(file: string | undefined, n: number): string {
+  if (!file) return '';
+  try {
+    const text = fs.readFileSync(file, 'utf8');
+    return text.split('\n').filter((l) => l.trim() !== '').slice(-n).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * launch is done only when the validator is healthy: online, no restart for
+ * HEALTH_STABLE (the update's own check). A process left running because it already had
+ * these settings and has been up longer than that is healthy at once. Otherwise
+ * OperationError with the last lines of its error log and how to read more.
+ */
+export async function awaitHealthyValidator(ctx: Context, pm2: Pm2, app: Pm2App, proc: Pm2Process, health: LaunchHealth, leftRunning: boolean): Promise<void> {
+  const now = () => ctx.now().getTime();
+  if (leftRunning && proc.status === 'online' && proc.uptimeSince !== undefined && now() - proc.uptimeSince >= health.stableMs) return;
+  ctx.stdout(`Waiting until ${app.name} is online with no restart for ${Math.round(health.stableMs / 1000)}s...\n`);
+  const result = await waitForStableProcess(pm2, app.namespace, app.name, {
+    stableMs: health.stableMs,
+    timeoutMs: health.timeoutMs,
+    now,
+    baselineRestarts: leftRunning ? proc.restarts : 0,
+  });
+  if (result.ok) {
+    ctx.stdout(`Healthy: ${result.detail}.\n`);
+    return;
+  }
+  const latest = (await pm2.list(app.namespace).catch(() => [] as Pm2Process[])).find((p) => p.name === app.name);
+  const errorLog = latest?.errorLog ?? app.policy?.errorFile;
+  const tail = tailLines(errorLog, 15);
+  const lines = [
+    `The validator did not become healthy: ${result.detail}.`,
+    tail ? `Last lines of its error log ${errorLog}:\n${tail.split('\n').map((l) => `  | ${l}`).join('\n')}` : `Its error log ${errorLog ?? '(unknown)'} is empty or unreadable.`,
+    `Read more: pm2 logs ${app.name} --lines 200${errorLog ? `   (or: tail -n 200 ${errorLog})` : ''}`,
+    'The process list was not saved (pm2 save) and the auto-update config and scheduler were not installed. Fix the cause and run launch again.',
+  ];
+  throw new OperationError(lines.join('\n'));
+}
