@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushRelease } from '../helpers/alphacore-fixture.js';
 import { ansibleMissing, createFleet, type Fleet, type FleetHost } from '../helpers/fleet.js';
+import { realRepoSkip } from '../helpers/real-repo.js';
 import { stage, type StagedRun } from '../helpers/user.js';
 
 const staged = stage();
-const skip = staged.skip ?? ansibleMissing();
+const skip = staged.skip ?? ansibleMissing() ?? realRepoSkip();
 if (skip) console.log(`ansible rollout.yml e2e tests skipped: ${skip}`);
 const e2e = skip ? describe.skip : describe;
 
@@ -40,9 +40,22 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     await fleet?.cleanup();
   }, 60_000);
 
+  it('refuses a commit that is not on the followed branch before any host is touched', async () => {
+    const heads = fleet.hosts.map((h) => fleet.head(h));
+    // main's newest commit: real, in every clone, but not (yet) on release.
+    const ahead = fleet.origin.latest;
+    const r = await fleet.playbook('rollout.yml', ['-e', `sha=${ahead}`]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toContain(`--to ${ahead}: commit ${ahead.slice(0, 12)} is not on origin/release`);
+    expect(fleet.hosts.map((h) => fleet.head(h))).toEqual(heads);
+    expect(pins(fleet)).toEqual([[], [], []]);
+    expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual([]);
+  }, 900_000);
+
   it('passes: every host on the new commit, batch after batch (1, 25%, the rest), pins removed at the end', async () => {
     const old = fleet.origin.head();
-    const sha = pushRelease(fleet.origin, { version: '1.1.0' });
+    // The real repository's next commit (release starts one behind main).
+    const sha = fleet.origin.advance();
     const r = await fleet.playbook('rollout.yml', ['-e', `sha=${sha}`]);
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     for (const host of fleet.hosts) {
@@ -50,7 +63,7 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
       const report = await fleet.status(host);
       expect(report.pm2.processes.filter((p) => p.status === 'online')).toHaveLength(2);
       expect(history(host).at(-1)).toMatchObject({ from: old, to: sha, outcome: 'updated' });
-      expect(host.control.validatorStarts().at(-1)).toMatchObject({ version: '1.1.0' });
+      expect(host.fake.validatorStarts().at(-1)).toMatchObject({ cwd: host.repoDir });
     }
     // Batch order: the canary's update and canary window came before the next host's update.
     expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual(['h1', 'h2', 'h3']);
@@ -64,7 +77,8 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
   it("fails at the canary: its validator crashes, it rolls back by itself, the others stay on the old commit, pinned; the play names it", async () => {
     const good = fleet.origin.head();
     const pidsBefore = fleet.hosts.map((h) => h.pm2.list().find((p) => p.name.startsWith('validator-'))!.pid);
-    const bad = pushRelease(fleet.origin, { version: '2.0.0', validator: 'crash' });
+    // A release whose validator crashes at start (the fake runtime reads it from the commit).
+    const bad = fleet.origin.pushSettings({ validator: 'crash' });
     const r = await fleet.playbook('rollout.yml', ['-e', `sha=${bad}`]);
     expect(r.exitCode).not.toBe(0);
     expect(r.stdout).toMatch(/ROLLOUT STOPPED at h1: alphacore update --to [0-9a-f]{40} ended rolled-back \(health-failed\)/);

@@ -2,10 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ansibleMissing, createFleet, type Fleet } from '../helpers/fleet.js';
+import { realRepoSkip } from '../helpers/real-repo.js';
 import { stage, type StagedRun } from '../helpers/user.js';
 
 const staged = stage();
-const skip = staged.skip ?? ansibleMissing();
+const skip = staged.skip ?? ansibleMissing() ?? realRepoSkip();
 if (skip) console.log(`ansible site.yml e2e tests skipped: ${skip}`);
 const e2e = skip ? describe.skip : describe;
 

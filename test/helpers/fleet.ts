@@ -4,17 +4,21 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StatusReport } from '../../src/commands/status/report.js';
-import { createAlphaCoreOrigin, fixtureControl, makeStubVenv, type AlphaCoreOrigin, type Behaviour, type FixtureControl } from './alphacore-fixture.js';
+import { fixtureGit } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import { PROJECT_ROOT, toCliResult } from './cli.js';
+import { installFakePython, type FakePython } from './fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
+import { createRealOrigin, type RealOrigin } from './real-repo.js';
 import { runAs, type StagedRun, type TestUser } from './user.js';
 
 /**
  * A fleet of validator hosts on this machine for the real ansible-playbook (DESIGN.md
  * §13): one throwaway user per host (alphacore-h1..hN, each with its own HOME, PM2
  * daemon and deploy clone), connection `local` with become. The hosts clone one origin
- * served by `git daemon` on 127.0.0.1 (a network remote, as GitHub is for real fleets).
+ * of the real AlphaCore repository (real-repo.ts), served by `git daemon` on 127.0.0.1
+ * (a network remote, as GitHub is for real fleets); each host has its own fake Python
+ * runtime first on PATH (fake-python.ts), the only part that is not real.
  */
 export const ANSIBLE_DIR = path.join(PROJECT_ROOT, 'deploy', 'ansible');
 
@@ -22,7 +26,7 @@ export interface FleetHost {
   name: string;
   user: TestUser;
   pm2: IsolatedPm2;
-  control: FixtureControl;
+  fake: FakePython;
   apiPort: number;
   configFile: string;
   repoDir: string;
@@ -38,7 +42,7 @@ export interface PlaybookRun {
 
 export interface Fleet {
   root: string;
-  origin: AlphaCoreOrigin;
+  origin: RealOrigin;
   hosts: FleetHost[];
   inventory: string;
   playbook(name: 'site.yml' | 'rollout.yml', args?: string[]): Promise<PlaybookRun>;
@@ -130,11 +134,11 @@ function ansibleEnv(root: string): Record<string, string> {
   };
 }
 
-export async function createFleet(run: StagedRun, options: { hosts?: number; behaviour?: Behaviour; vars?: Record<string, unknown> } = {}): Promise<Fleet> {
+export async function createFleet(run: StagedRun, options: { hosts?: number; vars?: Record<string, unknown> } = {}): Promise<Fleet> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-fleet-')));
   fs.chmodSync(root, 0o755); // the users reach their homes below it
   fs.mkdirSync(path.join(root, 'controller', 'tmp'), { recursive: true });
-  const origin = createAlphaCoreOrigin(options.behaviour ?? { version: '1.0.0' }, { root: path.join(root, 'origin') });
+  const origin = createRealOrigin(path.join(root, 'origin'));
   execFileSync('chmod', ['-R', 'a+rX', path.join(root, 'origin')]);
   const gitPort = await closedPort();
   const daemon: ChildProcess = spawn(
@@ -153,20 +157,18 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; beh
     const home = path.join(root, name);
     const user = await makeUser(`alphacore-${name}`, home);
     const pm2 = isolatedPm2(home, { packageRoot: run.packageRoot, owner: user });
-    const control = fixtureControl(path.join(root, `control-${name}`));
-    // The fixture's stand-in for a venv (its python only answers -m pip).
-    const venv = makeStubVenv(path.join(home, 'venv'));
-    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, venv]);
+    const fake = installFakePython(path.join(home, 'python'));
     const apiPort = await closedPort();
     const repoDir = path.join(home, 'AlphaCore');
-    hosts.push({ name, user, pm2, control, apiPort, repoDir, configFile: path.join(home, '.config', 'alphacore', 'autoupdate', 'alphacore.env') });
+    hosts.push({ name, user, pm2, fake, apiPort, repoDir, configFile: path.join(home, '.config', 'alphacore', 'autoupdate', 'alphacore.env') });
     inventoryHosts[name] = {
       alphacore_user: user.name,
       alphacore_hotkey: `hot${i}`,
       alphacore_api_port: apiPort,
       alphacore_http_port: await closedPort(),
-      alphacore_environment: { PM2_HOME: pm2.home, ...control.env, ...networkEnv() },
-      alphacore_launch_args: ['--venv-dir', venv],
+      // launch's own health wait reads these before any config exists.
+      alphacore_environment: { PM2_HOME: pm2.home, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '40s', ...networkEnv() },
+      alphacore_extra_path: [fake.bin, path.join(run.packageRoot, 'node_modules', '.bin')],
     };
   }
   const inventoryDir = path.join(root, 'inventory');
@@ -185,8 +187,7 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; beh
     alphacore_disable_llm: true,
     // No timer in tests: a cron daemon another test starts would run these users' lines.
     alphacore_autoupdate: false,
-    alphacore_extra_path: [path.join(run.packageRoot, 'node_modules', '.bin')],
-    alphacore_config: { HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' },
+    alphacore_config: { HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '40s' },
     canary_unit_seconds: 1,
     canary_minutes: 3,
     alphacore_rollout_poll_seconds: 1,
@@ -220,12 +221,12 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; beh
       const cli = path.join(host.user.home, '.local', 'bin', 'alphacore');
       const r = toCliResult(
         await runAs(host.user, cli, ['status', '--config', host.configFile, '--json'], {
-          env: { HOME: host.user.home, PATH: [path.join(host.user.home, '.local', 'bin'), path.join(run.packageRoot, 'node_modules', '.bin'), '/usr/bin:/bin'].join(':'), PM2_HOME: host.pm2.home, NO_COLOR: '1' },
+          env: { HOME: host.user.home, PATH: [path.join(host.user.home, '.local', 'bin'), host.fake.bin, path.join(run.packageRoot, 'node_modules', '.bin'), '/usr/bin:/bin'].join(':'), PM2_HOME: host.pm2.home, NO_COLOR: '1' },
         }),
       );
       return JSON.parse(r.stdout) as StatusReport;
     },
-    head: (host) => execFileSync('git', ['-c', 'safe.directory=*', '-C', host.repoDir, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(),
+    head: (host) => fixtureGit(host.repoDir, 'rev-parse', 'HEAD'),
     config: (host) => fs.readFileSync(host.configFile, 'utf8').split('\n'),
     async cleanup() {
       for (const host of hosts) {
