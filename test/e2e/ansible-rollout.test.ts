@@ -97,5 +97,6 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual(['h1']);
     // Every host stays pinned to the commit it runs, so no timer takes it to the bad one.
     expect(pins(fleet)).toEqual([[`PIN=${good}`], [`PIN=${good}`], [`PIN=${good}`]]);
+    for (const host of fleet.hosts) expect((await fleet.status(host)).repo.pin).toBe(good);
   }, 900_000);
 });
