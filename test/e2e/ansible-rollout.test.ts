@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ansibleMissing, createFleet, type Fleet, type FleetHost } from '../helpers/fleet.js';
+import { FAKE_PYTHON_COMMIT_FILE } from '../helpers/fake-python.js';
+import { ansibleMissing, createFleet, FLEET_TEST_TIMEOUT_MS, type Fleet, type FleetHost } from '../helpers/fleet.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { stage, type StagedRun } from '../helpers/user.js';
 
@@ -27,6 +28,18 @@ function taskOrder(stdout: string, task: string): string[] {
   return order;
 }
 
+const logFile = (host: FleetHost) => path.join(host.user.home, '.local', 'state', 'alphacore', 'autoupdate', 'alphacore.log');
+const logText = (host: FleetHost) => (fs.existsSync(logFile(host)) ? fs.readFileSync(logFile(host), 'utf8') : '');
+
+/** Polls until probe() is true (the play runs meanwhile); no timing is asserted. */
+async function waitFor(probe: () => boolean, what: string, ms = 600_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const pins = (fleet: Fleet) => fleet.hosts.map((h) => fleet.config(h).filter((l) => l.startsWith('PIN=')));
 
 e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playbook', () => {
@@ -35,7 +48,7 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     fleet = await createFleet(staged.ready as StagedRun);
     const site = await fleet.playbook('site.yml');
     expect(site.exitCode, site.stdout + site.stderr).toBe(0);
-  }, 900_000);
+  }, FLEET_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await fleet?.cleanup();
   }, 60_000);
@@ -50,7 +63,7 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     expect(fleet.hosts.map((h) => fleet.head(h))).toEqual(heads);
     expect(pins(fleet)).toEqual([[], [], []]);
     expect(taskOrder(r.stdout, 'alphacore update --to')).toEqual([]);
-  }, 900_000);
+  }, FLEET_TEST_TIMEOUT_MS);
 
   it('passes: every host on the new commit, batch after batch (1, 25%, the rest), pins removed at the end', async () => {
     const old = fleet.origin.head();
@@ -72,7 +85,7 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     expect(a).toBeLessThan(b!);
     expect(b).toBeLessThan(c!);
     expect(pins(fleet)).toEqual([[], [], []]);
-  }, 900_000);
+  }, FLEET_TEST_TIMEOUT_MS);
 
   it("fails at the canary: its validator crashes, it rolls back by itself, the others stay on the old commit, pinned; the play names it", async () => {
     const good = fleet.origin.head();
@@ -98,5 +111,38 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     // Every host stays pinned to the commit it runs, so no timer takes it to the bad one.
     expect(pins(fleet)).toEqual([[`PIN=${good}`], [`PIN=${good}`], [`PIN=${good}`]]);
     for (const host of fleet.hosts) expect((await fleet.status(host)).repo.pin).toBe(good);
-  }, 900_000);
+  }, FLEET_TEST_TIMEOUT_MS);
+
+  it('fails inside the canary window: the canary came up, then its validator crashed; the play puts it back on its commit', async () => {
+    const [canary, ...rest] = fleet.hosts;
+    const good = fleet.head(canary!);
+    const restHistory = rest.map((h) => history(h).length);
+    // release's tip still carries the crashing settings of the last test: drop them.
+    const next = fleet.origin.push({ [FAKE_PYTHON_COMMIT_FILE]: null, 'CANARY-NOTE.md': 'a release that fails after it started\n' }, 'test: a later release');
+    const before = history(canary!).length;
+    const forcedBefore = logText(canary!).split('--force:').length;
+    // A 30-unit window (seconds here): room to break the canary after its update passed.
+    // A short settle time: this window must run out for the play to act.
+    const play = fleet.playbook('rollout.yml', ['-e', `sha=${next}`, '-e', 'canary_minutes=30', '-e', 'alphacore_rollout_settle_seconds=30']);
+    await waitFor(() => history(canary!).length > before, "the canary's update");
+    expect(history(canary!).at(-1)).toMatchObject({ from: good, to: next, outcome: 'updated' });
+    // Inside the window: the validator dies and crashes on every restart PM2 makes.
+    canary!.fake.set({ validator: 'crash' });
+    process.kill(canary!.pm2.list().find((p) => p.name.startsWith('validator-'))!.pid, 'SIGKILL');
+    // Until the play puts the canary back (update --to <its commit> --force).
+    await waitFor(() => logText(canary!).split('--force:').length > forcedBefore, 'the play to put the canary back');
+    canary!.fake.set({ validator: undefined });
+    const r = await play;
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stdout).toMatch(/ROLLOUT STOPPED at h1: not healthy on [0-9a-f]{12} for the canary window \(30 s\)/);
+    expect(r.stdout).toContain('(put back by the play: ok)');
+    expect(fleet.head(canary!)).toBe(good);
+    expect(history(canary!).at(-1)).toMatchObject({ from: next, to: good, outcome: 'updated' });
+    expect(canary!.pm2.list().find((p) => p.name.startsWith('validator-'))).toMatchObject({ status: 'online' });
+    rest.forEach((host, i) => {
+      expect(fleet.head(host)).toBe(good);
+      expect(history(host)).toHaveLength(restHistory[i]!);
+    });
+    expect(pins(fleet)).toEqual([[`PIN=${good}`], [`PIN=${good}`], [`PIN=${good}`]]);
+  }, FLEET_TEST_TIMEOUT_MS);
 });

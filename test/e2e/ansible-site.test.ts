@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ansibleMissing, createFleet, type Fleet } from '../helpers/fleet.js';
+import { ansibleMissing, createFleet, FLEET_TEST_TIMEOUT_MS, type Fleet } from '../helpers/fleet.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { stage, type StagedRun } from '../helpers/user.js';
 
@@ -14,7 +14,7 @@ e2e('deploy/ansible site.yml: the real ansible-playbook against three local host
   let fleet: Fleet;
   beforeAll(async () => {
     fleet = await createFleet(staged.ready as StagedRun);
-  }, 120_000);
+  }, FLEET_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await fleet?.cleanup();
   }, 60_000);
@@ -44,5 +44,5 @@ e2e('deploy/ansible site.yml: the real ansible-playbook against three local host
     const second = await fleet.playbook('site.yml');
     expect(second.exitCode, second.stdout + second.stderr).toBe(0);
     for (const host of fleet.hosts) expect(second.recap[host.name]).toMatchObject({ changed: 0, failed: 0 });
-  }, 900_000);
+  }, FLEET_TEST_TIMEOUT_MS);
 });

@@ -21,6 +21,9 @@ import { runAs, type StagedRun, type TestUser } from './user.js';
  * runtime first on PATH (fake-python.ts), the only part that is not real.
  */
 export const ANSIBLE_DIR = path.join(PROJECT_ROOT, 'deploy', 'ansible');
+/** One ansible-playbook run at most; a test running one or two sets its timeout above. */
+export const PLAYBOOK_TIMEOUT_MS = 1_200_000;
+export const FLEET_TEST_TIMEOUT_MS = 2 * PLAYBOOK_TIMEOUT_MS + 120_000;
 
 export interface FleetHost {
   name: string;
@@ -191,7 +194,9 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
     canary_unit_seconds: 1,
     canary_minutes: 3,
     alphacore_rollout_poll_seconds: 1,
-    alphacore_rollout_settle_seconds: 30,
+    // `alphacore status` answers within ~2 s, PM2 included: on a loaded machine its PM2
+    // probe may miss that budget and say unknown, so the gate retries for longer here.
+    alphacore_rollout_settle_seconds: 180,
     alphacore_rollout_defer_delay: 1,
     ...options.vars,
   };
@@ -209,7 +214,9 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
         extendEnv: false,
         cwd: root,
         reject: false,
-        timeout: 600_000,
+        // Below the tests' own timeout: a play that hangs is ended, never left running
+        // beside the next test's.
+        timeout: PLAYBOOK_TIMEOUT_MS,
         stdin: 'ignore',
         // FLEET_DEBUG=1 shows the play as it runs.
         stdout: process.env.FLEET_DEBUG ? ['pipe', 'inherit'] : 'pipe',
