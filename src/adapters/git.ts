@@ -40,6 +40,10 @@ export interface Git {
   commitExists(sha: string): Promise<boolean>;
   /** The exact bytes of `file` at `sha` (undefined when absent). */
   show(sha: string, file: string): Promise<Buffer | undefined>;
+  /** Full sha of a commit this clone has (a short sha resolves too), else undefined. */
+  commitSha(rev: string): Promise<string | undefined>;
+  /** Whether `sha` is `tip` itself or one of its ancestors. */
+  isAncestor(sha: string, tip: string): Promise<boolean>;
 }
 
 /** Local git calls are quick; only a fetch may cross the network. */
@@ -137,6 +141,20 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
     show: async (sha, file) => {
       const r = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { cwd: dir, env: childEnv, timeoutMs: local, raw: true });
       return r.ok ? (r.rawStdout ?? Buffer.from(r.stdout)) : undefined;
+    },
+    // Both answer by exit code: 1 is "no", anything else but 0 a failure. Callers pass
+    // validated hex (COMMIT_SHA), never an option-like word.
+    commitSha: async (rev) => {
+      const result = await run('git', ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`], { cwd: dir, env: childEnv, timeoutMs });
+      if (result.ok) return result.stdout.trim();
+      if (result.exitCode === 1) return undefined;
+      throw new OperationError(`git rev-parse ${rev} failed in ${dir}: ${describeFailure(result)}`);
+    },
+    isAncestor: async (sha, tip) => {
+      const result = await run('git', ['merge-base', '--is-ancestor', sha, tip], { cwd: dir, env: childEnv, timeoutMs });
+      if (result.ok) return true;
+      if (result.exitCode === 1) return false;
+      throw new OperationError(`git merge-base --is-ancestor ${sha} ${tip} failed in ${dir}: ${describeFailure(result)}`);
     },
   };
 }

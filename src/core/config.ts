@@ -19,7 +19,7 @@ export const CONFIG_KEYS = [
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
   'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
-  'METRICS_DIR',
+  'METRICS_DIR', 'PIN',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -77,6 +77,8 @@ export interface AutoupdateConfig {
   signatures: SignatureSettings | undefined;
   /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
   metricsDir: string | undefined;
+  /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
+  pin: string | undefined;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
@@ -93,6 +95,8 @@ export interface ConfigOverrides {
 
 /** Names that become file names and PM2 names: namespace, process. */
 export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+/** A commit named by its sha, full or abbreviated (PIN, update --to). */
+export const COMMIT_SHA = /^[0-9a-f]{7,40}$/i;
 
 /**
  * Wallet, hotkey and network names become parts of paths and file names
@@ -339,6 +343,8 @@ export function validateConfig(
   };
   const metricsDir = get('METRICS_DIR');
   if (metricsDir && !path.isAbsolute(metricsDir)) problems.add(`METRICS_DIR=${metricsDir} must be an absolute path (node_exporter's --collector.textfile.directory).`);
+  const pin = get('PIN');
+  if (pin && !COMMIT_SHA.test(pin)) problems.add(`PIN=${shown(pin)} is not a commit sha (7 to 40 hex digits); pin the deployed commit with PIN=$(git -C <repo> rev-parse HEAD), or remove the line to follow ${branch}.`);
   const logMaxRaw = get('LOG_MAX_BYTES') ?? DEFAULTS.LOG_MAX_BYTES;
   const logMaxBytes = parseBytes(logMaxRaw);
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
@@ -374,6 +380,7 @@ export function validateConfig(
     logMaxBytes: logMaxBytes ?? 0,
     signatures,
     metricsDir,
+    pin,
     unknownKeys: unknown,
     warnings: [...warnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),

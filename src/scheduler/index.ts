@@ -110,7 +110,7 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     await removeBashCronLines(ctx, bash.cronLines);
     const linger = await lingerLines(ctx, request.enableLinger, false);
     const lines = [
-      `Installed the systemd user timer ${unit}: every ${interval.systemd} it runs alphacore update --config ${request.configFile}`,
+      `${info.changed ? 'Installed' : 'Kept'} the systemd user timer ${unit}: every ${interval.systemd} it runs alphacore update --config ${request.configFile}`,
       `  next run: ${info.nextRun ?? 'unknown'}`,
       `  log: ${logFile}`,
       `  check: systemctl --user list-timers '${timerUnit('*')}'; journalctl --user -u ${serviceUnit(ns)}`,

@@ -36,12 +36,28 @@ export function planSystemd(ctx: Context, templates: Templates, spec: RunSpec): 
   ];
 }
 
-export async function applySystemd(ctx: Context, planned: PlannedFile[], namespace: string): Promise<systemd.TimerInfo> {
-  for (const file of planned) await writeFileSafely(file.path, file.content, file.mode);
+export async function applySystemd(ctx: Context, planned: PlannedFile[], namespace: string): Promise<systemd.TimerInfo & { changed: boolean }> {
+  const unit = timerUnit(namespace);
+  const stale = planned.filter((file) => readText(file.path) !== file.content);
+  // Same files, timer enabled and running: nothing to do, so a re-run of launch (or of
+  // the fleet's site.yml) changes nothing and does not reset the timer's schedule.
+  if (stale.length === 0 && (await systemd.unitEnabled(ctx, unit))) {
+    const info = await systemd.timerInfo(ctx, unit);
+    if (info.active) return { ...info, changed: false };
+  }
+  for (const file of stale) await writeFileSafely(file.path, file.content, file.mode);
   await systemd.daemonReload(ctx);
-  await systemd.enableUnit(ctx, timerUnit(namespace));
-  await systemd.restartUnit(ctx, timerUnit(namespace));
-  return systemd.timerInfo(ctx, timerUnit(namespace));
+  await systemd.enableUnit(ctx, unit);
+  await systemd.restartUnit(ctx, unit);
+  return { ...(await systemd.timerInfo(ctx, unit)), changed: true };
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether this namespace has unit files of ours on disk. */

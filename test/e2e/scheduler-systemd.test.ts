@@ -67,6 +67,9 @@ describe('systemd user timer', () => {
     const second = await cli(['autoupdate', 'enable', '--config', b.configFile, '--interval', '3s', '--json']);
     expect(second.exitCode).toBe(0);
     expect(second.json[0]).toMatchObject({ kind: 'systemd', namespace: 'sched-b', interval: '3s', unit: 'alphacore-autoupdate@sched-b.timer', logFile: b.logFile });
+    // The same request again changes nothing (launch and the fleet's site.yml re-run it).
+    const again = await cli(['autoupdate', 'enable', '--namespace', 'sched-a', '--interval', '2s']);
+    expect(again.stdout).toContain('Kept the systemd user timer alphacore-autoupdate@sched-a.timer');
 
     const logA = await waitForLine(a.logFile, /\[autoupdate\] result: up-to-date/, 20_000);
     const logB = await waitForLine(b.logFile, /\[autoupdate\] result: up-to-date/, 20_000);

@@ -107,6 +107,11 @@ describe('adviseOn: what to do next', () => {
     expect(advise((f) => ((f.repo.target = { ...f.repo.target!, sha: B }), (f.repo.relation = 'update-available')))).toEqual([
       'info: origin/release is at b7c8d9e (as of the last fetch), HEAD at a1b2c3d; the next update run deploys it once the gates allow.',
     ]);
+    // A pinned host (fleet rollout, DESIGN.md §13): no "update available", the pin instead.
+    expect(advise((f) => ((f.repo.target = { ...f.repo.target!, sha: B }), (f.repo.relation = 'update-available'), (f.repo.pin = A)))).toEqual([
+      `info: Pinned: PIN=a1b2c3d in ${CONFIG} keeps this host on that commit whatever origin/release does (HEAD is there). A fleet rollout sets it; remove the line to follow the branch again.`,
+    ]);
+    expect(advise((f) => (f.repo.pin = B))[0]).toContain('(HEAD is at a1b2c3d; the next update run goes to the pin)');
     expect(advise((f) => (f.lastRun = { at: '2026-11-28T11:00:00.000Z', outcome: 'refused', reason: 'dirty-worktree' }))).toEqual([
       'warn: The last update run (1h ago) ended refused (dirty-worktree): read the log in /home/op/.local/state/alphacore/autoupdate/alphacore.log. Commit or discard the changes (git -C /home/op/AlphaCore status).',
     ]);

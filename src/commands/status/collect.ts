@@ -77,7 +77,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     namespace: ns,
     now: now.toISOString(),
     config: { ...view.summary, processes: { ...(view.validatorProcessName ? { validator: view.validatorProcessName } : {}), validationApi: view.validationProcessName } },
-    repo: await repo,
+    repo: view.pin ? { ...(await repo), pin: view.pin } : await repo,
     scheduler: await scheduler,
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),

@@ -26,6 +26,8 @@ export interface ConfigView {
   validationProcessName: string;
   /** The signature policy, when the config is valid and sets ALLOWED_SIGNERS. */
   signatures?: SignatureSettings;
+  /** PIN (DESIGN.md §13): the commit the updater keeps this host on. */
+  pin?: string;
 }
 
 const HOUR = 3_600_000;
@@ -72,6 +74,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         validatorProcessName: config.validatorProcessName,
         validationProcessName: config.validationProcessName,
         ...(config.signatures ? { signatures: config.signatures } : {}),
+        ...(config.pin ? { pin: config.pin } : {}),
       };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;

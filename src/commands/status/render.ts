@@ -58,6 +58,7 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
     repo.relation === 'up-to-date' ? paint.ok('same as HEAD') : repo.relation === 'update-available' ? paint.warn('differs from HEAD: update available') : paint.warn('unknown');
   const compared = repo.head || repo.target ? [`${relation} ${paint.dim(`(${fetched})`)}`] : [];
   row('Remote', repo.target ? `${tracking} ${commit(repo.target)}` : `${tracking} ${paint.warn('unknown')}`, ...compared);
+  if (repo.pin) row('Pin', `${paint.warn(repo.pin.slice(0, 12))} ${paint.dim('(PIN in the config: updates go to this commit, not the branch)')}`);
   if (r.signatures) row('Signatures', ...signatureLines(r.signatures, paint));
 
   const s = r.scheduler;

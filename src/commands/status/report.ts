@@ -60,6 +60,8 @@ export interface RepoView {
   fetchedAt?: string;
   /** update-available: the target differs from HEAD (ahead, behind or force-pushed). */
   relation: 'up-to-date' | 'update-available' | 'unknown';
+  /** PIN in the config (a fleet rollout's hold, DESIGN.md §13): the updater's target instead of the branch. */
+  pin?: string;
   /** Why something above is missing. */
   error?: string;
 }

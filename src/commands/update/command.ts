@@ -1,5 +1,7 @@
 import type { Argv } from 'yargs';
+import { COMMIT_SHA } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
+import { UserError } from '../../core/errors.js';
 
 /** yargs declaration of `alphacore update`; the cycle itself is imported lazily. */
 export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
@@ -12,12 +14,18 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
         .option('repo-dir', { type: 'string', describe: 'deploy clone (overrides REPO_DIR)' })
         .option('remote', { type: 'string', describe: 'git remote (overrides REMOTE; default origin)' })
         .option('branch', { type: 'string', describe: 'branch to follow (overrides BRANCH; default release)' })
+        .option('to', { type: 'string', describe: 'deploy this commit of REMOTE/BRANCH instead of its tip (overrides PIN)' })
+        .check((a) => {
+          if (a.to !== undefined && !COMMIT_SHA.test(String(a.to))) throw new UserError(`--to ${String(a.to)} is not a commit sha (7 to 40 hex digits); pass a commit of the followed branch, e.g. --to $(git -C <repo> rev-parse origin/release).`);
+          return true;
+        })
         .option('dry-run', { type: 'boolean', default: false, describe: 'decide and report, change nothing' })
         .option('force', { type: 'boolean', default: false, describe: 'ignore the round/API gates and the quarantine (never the signature policy)' })
         .option('json', { type: 'boolean', default: false, describe: 'JSON lines on stdout, the last one the result' })
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env', 'one guarded update run (what the timer runs)')
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what would happen now')
-        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --json', 'machine-readable outcome'),
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --json', 'machine-readable outcome')
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --to 1a2b3c4', 'deploy that commit of the branch (a canary rollout, DESIGN.md §13)'),
     async (argv) => {
       const { runUpdate } = await import('./cycle.js');
       const path = await import('node:path');
@@ -27,6 +35,7 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
           repoDir: argv['repo-dir'] ? path.resolve(ctx.cwd, argv['repo-dir']) : undefined,
           remote: argv.remote,
           branch: argv.branch,
+          to: argv.to,
           dryRun: argv['dry-run'],
           force: argv.force,
           json: argv.json,

@@ -18,6 +18,8 @@ export interface UpdateFlags {
   repoDir?: string;
   remote?: string;
   branch?: string;
+  /** A commit of REMOTE/BRANCH to deploy instead of its tip (§5 step 5). */
+  to?: string;
   dryRun: boolean;
   force: boolean;
   json: boolean;
@@ -108,7 +110,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
 /** Observe as much as the decision needs, then decide (pure). A bad journal is set aside first. */
 async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: PendingNotice[]): Promise<Exclude<UpdatePlan, { kind: 'observe' }>> {
   const { ctx, config, log, state } = run;
-  const o = observer(ctx, config);
+  const o = observer(ctx, config, { to: flags.to });
   const facts: Facts = { journal: await o.journal(state), quarantine: state.quarantine.map((q) => q.sha) };
   if (facts.journal.kind === 'invalid') {
     // Garbage, or commits this clone lacks: acting on it could only stop services and fail.
@@ -184,6 +186,7 @@ async function finish(
     'would-recover': `would recover the interrupted update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
     updated: `updated ${short(from)} -> ${short(to)}`,
     'rolled-back': `rolled back to ${short(from)}${decision.quarantined ? `; ${short(to)} is quarantined` : ''}`,
+    'invalid-config': `refused: ${decision.reason ?? 'invalid'}; nothing touched`,
   };
   return result(log, decision, from, to, code, summary[decision.outcome]);
 }

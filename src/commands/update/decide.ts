@@ -136,6 +136,7 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     const text = `${facts.fetchError}. Nothing was touched; check the network and that ${config.remote} has a branch ${config.branch}.`;
     return done({ outcome: 'failed', reason: 'fetch-failed' }, [{ level: 'error', text }]);
   }
+  if (facts.targetRefusal) return done({ outcome: 'invalid-config', reason: facts.targetRefusal.reason }, [{ level: 'error', text: facts.targetRefusal.message }]);
   const { head, target } = facts;
   if (!head || !target) return done({ outcome: 'failed', reason: 'error' }, [{ level: 'error', text: 'could not resolve HEAD and the target' }]);
   if (facts.localCommits && facts.localCommits.length > 0 && facts.branch !== config.branch) {
@@ -145,12 +146,13 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
       `An update would move ${facts.branch ?? 'HEAD'} to ${config.remote}/${config.branch} and lose them. Nothing was touched: push or save them, then git -C ${config.repoDir} checkout ${config.branch}.`;
     return done({ outcome: 'refused', reason: facts.branch === undefined ? 'detached-head' : `branch-${facts.branch}` }, [{ level: 'error', text }]);
   }
-  // (i15-fleet: --to / PIN choose `target` in observe; decide treats it the same.)
+  // --to / PIN chose `target` in observe; decide treats it the same.
+  const chosen: Note[] = facts.targetNote ? [{ level: 'info', text: facts.targetNote }] : [];
   const targetDecision = decideTarget({ head, target, quarantined: Boolean(facts.quarantine?.includes(target)), force: flags.force });
-  if (targetDecision) return done(targetDecision);
+  if (targetDecision) return done(targetDecision, chosen);
   if (!flags.force && facts.gates === undefined) return { kind: 'observe', need: 'gates' };
 
-  const notes: Note[] = [];
+  const notes: Note[] = [...chosen];
   if (flags.force) notes.push({ level: 'warn', text: '--force: skipping the quarantine and the round/API gates' });
   else if (facts.gates) {
     const judged = judgeGates(facts.gates, config, head, target);

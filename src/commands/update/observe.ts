@@ -3,6 +3,7 @@ import { inspectIndexLock, type IndexLock } from '../../adapters/git-processes.j
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { journalProblem, type Journal, type UpdateState } from '../../core/state.js';
+import { resolveTarget } from './target.js';
 import { inspectRoundLock, probeApi, type ApiState, type RoundLock } from './gates.js';
 
 /**
@@ -35,6 +36,10 @@ export interface Facts {
   localCommits?: string[];
   /** Files that differ between HEAD and the target (git diff --no-renames). */
   changed?: string[];
+  /** --to or PIN named a commit that is not on REMOTE/BRANCH (exit 2, nothing touched). */
+  targetRefusal?: { reason: string; message: string };
+  /** --to or PIN chose another commit than the branch tip: said in the log. */
+  targetNote?: string;
   /** Quarantined commits (from the state). */
   quarantine?: string[];
   gates?: GateFacts;
@@ -44,11 +49,11 @@ export interface Observer {
   git: Git;
   journal(state: UpdateState): Promise<JournalFacts>;
   clone(): Promise<Pick<Facts, 'dirty' | 'indexLock'>>;
-  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'changed'>>;
+  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'changed' | 'targetRefusal' | 'targetNote'>>;
   gates(): Promise<GateFacts>;
 }
 
-export function observer(ctx: Context, config: AutoupdateConfig): Observer {
+export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: string } = {}): Observer {
   const git = openGit(config.repoDir, ctx.env);
   return {
     git,
@@ -74,11 +79,19 @@ export function observer(ctx: Context, config: AutoupdateConfig): Observer {
       } catch (error) {
         return { fetchError: (error as Error).message };
       }
-      const [head, target] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+      const [head, tip] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+      // --to or PIN may name another commit of the branch (step 5).
+      const choice = await resolveTarget(git, { branchTip: tip!, to: flags.to, pin: config.pin, remote: config.remote, branch: config.branch, configFile: config.file });
+      if (!choice.ok) return { head, targetRefusal: { reason: choice.reason, message: choice.message } };
+      const target = choice.sha;
+      const targetNote =
+        choice.source !== 'branch' && target !== tip
+          ? `target ${target.slice(0, 7)} (${choice.source === 'to' ? '--to' : 'PIN'}), not ${config.remote}/${config.branch} at ${tip!.slice(0, 7)}`
+          : undefined;
       const branch = await git.currentBranch();
       const localCommits = branch === config.branch ? [] : await git.localCommits();
       const changed = head === target ? [] : await git.changedFiles(head!, target!);
-      return { head, target, branch, localCommits, changed };
+      return { head, target, branch, localCommits, changed, ...(targetNote ? { targetNote } : {}) };
     },
     async gates() {
       const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
