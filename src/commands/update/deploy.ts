@@ -52,6 +52,12 @@ export interface DeployRun {
   venvs: SwapVenvs;
   /** The rollback finishes whatever happens; the forward swap stops at a signal. */
   ignoreInterrupts?: boolean;
+  /**
+   * The rollback's choice: an API that does not come up (or that this run cannot reach)
+   * is reported here and the validator is started anyway; a stopped validator is the
+   * one outcome the rollback must not leave behind.
+   */
+  onApiFailure?: (message: string) => void;
 }
 
 /**
@@ -111,14 +117,24 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     log.info('dependencies refreshed');
   }
   if (plan.api) {
-    await phase('api', async () => {
+    const apiPhase = phase('api', async () => {
       const { file, args } = apiCommand(config, r.venvs.api);
       // The script may take at most the time the API itself is given to come up.
       await sh('api', file, args, Math.min(STEP_MS.apiScript, Math.max(config.healthTimeoutMs, 30_000)));
       const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(config.healthTimeoutMs), now);
       if (!health.ok) throw new DeployError('api', `Validation API not healthy: ${health.detail}`);
     });
-    log.info(`Validation API up at ${config.validationApiEndpoint}`);
+    if (r.onApiFailure) {
+      try {
+        await apiPhase;
+        log.info(`Validation API up at ${config.validationApiEndpoint}`);
+      } catch (error) {
+        r.onApiFailure((error as Error).message);
+      }
+    } else {
+      await apiPhase;
+      log.info(`Validation API up at ${config.validationApiEndpoint}`);
+    }
   }
   await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
   await phase('health', () => checkValidatorHealth(io, timings, 0, r.budget));

@@ -81,7 +81,11 @@ export async function rollBack(run: RunIo, s: Session, journal: Journal, plan: D
       },
     },
   };
-  await guard('restart', () => deployCommit(io, journal.from, plan, timings, { budget, venvs, ignoreInterrupts: true }));
+  const onApiFailure = (message: string) => {
+    problems.push(`restart (api): ${message}`);
+    log.error(`rollback: the Validation API did not come up (${message}); starting the validator anyway`);
+  };
+  await guard('restart', () => deployCommit(io, journal.from, plan, timings, { budget, venvs, ignoreInterrupts: true, onApiFailure }));
   const head = await s.io.git.headSha().catch(() => undefined);
   if (head !== journal.from && !problems.some((p) => p.startsWith('reset'))) problems.push(`the clone is at ${short(head)}, not ${short(journal.from)}`);
   // The services are what matters: a state that could not be written is said, not fatal.
