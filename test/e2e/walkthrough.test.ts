@@ -90,7 +90,7 @@ beforeAll(async () => {
     if (/ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|CERT|network/i.test(out)) installSkip = `the npm registry is not reachable: ${out.trim().split('\n').at(-1)}`;
     else throw new Error(`npm install -g failed:\n${out}`);
   }
-}, 360_000);
+}, 600_000);
 
 afterAll(async () => {
   if (skip) return;
@@ -161,5 +161,5 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
     expect(fs.existsSync(path.join(deploy, 'env', 'test', 'validator-cold-hot.env'))).toBe(true);
     expect(fs.existsSync(path.join(deploy, 'venv', 'bin', 'activate'))).toBe(true);
     expect(String((await sh('git -C ~/AlphaCore status --porcelain --untracked-files=no')).stdout)).toBe('');
-  }, 300_000);
+  }, 600_000);
 });
