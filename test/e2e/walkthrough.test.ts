@@ -139,9 +139,10 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
 
     const status = await sh(`alphacore status --namespace ${ns} --json`);
     expect(status.exitCode, String(status.stderr)).toBe(0);
-    const report = JSON.parse(String(status.stdout)) as { pm2: { processes: { name: string; status: string }[] }; scheduler: { kind: string } };
-    expect(report.pm2.processes.map((p) => [p.name, p.status]).sort()).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
-    expect(report.scheduler.kind).toBe('cron');
+    const report = JSON.parse(String(status.stdout)) as { namespace: string; scheduler: { kind: string } };
+    expect(report).toMatchObject({ namespace: ns, scheduler: { kind: 'cron' } });
+    // PM2's own view (status asks PM2 within a 2 s budget, which a loaded machine may exceed).
+    expect(pm2!.list().filter((p) => p.namespace === ns).map((p) => [p.name, p.status]).sort()).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
 
     const logs = await sh(`alphacore logs --namespace ${ns} --lines 5`);
     expect(logs.exitCode, String(logs.stderr)).toBe(0);
