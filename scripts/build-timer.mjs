@@ -27,9 +27,11 @@ await build({
     js: [
       "import { createRequire as __alphacoreRequire } from 'node:module';",
       "import { fileURLToPath as __alphacoreFileUrl } from 'node:url';",
-      'const require = __alphacoreRequire(import.meta.url);',
-      'const __filename = __alphacoreFileUrl(import.meta.url);',
-      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+      // var, not const: a bundled module may declare its own (yargs' ESM shim has
+      // `var __dirname`), and a const beside it is a SyntaxError that fails the whole chunk.
+      'var require = __alphacoreRequire(import.meta.url);',
+      'var __filename = __alphacoreFileUrl(import.meta.url);',
+      "var __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
     ].join(' '),
   },
   // Node reads the whole file before running it: no comments to parse.
