@@ -57,5 +57,5 @@ describe('npm run demo', () => {
     // Nothing it started outlives it: every demo process ran from the staged copy.
     const ps = await execa('ps', ['-e', '-o', 'args='], { reject: false });
     expect(String(ps.stdout)).not.toContain(stage!);
-  }, 330_000);
+  }, 400_000);
 });

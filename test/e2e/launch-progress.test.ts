@@ -163,5 +163,5 @@ e2e('launch --json and progress (built CLI as a non-root user, real PM2, a real 
     expect(json.stdout.trim().split('\n').every((l) => l.startsWith('{'))).toBe(true);
     expect(json.stdout).not.toContain('waiting for the validator to be healthy');
     expect(json.result).toMatchObject({ outcome: 'updated' });
-  }, 240_000);
+  }, 400_000);
 });

@@ -134,7 +134,7 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     const again = await runCliAs(run, ['uninstall', '--namespace', w.a, '--yes'], { env: w.env });
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toContain('Nothing to remove');
-  }, 240_000);
+  }, 400_000);
 
   it('--keep-processes --yes: the line and the config go, the processes keep running; --json says what was left', async () => {
     const w = await world();
@@ -147,5 +147,5 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     expect(await crontab(w.env)).not.toContain(w.a);
     expect(w.pm2.list().filter((p) => p.namespace === w.a).map((p) => p.pid)).toEqual(pids);
     expect(fs.existsSync(w.config(w.a))).toBe(false);
-  }, 240_000);
+  }, 400_000);
 });

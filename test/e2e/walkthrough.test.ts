@@ -90,7 +90,7 @@ beforeAll(async () => {
     if (/ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|CERT|network/i.test(out)) installSkip = `the npm registry is not reachable: ${out.trim().split('\n').at(-1)}`;
     else throw new Error(`npm install -g failed:\n${out}`);
   }
-}, 360_000);
+}, 600_000);
 
 afterAll(async () => {
   if (skip) return;
@@ -139,9 +139,10 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
 
     const status = await sh(`alphacore status --namespace ${ns} --json`);
     expect(status.exitCode, String(status.stderr)).toBe(0);
-    const report = JSON.parse(String(status.stdout)) as { pm2: { processes: { name: string; status: string }[] }; scheduler: { kind: string } };
-    expect(report.pm2.processes.map((p) => [p.name, p.status]).sort()).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
-    expect(report.scheduler.kind).toBe('cron');
+    const report = JSON.parse(String(status.stdout)) as { namespace: string; scheduler: { kind: string } };
+    expect(report).toMatchObject({ namespace: ns, scheduler: { kind: 'cron' } });
+    // PM2's own view (status asks PM2 within a 2 s budget, which a loaded machine may exceed).
+    expect(pm2!.list().filter((p) => p.namespace === ns).map((p) => [p.name, p.status]).sort()).toEqual([['alphacore-validation-api', 'online'], ['validator-hot-test', 'online']]);
 
     const logs = await sh(`alphacore logs --namespace ${ns} --lines 5`);
     expect(logs.exitCode, String(logs.stderr)).toBe(0);
@@ -161,5 +162,5 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
     expect(fs.existsSync(path.join(deploy, 'env', 'test', 'validator-cold-hot.env'))).toBe(true);
     expect(fs.existsSync(path.join(deploy, 'venv', 'bin', 'activate'))).toBe(true);
     expect(String((await sh('git -C ~/AlphaCore status --porcelain --untracked-files=no')).stdout)).toBe('');
-  }, 300_000);
+  }, 600_000);
 });
