@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../core/errors.js';
-import { describeFailure, runWithFds } from './shell.js';
+import { runWithFds } from './spawn-fds.js';
 
 export interface HeldLock {
   release(): Promise<void>;
@@ -63,7 +63,7 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
     throw new OperationError(
       result.notFound
         ? 'the updater lock needs flock from util-linux, which is not on PATH. Install it: sudo apt-get install util-linux.'
-        : `could not take the updater lock ${lockPath}: ${describeFailure(result)}`,
+        : `could not take the updater lock ${lockPath}: ${result.command}: ${result.timedOut ? 'timed out' : `exit ${result.exitCode ?? '?'}`}${result.stderr ? `: ${result.stderr}` : ''}`,
     );
   }
   // Who holds it, for an operator's `cat`; the bash updater truncates it, which is harmless.

@@ -1,9 +1,4 @@
-import { spawn } from 'node:child_process';
-
-// execa is loaded on first use: the timer's no-op run only takes the lock (runWithFds)
-// and runs git (simple-git), and loading execa would cost it about 8 MiB and a good
-// part of its wall time.
-let execaModule: Promise<typeof import('execa')> | undefined;
+import { execa } from 'execa';
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
@@ -36,7 +31,6 @@ export interface RunResult {
 }
 
 export async function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
-  const { execa } = await (execaModule ??= import('execa'));
   const subprocess = execa(file, args, {
     cwd: options.cwd,
     env: options.env as Record<string, string>,
@@ -81,37 +75,4 @@ export function describeFailure(result: RunResult): string {
   if (result.timedOut) return `${result.command}: timed out`;
   const tail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${result.command}: exit ${result.exitCode ?? '?'}${tail ? `: ${tail}` : ''}`;
-}
-
-/**
- * Runs a short program that is handed open descriptors as its fds 3, 4, ... (util-linux
- * `flock 3` locking ours), output ignored but stderr's. node's own child_process: no
- * execa on the timer's hot path. Argv array, timeout (SIGKILL) as everywhere.
- */
-export function runWithFds(
-  file: string,
-  args: readonly string[],
-  options: { env: Readonly<Record<string, string | undefined>>; timeoutMs: number; fds: readonly number[] },
-): Promise<RunResult> {
-  return new Promise((resolve) => {
-    const command = [file, ...args].join(' ');
-    let stderr = '';
-    let settled = false;
-    const done = (result: Omit<RunResult, 'command' | 'stdout'>) => {
-      if (settled) return;
-      settled = true;
-      resolve({ command, stdout: '', ...result });
-    };
-    const child = spawn(file, args, {
-      env: options.env as NodeJS.ProcessEnv,
-      stdio: ['ignore', 'ignore', 'pipe', ...options.fds],
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', (error: NodeJS.ErrnoException) =>
-      done({ exitCode: undefined, stderr: error.message, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false }));
-    child.on('close', (code, signal) =>
-      done({ exitCode: code ?? undefined, stderr: stderr.trim(), timedOut: signal === 'SIGKILL', notFound: false, ok: code === 0 }));
-  });
 }
