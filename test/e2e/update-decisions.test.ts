@@ -213,13 +213,18 @@ describe('update: the overlap lock', () => {
   }
 
   it('a second run while one is in progress: locked, exit 0', async () => {
-    const s = await updateSetup({ api: { hang: true } });
+    const s = await updateSetup();
     s.origin.push({ 'src/app.py': 'v2\n' });
-    const holder = await startHolder(s);
-    const r = await s.run(['--json']);
-    expect(r.exitCode).toBe(0);
-    expect(r.result).toMatchObject({ outcome: 'locked' });
-    await new Promise((resolve) => holder.on('exit', resolve));
+    const release = await s.holdLock(); // the first run's lock, held for as long as this test needs
+    try {
+      const r = await s.run(['--json']);
+      expect(r.exitCode).toBe(0);
+      expect(r.result).toMatchObject({ outcome: 'locked' });
+      expect(r.json.at(-1)).toEqual(r.result);
+    } finally {
+      await release();
+    }
+    expect((await s.run(['--json', '--dry-run'])).result).toMatchObject({ outcome: 'would-update' });
   });
 
   it('a run killed with SIGKILL never blocks the next run', async () => {

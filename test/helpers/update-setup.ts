@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { closedPort, startApi, type ApiBehaviour, type FakeApi } from './api.js';
-import { CLI, runCli, type CliResult } from './cli.js';
+import { CLI, PROJECT_ROOT, runCli, type CliResult } from './cli.js';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
 import { isolatedEnv, tempDir } from './tmp.js';
 import { chownTree, runCliAs, stage, type StagedRun } from './user.js';
@@ -23,6 +24,12 @@ export interface UpdateSetup {
   cli(args: string[]): Promise<CliResult>;
   /** Starts `update --config <config> ...args` in the background, as run() would run it. */
   spawnUpdate(args: string[]): Promise<ChildProcess>;
+  /**
+   * A run of ours in the middle of its work, as far as the lock goes: the built lock
+   * module takes the namespace's lock in another process (as run() runs) and holds it
+   * until the returned function is called. No timing: it holds as long as needed.
+   */
+  holdLock(): Promise<() => Promise<void>>;
 }
 
 /**
@@ -97,6 +104,30 @@ export async function updateSetup(options: { api?: ApiBehaviour | 'closed'; conf
     stateFile: path.join(stateDir, 'alphacore.state.json'),
     run: (args = []) => cliAsOwner(root, env, ['update', '--config', configFile, ...args]),
     cli: (args) => cliAsOwner(root, env, args),
+    holdLock: async () => {
+      const as = runner(root);
+      if (as) await chownTree(root, as.user);
+      const module = pathToFileURL(path.join(as ? path.dirname(path.dirname(as.cli)) : PROJECT_ROOT, 'dist', 'adapters', 'lock.js')).href;
+      const lockFile = path.join(env.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.lock');
+      const script = `const { tryLock } = await import(${JSON.stringify(module)});
+        const lock = await tryLock(${JSON.stringify(lockFile)}, process.env);
+        console.log(lock ? 'acquired' : 'locked');
+        process.stdin.resume();
+        process.stdin.on('end', async () => { await lock?.release(); process.exit(0); });`;
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+        env, cwd: env.HOME, stdio: ['pipe', 'pipe', 'inherit'], ...(as ? { uid: as.user.uid, gid: as.user.gid } : {}),
+      });
+      const said = await new Promise<string>((resolve) => {
+        child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim()));
+        child.once('exit', (code) => resolve(`exited ${code}`));
+      });
+      if (said !== 'acquired') throw new Error(`the lock holder did not get the lock: ${said}`);
+      return async () => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.stdin!.end();
+        await exited;
+      };
+    },
     spawnUpdate: async (args) => {
       const as = runner(root);
       if (as) await chownTree(root, as.user);
