@@ -70,7 +70,10 @@ export async function benchDowntime() {
     const settings = (s) => fs.writeFileSync(path.join(control, 'settings.json'), JSON.stringify(s), { mode: 0o644 });
 
     // Origin (release = main's first parent), an author clone, the deploy clone.
-    const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
+    // safe.directory in a global file: a local push's receive-pack ignores `-c` (the tree goes to the user).
+    const gitConfig = path.join(tmp, 'gitconfig');
+    fs.writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n');
+    const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: gitConfig, LANG: 'C' };
     const git = (cwd, ...args) => execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=b@example.com', '-c', 'commit.gpgsign=false', '-c', 'safe.directory=*', ...args], { cwd, env: gitEnv, encoding: 'utf8', stdio: 'pipe' }).trim();
     const origin = path.join(tmp, 'origin.git');
     git(tmp, 'clone', '--quiet', '--bare', src, origin);
