@@ -7,8 +7,9 @@ export default defineConfig({
     // End-to-end tests start real git, PM2 and HTTP servers: give them room, and run
     // files in separate processes so each has its own PM2_HOME and temp dirs.
     pool: 'forks',
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    // A ceiling, not a measurement: real restarts on a loaded 2-core machine take minutes.
+    testTimeout: 180_000,
+    hookTimeout: 120_000,
     maxWorkers: 2,
   },
 });

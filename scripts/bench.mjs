@@ -23,6 +23,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const STATUS_RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 7);
 const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
+const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : undefined;
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-')));
 const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
@@ -117,6 +118,7 @@ async function benchTimer() {
   const f = realRepoFixture(source);
   const nodeEnv = f.envFor('node');
   const bashEnv = f.envFor('bash');
+  // envFor makes a fresh home per name: the baseline's state stays apart from ours.
   // The floor: node's start plus exactly the git calls of our no-op run, and nothing else.
   const gitCalls = `
     const { execFileSync } = require('node:child_process');
@@ -130,11 +132,14 @@ async function benchTimer() {
     { name: 'bash updater (autoupdate_release.sh, real)', file: 'bash', args: [f.script, '--config', f.config], env: bashEnv, check: outputHas(bashSays) },
     { name: 'alphacore update (timer entry, bundled)', file: process.execPath, args: [CLI, 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
     { name: 'alphacore update (dist/cli.js, unbundled modules)', file: process.execPath, args: [path.join(ROOT, 'dist', 'cli.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
+    // Before/after in the same run: BENCH_BASELINE_CLI names another build's bin/alphacore.js (e.g. a worktree of an older commit).
+    ...(BASELINE ? [{ name: `baseline: ${path.relative(process.cwd(), BASELINE) || BASELINE}`.slice(0, 52), file: process.execPath, args: [BASELINE, 'update', '--config', f.config], env: f.envFor(`baseline-${outcome}`), check: outputHas(`result: ${outcome}`) }] : []),
   ];
   const report = (title, rows) => {
     printRows(title, rows, `${RUNS} runs each, interleaved`);
-    const [floor, floorGit, bash, bundled, unbundled] = rows;
-    console.log(`  => bundled no-op / bash updater: ${ratio(bundled, bash)} (target <= 2.0x); / node+git floor: ${ratio(bundled, floorGit)}; unbundled / bundled: ${ratio(unbundled, bundled)}; bash / node -e 0: ${ratio(bash, floor)}`);
+    const [floor, floorGit, bash, bundled, unbundled, baseline] = rows;
+    console.log(`  => bundled / bash updater: ${ratio(bundled, bash)} (target <= 2.0x); / node+git floor: ${ratio(bundled, floorGit)}; unbundled / bundled: ${ratio(unbundled, bundled)}; bash / node -e 0: ${ratio(bash, floor)}`);
+    if (baseline) console.log(`  => baseline / bash updater: ${ratio(baseline, bash)}; baseline / bundled: ${ratio(baseline, bundled)}`);
   };
   report('1. no-op timer run (HEAD = target), same clone and config', measure(variants('up-to-date', 'Already up-to-date'), RUNS));
 

@@ -21,17 +21,13 @@ await build({
   target: 'node20.19',
   outdir,
   chunkNames: 'chunk-[hash]',
-  // CommonJS dependencies (proper-lockfile, write-file-atomic, ...) call require() for
-  // node's own modules and read __filename; an ES module has neither, so give each file both.
-  banner: {
-    js: [
-      "import { createRequire as __alphacoreRequire } from 'node:module';",
-      "import { fileURLToPath as __alphacoreFileUrl } from 'node:url';",
-      'const require = __alphacoreRequire(import.meta.url);',
-      'const __filename = __alphacoreFileUrl(import.meta.url);',
-      "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
-    ].join(' '),
-  },
+  // CommonJS dependencies (proper-lockfile, shell-quote, ...) call require() for
+  // node's own modules and read __filename; an ES module has neither. require is given
+  // as a global (a top-level `const require` in the banner would clash with bundled
+  // modules that declare their own, as yargs does); __filename and __dirname, where no
+  // module declares them, become node's import.meta.filename and dirname (node 20.11+).
+  banner: { js: "import { createRequire as __alphacoreCreateRequire } from 'node:module'; globalThis.require ??= __alphacoreCreateRequire(import.meta.url);" },
+  define: { __filename: 'import.meta.filename', __dirname: 'import.meta.dirname' },
   // Node reads the whole file before running it: no comments to parse.
   legalComments: 'none',
   minifyWhitespace: true,

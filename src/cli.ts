@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     // yargs writes a bash script, or a zsh one when $SHELL is zsh.
     .completion('completion', 'Print the shell completion script (bash; zsh when $SHELL is zsh): alphacore completion >> ~/.bashrc')
     .strict()
-    .demandCommand(1, 'Name a command: launch, update, status, autoupdate or metrics (see --help).')
+    .demandCommand(1, 'Name a command: launch, update, status, autoupdate, metrics, logs or uninstall (see --help).')
     .recommendCommands()
     .example('$0 launch --wallet-name cold --hotkey hot --netuid 66 --network finney --gcp-creds-file ~/sa.json', 'start the validator and auto-update')
     .example('$0 status', 'is this machine healthy and up to date?')

@@ -4,12 +4,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * The one way the toolkit runs other programs: an argv array, never a string for a
  * shell, always with a timeout, with the environment passed explicitly.
  *
- * Every program runs in a process group of its own (detached), and a timeout kills the
- * whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS. Without that, a wrapper
- * script's child (AlphaCore's launch scripts start pip, pm2, a hung `sleep`) keeps the
- * output pipe open and the call never returns. A grandchild that left the group
- * (setsid) and still holds the pipe cannot hold us either: STREAM_GRACE_MS after the
- * SIGKILL the pipes are closed and the call returns as timed out.
+ * A timeout sends SIGTERM, then SIGKILL after KILL_GRACE_MS; with `killGroup` the
+ * program runs in a process group of its own and the timeout kills the whole group at
+ * once. Whatever still holds the output pipes STREAM_GRACE_MS after that (a grandchild
+ * that left the group) is not waited for: the pipes are closed and the call returns as
+ * timed out.
  *
  * Built on node:child_process rather than execa: this runs on the timer's no-op path
  * every two minutes, where loading execa cost more than the git calls themselves
@@ -22,9 +21,13 @@ export interface RunOptions {
   input?: string;
   /** Connects the terminal (stdin/stdout/stderr) for programs that may prompt (btcli); output is not captured. */
   interactive?: boolean;
-  /** Kept for callers written before every run was group-killed; always on now (except interactive). */
+  /**
+   * On timeout, kill the program's whole process group. Without it a wrapper script's
+   * child (a pm2 shim, a hung `sleep`) keeps the output pipe open. Used by `status`,
+   * which must answer in seconds.
+   */
   killGroup?: boolean;
-  /** Open file descriptors handed to the program as its fds 3, 4, ... (stdin then ignored). */
+  /** Open file descriptors handed to the program as its fds 3, 4, ... (util-linux `flock 3` locking ours). */
   extraFds?: readonly number[];
   /** Also return stdout's exact bytes (rawStdout), e.g. to hash a file's content. */
   raw?: boolean;
@@ -61,8 +64,8 @@ const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
 export function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const command = [file, ...args].join(' ');
   // An interactive program needs the terminal, which a new process group would not
-  // have in the foreground; the timeout then reaches the direct child only.
-  const group = !options.interactive;
+  // have in the foreground; its timeout reaches the direct child only.
+  const group = Boolean(options.killGroup) && !options.interactive;
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -97,7 +100,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        signal('SIGTERM');
+        signal(group ? 'SIGKILL' : 'SIGTERM');
         timers.push(
           setTimeout(() => {
             signal('SIGKILL');

@@ -77,10 +77,21 @@ export interface UpdateState {
 export interface ConfigErrorRecord {
   at: string;
   file: string;
-  /** Every problem, one sentence each, as the run reported them. */
-  problems: string[];
+  /** The error as the run reported it (i10-cycle's updater writes this form). */
+  message?: string;
+  /** Or every problem, one sentence each. */
+  problems?: string[];
   /** Unknown or repeated keys found on the way (not fatal on their own). */
   warnings?: string[];
+}
+
+/** The problems of a recorded config error, one line each, whichever form it was written in. */
+export function configErrorLines(record: ConfigErrorRecord): string[] {
+  if (record.problems?.length) return record.problems;
+  return (record.message ?? '')
+    .split('\n')
+    .map((l) => l.trim().replace(/^- /, ''))
+    .filter((l) => l !== '' && !/^(Invalid auto-update config|Cannot read) .*:$/.test(l));
 }
 
 const MAX_STATE_BYTES = 4 * 1024 * 1024;

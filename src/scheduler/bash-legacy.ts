@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 /**
  * Recognising what the AlphaCore repo's bash scripts installed (DESIGN.md §6,
  * "Migration from the bash scripts"), so that launch and `autoupdate enable` can
@@ -11,6 +13,11 @@
  * run of non-blanks.
  */
 export const BASH_UPDATER = 'scripts/validator/process/autoupdate_release.sh';
+
+/** A relative --config was relative to the clone the script ran in (`cd <repo>`, WorkingDirectory=). */
+function inRepo(config: string, repo: string | undefined): string {
+  return repo && !path.isAbsolute(config) ? path.join(repo, config) : config;
+}
 
 export interface BashCronLine {
   /** The crontab line as it stands. */
@@ -28,9 +35,10 @@ export interface BashCronLine {
 export function parseBashCronLine(line: string): BashCronLine | undefined {
   const trimmed = line.trim();
   if (trimmed.startsWith('#') || !trimmed.includes(BASH_UPDATER)) return undefined;
-  const config = /\s--config\s+(\S+)/.exec(trimmed)?.[1];
+  let config = /\s--config\s+(\S+)/.exec(trimmed)?.[1];
   if (!config) return undefined;
   const repo = /(?:^|\s)cd\s+(\S+)\s+&&/.exec(trimmed)?.[1];
+  config = inRepo(config, repo);
   const logNamespace = /\/logs\/autoupdate\/([^/\s]+)\.log(?:\s|$)/.exec(trimmed)?.[1];
   const every = /^\*\/(\d+)\s+\*\s+\*\s+\*\s+\*\s/.exec(trimmed)?.[1];
   return { line, config, repo, logNamespace, minutes: every === undefined ? undefined : Number(every) };
@@ -65,7 +73,7 @@ export function parseBashService(text: string): BashServiceUnit | undefined {
   const config = /\s--config\s+([^\s']+)/.exec(exec)?.[1];
   if (!config) return undefined;
   const repo = /^WorkingDirectory=(\S+)\s*$/m.exec(text)?.[1];
-  return { config, repo };
+  return { config: inRepo(config, repo), repo };
 }
 
 /** The interval of the bash timer template (`OnUnitActiveSec=2m`). */

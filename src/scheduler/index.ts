@@ -2,15 +2,15 @@ import * as systemd from '../adapters/systemd.js';
 import { crontabAvailable } from '../adapters/cron.js';
 import type { Context } from '../core/context.js';
 import { OperationError, UserError } from '../core/errors.js';
-import { parseInterval, type Interval } from '../core/interval.js';
-import { loadTemplates, serviceUnit, timerUnit, type Templates } from '../render/scheduler.js';
+import { parseInterval } from '../core/interval.js';
+import { loadTemplates, serviceUnit, timerUnit } from '../render/scheduler.js';
 import { applyCronLine, cronDaemonSeen, cronDaemonState, cronState, NO_CRON_FIX, planCronLine, removeCronLine } from './cron-backend.js';
 import { checkNamespace, runSpec, userName } from './spec.js';
 import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSystemd } from './systemd-backend.js';
 import {
   describeCronTakeover, describeSystemdTakeover, disableBashInstances, findBashUpdaters, removeBashCronLines,
-  unlinkBashInstances, type BashUpdaters,
-  bashStatusNote, configHasRepoDir,
+  unlinkBashInstances,
+  bashStatusNote, convertedInstances,
 } from './takeover.js';
 
 /**
@@ -151,28 +151,6 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     ...(cronDaemonSeen() ? [] : [`WARNING: no cron daemon runs on this machine: the line will never run until one does. ${NO_CRON_FIX}`]),
   ];
   return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, replaced, lines };
-}
-
-/**
- * The other namespaces whose bash instance ran their own config through the shared
- * template: ours replaces that template, so ours runs their config from now on
- * (read unchanged; REPO_DIR from the bash unit when the config has none).
- */
-function convertedInstances(ctx: Context, templates: Templates, bash: BashUpdaters, fallback: Interval) {
-  const sd = bash.systemd;
-  if (!sd) return [];
-  let interval = fallback;
-  try {
-    if (sd.interval) interval = parseInterval(sd.interval, 'OnUnitActiveSec of the bash timer');
-  } catch {
-    // an interval systemd took but we do not: keep the requested one
-  }
-  return sd.instances
-    .filter((i) => i.action === 'convert')
-    .map((i) => {
-      const repo = sd.unit.repo && !configHasRepoDir(ctx, sd.unit.config) ? [['REPO_DIR', sd.unit.repo] as [string, string]] : [];
-      return { namespace: i.namespace, planned: planSystemd(ctx, templates, runSpec(ctx, i.namespace, sd.unit.config, interval, repo)) };
-    });
 }
 
 export async function removeScheduler(ctx: Context, namespace: string): Promise<SchedulerReport> {

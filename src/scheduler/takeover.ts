@@ -5,11 +5,14 @@ import * as systemd from '../adapters/systemd.js';
 import { namespaceOf } from '../core/config.js';
 import type { Context } from '../core/context.js';
 import { parseEnvFile } from '../core/envfile.js';
-import { SERVICE_TEMPLATE, TIMER_TEMPLATE, timerUnit } from '../render/scheduler.js';
+import { parseInterval, type Interval } from '../core/interval.js';
+import { SERVICE_TEMPLATE, TIMER_TEMPLATE, timerUnit, type Templates } from '../render/scheduler.js';
 import {
   bashCronLines, bashTimerInterval, parseBashService, servesNamespace, withoutLines,
   type BashCronLine, type BashServiceUnit,
 } from './bash-legacy.js';
+import { runSpec } from './spec.js';
+import { planSystemd } from './systemd-backend.js';
 
 /**
  * Finds and replaces the bash updater of a namespace (DESIGN.md §6, migration):
@@ -78,11 +81,10 @@ const ourDropIn = (ctx: Context, ns: string) =>
 export async function findBashUpdaters(ctx: Context, target: { namespace: string; configFile: string }): Promise<BashUpdaters> {
   const nsOf = (file: string) => configNamespace(ctx, file);
   const found: BashUpdaters = { cronLines: [] };
-  if (await cron.crontabAvailable(ctx)) {
-    const lines = bashCronLines(await cron.readCrontab(ctx).catch(() => ''));
-    found.cronLines = lines.filter((l) => servesNamespace({ config: l.config, fallbackNamespace: l.logNamespace }, target, nsOf));
-    found.repo = found.cronLines.find((l) => l.repo)?.repo;
-  }
+  // No crontab program (or none readable) means no bash crontab line either.
+  const lines = bashCronLines(await cron.readCrontab(ctx).catch(() => ''));
+  found.cronLines = lines.filter((l) => servesNamespace({ config: l.config, fallbackNamespace: l.logNamespace }, target, nsOf));
+  found.repo = found.cronLines.find((l) => l.repo)?.repo;
   const serviceText = readText(path.join(ctx.paths.systemdUserDir, SERVICE_TEMPLATE));
   const unit = serviceText === undefined ? undefined : parseBashService(serviceText);
   if (unit) {
@@ -175,4 +177,26 @@ export async function bashStatusNote(ctx: Context, namespace: string): Promise<s
   if (what.length === 0) return undefined;
   return `the bash updater's ${what.join(' and ')} (autoupdate_release.sh) still run${what.length > 1 ? '' : 's'} for this namespace; ` +
     `replace ${what.length > 1 ? 'them' : 'it'} with: alphacore autoupdate enable --namespace ${namespace}`;
+}
+
+/**
+ * The other namespaces whose bash instance ran their own config through the shared
+ * template: ours replaces that template, so ours runs their config from now on
+ * (read unchanged; REPO_DIR from the bash unit when the config has none).
+ */
+export function convertedInstances(ctx: Context, templates: Templates, bash: BashUpdaters, fallback: Interval) {
+  const sd = bash.systemd;
+  if (!sd) return [];
+  let interval = fallback;
+  try {
+    if (sd.interval) interval = parseInterval(sd.interval, 'OnUnitActiveSec of the bash timer');
+  } catch {
+    // an interval systemd took but we do not: keep the requested one
+  }
+  return sd.instances
+    .filter((i) => i.action === 'convert')
+    .map((i) => {
+      const repo = sd.unit.repo && !configHasRepoDir(ctx, sd.unit.config) ? [['REPO_DIR', sd.unit.repo] as [string, string]] : [];
+      return { namespace: i.namespace, planned: planSystemd(ctx, templates, runSpec(ctx, i.namespace, sd.unit.config, interval, repo)) };
+    });
 }

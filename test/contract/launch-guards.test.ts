@@ -11,7 +11,8 @@ const staged = stage();
 const skip = staged.skip ?? realRepoSkip();
 const run = staged.ready as StagedRun;
 
-describe.skipIf(skip)('contract: launch guards on the real repository', () => {
+// Real scripts, pip and PM2 restarts with their 5 s delay: minutes on a loaded machine.
+describe.skipIf(skip)('contract: launch guards on the real repository', { timeout: 300_000 }, () => {
   it('a crash-looping validator: exit 1 with the last error-log lines and how to read more; no pm2 save, no config', async () => {
     const w = await contractWorld(run);
     w.fake.set({ validator: 'crash' });

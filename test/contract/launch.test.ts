@@ -39,7 +39,8 @@ function view(p: JlistEntry, repo: string) {
   };
 }
 
-describe.skipIf(skip)('contract: alphacore launch on the real repository', () => {
+// Real scripts, pip and PM2 restarts with their 5 s delay: minutes on a loaded machine.
+describe.skipIf(skip)('contract: alphacore launch on the real repository', { timeout: 300_000 }, () => {
   it('starts the validator through scripts/validator/process/pm2.config.js as launch_validator.sh does, with the private round lockfile', async () => {
     const w = await contractWorld(run);
     await w.launchApi();

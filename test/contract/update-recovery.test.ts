@@ -43,7 +43,8 @@ async function killDuring(w: ContractWorld, phases: string[]): Promise<string> {
   return seen;
 }
 
-describe.skipIf(skip)('contract: an update killed midway on the real repository', () => {
+// Real scripts, pip and PM2 restarts with their 5 s delay: minutes on a loaded machine.
+describe.skipIf(skip)('contract: an update killed midway on the real repository', { timeout: 300_000 }, () => {
   it('killed while the repo scripts restart the services: the next run recovers, both services online at a known commit', async () => {
     const w = await contractWorld(run);
     await w.launched();

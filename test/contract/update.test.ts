@@ -15,7 +15,8 @@ const run = staged.ready as StagedRun;
 const VALIDATOR = 'validator-hot-test';
 const API = 'alphacore-validation-api';
 
-describe.skipIf(skip)('contract: update on the real repository', () => {
+// Real scripts, pip and PM2 restarts with their 5 s delay: minutes on a loaded machine.
+describe.skipIf(skip)('contract: update on the real repository', { timeout: 300_000 }, () => {
   it('the round gate: the validator writes its lock where the config says, and update defers round-active until the round ends', async () => {
     const w = await contractWorld(run);
     await w.launched();

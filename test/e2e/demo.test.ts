@@ -17,7 +17,7 @@ describe('npm run demo', () => {
       const r = await runAs(run.user, process.execPath, [path.join(run.packageRoot, 'scripts', 'demo.mjs')], {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home },
         cwd: home,
-        timeoutMs: 120_000,
+        timeoutMs: 200_000,
       });
       const out = String(r.stdout);
       expect(r.exitCode, out + String(r.stderr)).toBe(0);
@@ -37,7 +37,7 @@ describe('npm run demo', () => {
     } finally {
       fs.rmSync(home, { recursive: true, force: true });
     }
-  }, 150_000);
+  }, 240_000);
 
   it('as root: runs as a throwaway unprivileged user it creates and removes, and says so', async (t) => {
     if (process.getuid?.() !== 0) {

@@ -76,7 +76,8 @@ async function until<T>(probe: () => T | undefined, ms = 15_000): Promise<T> {
   }
 }
 
-e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', () => {
+// Each launch starts the API first and waits for a healthy validator.
+e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', { timeout: 180_000 }, () => {
   it('starts the validator online in its namespace through the wrapper; another namespace is untouched', async () => {
     const w = await world();
     const bystanderScript = path.join(w.setup.root, 'bystander.sh');

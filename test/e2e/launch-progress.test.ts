@@ -70,12 +70,13 @@ async function world(): Promise<World> {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   fs.writeFileSync(path.join(setup.deploy, 'modules', 'requirements.txt'), 'fakepkg\n');
   const base = isolatedEnv(root);
-  const env = { ...base, ...pm2.env, ...setup.control.env, PATH: `${fakePython(root, setup.venv)}:${pm2.env.PATH}` };
+  // HEALTH_STABLE short: launch waits that long for a healthy validator.
+  const env = { ...base, ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', PATH: `${fakePython(root, setup.venv)}:${pm2.env.PATH}` };
   await chownTree(root, run.user);
   return { setup, pm2, env, creds, root, logFile: path.join(base.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.log') };
 }
 
-const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', ...more];
+const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--disable-validation-api', ...more];
 const newVenv = (w: World) => ['--venv-dir', path.join(w.root, 'new venv')];
 
 e2e('launch --json and progress (built CLI as a non-root user, real PM2, a real pseudo-terminal)', () => {
@@ -118,13 +119,14 @@ e2e('launch --json and progress (built CLI as a non-root user, real PM2, a real 
     const out = String(r.stdout);
     expect(r.exitCode, out).toBe(0);
     expect(out).toContain('\r\x1b[2K'); // the live line, redrawn in place
-    expect(out).toMatch(/\+ creating the validator venv .* -m venv\): done \(\d+\.\ds\)/);
-    expect(out).toMatch(/\+ installing modules\/requirements\.txt into it \(pip; full output in the log\): done \(\d+\.\ds\)/);
-    expect(out).toMatch(/\+ starting validator-hot-test under PM2: done \(\d+\.\ds\)/);
+    expect(out).toMatch(/\+ Creating the validator venv .* -m venv\): done \(\d+\.\ds\)/);
+    expect(out).toMatch(/\+ Installing modules\/requirements\.txt into it \(pip; full output in the log\): done \(\d+\.\ds\)/);
+    expect(out).toMatch(/\+ Starting validator-hot-test under PM2: done \(\d+\.\ds\)/);
+    expect(out).toMatch(/\+ Waiting for validator-hot-test to be healthy: done \(\d+\.\ds\)/);
     expect(out).not.toContain('Collecting fakepkg');
     const log = fs.readFileSync(w.logFile, 'utf8');
     for (const line of ['Collecting fakepkg1 ', 'Collecting fakepkg40 ', 'WARNING: pip says this on stderr', 'Successfully installed']) expect(log).toContain(line);
-    expect(log).toMatch(/\[launch\] installing modules\/requirements\.txt .*: done/);
+    expect(log).toMatch(/\[launch\] Installing modules\/requirements\.txt .*: done/);
     expect(log).toContain('[launch] Wrote validator env file');
   });
 
@@ -133,8 +135,8 @@ e2e('launch --json and progress (built CLI as a non-root user, real PM2, a real 
     const r = await runCliAs(run, flags(w, ...newVenv(w)), { env: w.env, cwd: w.setup.deploy });
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(CONTROL);
-    expect(r.stdout).toMatch(/^installing modules\/requirements\.txt into it \(pip; full output in the log\)\.\.\.$/m);
-    expect(r.stdout).toMatch(/^installing modules\/requirements\.txt into it .*: done \(\d+\.\ds\)$/m);
+    expect(r.stdout).toMatch(/^Installing modules\/requirements\.txt into it \(pip; full output in the log\)\.\.\.$/m);
+    expect(r.stdout).toMatch(/^Installing modules\/requirements\.txt into it .*: done \(\d+\.\ds\)$/m);
     expect(r.stdout).not.toContain('Collecting fakepkg');
   });
 

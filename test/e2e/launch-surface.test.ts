@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { closedPort } from '../helpers/api.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
@@ -32,6 +33,7 @@ interface World {
   pm2: IsolatedPm2;
   env: Record<string, string>;
   creds: string;
+  apiUrl: string;
   configFile: string;
 }
 
@@ -47,9 +49,17 @@ async function world(): Promise<World> {
   daemons.push(pm2);
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
-  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock') };
+  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '2s' };
   await chownTree(root, run.user);
-  return { root, setup, pm2, env, creds, configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env') };
+  return { root, setup, pm2, env, creds, apiUrl: 'http://127.0.0.1:8888', configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env') };
+}
+
+/** The Validation API first, as on a real machine: the validator refuses to start without it (real launches only). */
+async function startApi(w: World): Promise<void> {
+  const port = await closedPort();
+  const api = await runAs(run.user, '/bin/bash', [path.join(w.setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--gcp-creds-file', w.creds, '--port', String(port)], { env: w.env, cwd: w.setup.deploy });
+  expect(api.exitCode, String(api.stderr)).toBe(0);
+  w.apiUrl = `http://127.0.0.1:${port}`;
 }
 
 const launch = (w: World, args: string[], env: Record<string, string> = {}) => runCliAs(run, ['launch', ...args], { env: { ...w.env, ...env }, cwd: w.setup.deploy });
@@ -117,7 +127,8 @@ e2e('launch --dry-run', () => {
 e2e('launch under umask 000', () => {
   it('the env file and the config are 0600 and their folders 0700', async () => {
     const w = await world();
-    const args = [...base(w), '--disable-llm', '--no-autoupdate'];
+    await startApi(w);
+    const args = [...base(w), '--disable-llm', '--no-autoupdate', '--validation-api-endpoint', w.apiUrl];
     const r = await runAs(run.user, 'bash', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, run.cli, 'launch', ...args], { env: w.env, cwd: w.setup.deploy });
     expect(r.exitCode, String(r.stderr)).toBe(0);
     const mode = (f: string) => (fs.statSync(f).mode & 0o777).toString(8);
@@ -165,9 +176,10 @@ e2e('launch: the bash launcher\'s rules for networks and names (issue 9)', () =>
     expect(dry.stdout).toContain(`WALLET_NAME='my cold '\\''wallet'\\'''`);
     expect(dry.stdout).toContain(`logs: pm2 logs 'validator-hot key $HOME-test'`);
 
-    const real = await launch(w, args);
+    await startApi(w);
+    const real = await launch(w, [...args, '--validation-api-endpoint', w.apiUrl]);
     expect(real.exitCode, real.stderr + real.stdout).toBe(0);
-    expect(w.pm2.list().find((p) => p.namespace === 'alphacore')).toMatchObject({ name: processName, status: 'online' });
+    expect(w.pm2.list().find((p) => p.namespace === 'alphacore' && p.name === processName)).toMatchObject({ status: 'online' });
     // Both files mean the same to bash as to us.
     const sourced = async (file: string, keys: string[]) => {
       const r = await execa('bash', ['-c', `set -eu; source "$1"; shift; for k in "$@"; do printf '%s\\0' "\${!k}"; done`, 'bash', file, ...keys], { reject: false });

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { runAs, runCliAs, stage } from '../helpers/user.js';
 import { bashMachine, stop, type BashMachine } from './migration-harness.js';
-import { startCron, waitForLine, type CronDaemon } from './scheduler-harness.js';
+import { holdMachineState, startCron, waitForLine, type CronDaemon } from './scheduler-harness.js';
 
 /**
  * Migration, crontab path (DESIGN.md §6): a machine where the real
@@ -41,8 +41,11 @@ async function crontab(input?: string): Promise<string> {
 }
 const cli = (args: string[], extra: Record<string, string> = {}) => runCliAs(staged.ready!, args, { env: { ...env(), ...extra }, timeoutMs: 60_000 });
 
+const releases: (() => Promise<void>)[] = [];
+
 beforeAll(async () => {
   if (skip) return;
+  releases.push(await holdMachineState('crontab')); // shared machine state: one file at a time
   const started = await startCron();
   if (started.skip) {
     skip = started.skip;
@@ -52,7 +55,7 @@ beforeAll(async () => {
   machine = await bashMachine(staged.ready!, 'migration-cron');
   const existing = await runAs(staged.ready!.user, 'crontab', ['-l'], { env: env(), timeoutMs: 10_000 });
   savedCrontab = existing.exitCode === 0 ? await crontab() : undefined;
-}, 60_000);
+}, 900_000);
 
 afterAll(async () => {
   if (staged.ready && machine) {
@@ -61,6 +64,7 @@ afterAll(async () => {
   }
   await cron?.stop();
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true });
+  for (const release of releases.reverse()) await release();
 }, 30_000);
 
 describe('migration from the bash scripts: crontab', () => {

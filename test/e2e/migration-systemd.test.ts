@@ -1,3 +1,4 @@
+import { execa } from 'execa';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
@@ -6,7 +7,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, runCliAs, stage } from '../helpers/user.js';
 import { bashMachine, stop, type BashMachine } from './migration-harness.js';
-import { startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
+import { holdMachineState, startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
 
 /**
  * Migration, systemd path (DESIGN.md §6, §9): the real ensure_autoupdate_timer.sh
@@ -22,6 +23,7 @@ let skip: string | undefined = staged.skip ?? realRepoSkip();
 let manager: UserManager | undefined;
 let machine: BashMachine | undefined;
 let pm2: IsolatedPm2 | undefined;
+let restoreCrontab: (() => Promise<unknown>) | undefined;
 
 function need(ctx: TestContext): asserts staged is { ready: NonNullable<typeof staged.ready> } {
   if (skip) {
@@ -30,8 +32,13 @@ function need(ctx: TestContext): asserts staged is { ready: NonNullable<typeof s
   }
 }
 
+const releases: (() => Promise<void>)[] = [];
+
 beforeAll(async () => {
   if (skip) return;
+  // Shared machine state, one file at a time: this one edits the crontab and runs the user manager.
+  releases.push(await holdMachineState('crontab'));
+  releases.push(await holdMachineState('user-manager'));
   machine = await bashMachine(staged.ready!, 'migration-systemd');
   // The bash unit runs `bash -lc`: a login shell, whose PATH comes from /etc/profile and
   // ~/.profile. As for an operator with a user-installed node, ~/.profile puts pm2 on it.
@@ -41,12 +48,14 @@ beforeAll(async () => {
   const started = await startUserManager(staged.ready!.user, { ...machine.xdg, HOME: machine.home });
   if (started.skip) skip = started.skip;
   else manager = started.ready;
-}, 60_000);
+}, 900_000);
 
 afterAll(async () => {
+  await restoreCrontab?.();
   pm2?.kill(); // before its PM2_HOME goes with the tree
   await manager?.stop();
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true });
+  for (const release of releases.reverse()) await release();
 }, 30_000);
 
 const BASH = 'scripts/validator/process/autoupdate_release.sh';
@@ -70,6 +79,16 @@ describe('migration from the bash scripts: systemd user units', () => {
       expect(r.output).toContain(`Enabled systemd user timer: alphacore-autoupdate@${ns}.timer`);
     }
     expect(fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@.service'), 'utf8')).toContain(`--config ${cfgB}`);
+    // An earlier run of the installer without a user session fell back to a crontab line for a.
+    const saved = await runAs(user, 'crontab', ['-l'], { env: env(), timeoutMs: 10_000 });
+    restoreCrontab = () => execa('crontab', saved.exitCode === 0 ? ['-'] : ['-r'], { // the throwaway user's crontab as it was
+      uid: user.uid, gid: user.gid, env: env(), extendEnv: false, reject: false, timeout: 10_000,
+      ...(saved.exitCode === 0 ? { input: `${String(saved.stdout)}\n` } : { stdin: 'ignore' as const }),
+    });
+    const cronA = await m.ensure('mig-a', cfgA, '59m');
+    expect(cronA.output).toContain('Installed cron entry');
+    const crontab = async () => String((await runAs(user, 'crontab', ['-l'], { env: env(), timeoutMs: 10_000 })).stdout);
+    expect(await crontab()).toContain(BASH);
     // The real bash updater runs from its unit (and leaves its lock file behind).
     const bashRun = await systemctl('start', 'alphacore-autoupdate@mig-b.service');
     expect(bashRun.exitCode, String(bashRun.stderr)).toBe(0);
@@ -83,17 +102,20 @@ describe('migration from the bash scripts: systemd user units', () => {
     await chownTree(base, user);
     const holder = await m.holdLock('mig-a');
     try {
-      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env };
+      const launchEnv = { ...env(), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
       const launched = await runCliAs(
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', m.creds,
-          '--pm2-namespace', 'mig-a', '--disable-llm', '--validation-api-endpoint', 'http://127.0.0.1:9', '--autoupdate-interval', '2s'],
+          // No Validation API in this test: the validator (like the real one) needs it unless disabled.
+          '--pm2-namespace', 'mig-a', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 120_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);
       expect(launched.stdout).toContain(`Replaced the bash updater's systemd template alphacore-autoupdate@.service (it ran autoupdate_release.sh --config ${cfgB} for every instance)`);
       expect(launched.stdout).toContain('alphacore-autoupdate@mig-a.timer: now runs alphacore update for namespace mig-a.');
       expect(launched.stdout).toContain(`alphacore-autoupdate@mig-b.timer: now runs alphacore update --config ${cfgB}, the config its bash updater ran`);
+      expect(launched.stdout).toContain("Replaced the bash updater's crontab line for namespace mig-a:");
+      expect(await crontab()).not.toContain(BASH);
 
       // No unit runs the bash script any more; both instances run ours, each with its own config.
       expect(unitTexts().filter((t) => t.includes(BASH))).toEqual([]);
@@ -114,6 +136,7 @@ describe('migration from the bash scripts: systemd user units', () => {
     expect(await waitForLine(m.logFile('mig-a'), /\[autoupdate\] result: up-to-date/, 30_000)).not.toContain('unexpected error');
     expect(await waitForLine(m.logFile('mig-b'), /\[autoupdate\] result: up-to-date/, 30_000)).not.toContain('unexpected error');
     for (const ns of ['mig-a', 'mig-b']) expect((await runCliAs(staged.ready, ['autoupdate', 'disable', '--namespace', ns], { env: env() })).exitCode).toBe(0);
+
     expect(fs.readdirSync(unitDir()).filter((f) => f.startsWith('alphacore-autoupdate'))).toEqual([]);
   }, 240_000);
 });

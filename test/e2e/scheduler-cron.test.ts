@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { chownTree, runAs, runCliAs, stage } from '../helpers/user.js';
-import { deployFixture, startCron, userEnv, waitForLine, type CronDaemon } from './scheduler-harness.js';
+import { deployFixture, holdMachineState, startCron, userEnv, waitForLine, type CronDaemon } from './scheduler-harness.js';
 
 /**
  * The crontab fallback with the real cron daemon: without a user manager
@@ -40,8 +40,11 @@ async function crontab(input?: string): Promise<string> {
   return r.exitCode === 0 ? String(r.stdout) : '';
 }
 
+const releases: (() => Promise<void>)[] = [];
+
 beforeAll(async () => {
   if (skip) return;
+  releases.push(await holdMachineState('crontab')); // shared machine state: one file at a time
   const started = await startCron();
   if (started.skip) {
     skip = started.skip;
@@ -57,7 +60,7 @@ beforeAll(async () => {
   await chownTree(root, user);
   const existing = await runAs(user, 'crontab', ['-l'], { env: env(), timeoutMs: 10_000 });
   savedCrontab = existing.exitCode === 0 ? await crontab() : undefined;
-}, 30_000);
+}, 900_000);
 
 afterAll(async () => {
   if (staged.ready && !skip) {
@@ -67,6 +70,7 @@ afterAll(async () => {
   }
   await cron?.stop();
   if (root) fs.rmSync(root, { recursive: true, force: true });
+  for (const release of releases.reverse()) await release();
 }, 30_000);
 
 describe('crontab fallback', () => {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { TestUser } from '../helpers/user.js';
 
@@ -181,4 +182,27 @@ export async function deployFixture(user: TestUser, root: string, xdg: { XDG_CON
   ]), { mode: 0o600 });
   await chownTree(root, user);
   return { namespace, repoDir, configFile, logFile: path.join(xdg.XDG_STATE_HOME, 'alphacore', 'autoupdate', `${namespace}.log`) };
+}
+
+/**
+ * Serialises the test files that use one piece of shared machine state: the
+ * throwaway user's crontab (and the cron daemon), or its systemd user manager.
+ * Files run two at a time (and other checkouts may run theirs), so each holds a
+ * kernel flock on /tmp/alphacore-e2e-<name>.lock for its whole run, through a
+ * `flock` process that ends when its stdin closes: when the test process dies,
+ * the lock goes with it. Take several in the order crontab, then user-manager.
+ */
+export async function holdMachineState(name: 'crontab' | 'user-manager'): Promise<() => Promise<void>> {
+  const file = path.join(os.tmpdir(), `alphacore-e2e-${name}.lock`);
+  const child = spawn('flock', ['--exclusive', file, 'sh', '-c', 'echo held; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`flock ${file} exited ${code}`)));
+  });
+  return async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.stdin!.end();
+    await exited;
+  };
 }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { runAs, runCliAs, stage } from '../helpers/user.js';
-import { deployFixture, startUserManager, userEnv, waitForLine, type UserManager } from './scheduler-harness.js';
+import { deployFixture, holdMachineState, startUserManager, userEnv, waitForLine, type UserManager } from './scheduler-harness.js';
 
 /**
  * The full timer path in a real systemd user manager (DESIGN.md §9): the CLI,
@@ -23,8 +23,11 @@ function need(ctx: TestContext): asserts staged is { ready: NonNullable<typeof s
   }
 }
 
+const releases: (() => Promise<void>)[] = [];
+
 beforeAll(async () => {
   if (skip) return;
+  releases.push(await holdMachineState('user-manager')); // shared machine state: one file at a time
   const { user } = staged.ready!;
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-sched-systemd-'));
   fs.chmodSync(root, 0o755);
@@ -35,11 +38,12 @@ beforeAll(async () => {
   const started = await startUserManager(user, xdg);
   if (started.skip) skip = started.skip;
   else manager = started.ready;
-}, 30_000);
+}, 900_000);
 
 afterAll(async () => {
   await manager?.stop();
   if (root) fs.rmSync(root, { recursive: true, force: true });
+  for (const release of releases.reverse()) await release();
 }, 30_000);
 
 const env = () => userEnv(staged.ready!.user, { ...xdg, XDG_RUNTIME_DIR: manager!.runtimeDir });

@@ -69,13 +69,13 @@ async function world(): Promise<World> {
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   // No XDG_RUNTIME_DIR: systemctl --user cannot answer, so the scheduler is a crontab line.
-  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env };
+  const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
   await chownTree(root, run.user);
   const id = crypto.randomBytes(3).toString('hex');
   const [a, b] = [`un-${id}-a`, `un-${id}-b`];
   await crontab(env, OTHERS);
   for (const [ns, hotkey] of [[a, 'hot-a'], [b, 'hot-b']] as const) {
-    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--pm2-namespace', ns], { env, cwd: setup.deploy });
+    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--disable-validation-api', '--pm2-namespace', ns], { env, cwd: setup.deploy });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   }
   // The API of namespace a, as the update would have started it.
@@ -134,7 +134,7 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     const again = await runCliAs(run, ['uninstall', '--namespace', w.a, '--yes'], { env: w.env });
     expect(again.exitCode).toBe(0);
     expect(again.stdout).toContain('Nothing to remove');
-  }, 120_000);
+  }, 240_000);
 
   it('--keep-processes --yes: the line and the config go, the processes keep running; --json says what was left', async () => {
     const w = await world();
@@ -147,5 +147,5 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     expect(await crontab(w.env)).not.toContain(w.a);
     expect(w.pm2.list().filter((p) => p.namespace === w.a).map((p) => p.pid)).toEqual(pids);
     expect(fs.existsSync(w.config(w.a))).toBe(false);
-  }, 120_000);
+  }, 240_000);
 });

@@ -76,7 +76,7 @@ e2e('update: a run killed with SIGKILL is finished or rolled back by the next ru
       const third = await w.update(['--json']);
       expect(third.result).toMatchObject({ outcome: 'updated', to });
     }
-  });
+  }, 180_000);
 
   it('killed during its rollback: the next run finishes the rollback and quarantines the target', async () => {
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
@@ -89,5 +89,5 @@ e2e('update: a run killed with SIGKILL is finished or rolled back by the next ru
     expect(w.validator()).toMatchObject({ status: 'online' });
     expect(w.state().quarantine.map((q) => q.sha)).toEqual([to]);
     expect((await w.update(['--json'])).result).toMatchObject({ outcome: 'skipped', reason: 'quarantined' });
-  });
+  }, 180_000);
 });

@@ -13,6 +13,9 @@ async function withMetrics(options: Parameters<typeof updateSetup>[0] = {}): Pro
   const s = await updateSetup(options);
   const metricsDir = path.join(s.root, 'textfile');
   fs.mkdirSync(metricsDir);
+  // Owned like the deploy clone: whoever the setup runs the CLI as must write here.
+  const owner = fs.statSync(s.deploy);
+  fs.chownSync(metricsDir, owner.uid, owner.gid);
   fs.appendFileSync(s.configFile, `METRICS_DIR=${metricsDir}\n`);
   return { ...s, metricsDir, prom: path.join(metricsDir, 'alphacore_alphacore.prom') };
 }
@@ -87,7 +90,7 @@ suite('update writes METRICS_DIR/alphacore_<ns>.prom after every kind of run (pr
     const s = await withMetrics({ config: ['NETUID=abc'] });
     let r = await s.run();
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('NETUID=abc must be a non-negative integer');
+    expect(r.stderr).toContain('NETUID=abc must be a subnet uid, an integer 0-65535');
     let p = readProm(s.prom);
     expect(p.value('alphacore_runs_total', { ...ns, outcome: 'invalid-config' })).toBe(1);
     expect(p.value('alphacore_last_run_timestamp_seconds', { outcome: 'invalid-config' })).toBeGreaterThan(0);

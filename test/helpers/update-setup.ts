@@ -19,6 +19,8 @@ export interface UpdateSetup {
   logFile: string;
   stateFile: string;
   run(args?: string[]): Promise<CliResult>;
+  /** Runs any command (e.g. status) as run() runs update: as the clone's owner, the throwaway user when root. */
+  cli(args: string[]): Promise<CliResult>;
   /** Starts `update --config <config> ...args` in the background, as run() would run it. */
   spawnUpdate(args: string[]): Promise<ChildProcess>;
 }
@@ -33,6 +35,13 @@ function runner(root: string): StagedRun | undefined {
   const staged = stage();
   if (!staged.ready) throw new Error(`update refuses root and there is no throwaway user to run it as: ${staged.skip}`);
   return staged.ready;
+}
+
+async function cliAsOwner(root: string, env: Record<string, string>, args: string[]): Promise<CliResult> {
+  const as = runner(root);
+  if (!as) return runCli(args, { env });
+  await chownTree(root, as.user);
+  return runCliAs(as, args, { env, cwd: env.HOME });
 }
 
 /**
@@ -86,12 +95,8 @@ export async function updateSetup(options: { api?: ApiBehaviour | 'closed'; conf
     roundLock,
     logFile: path.join(stateDir, 'alphacore.log'),
     stateFile: path.join(stateDir, 'alphacore.state.json'),
-    run: async (args = []) => {
-      const as = runner(root);
-      if (!as) return runCli(['update', '--config', configFile, ...args], { env });
-      await chownTree(root, as.user);
-      return runCliAs(as, ['update', '--config', configFile, ...args], { env, cwd: env.HOME });
-    },
+    run: (args = []) => cliAsOwner(root, env, ['update', '--config', configFile, ...args]),
+    cli: (args) => cliAsOwner(root, env, args),
     spawnUpdate: async (args) => {
       const as = runner(root);
       if (as) await chownTree(root, as.user);

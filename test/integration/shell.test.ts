@@ -36,11 +36,11 @@ describe('run(): the one subprocess runner (real programs)', () => {
     expect(await run(file, [], { env, timeoutMs: 10_000 })).toMatchObject({ notFound: true, ok: false });
   });
 
-  it('a timeout kills the whole process group, a TERM-ignoring child and one that left the group included', async () => {
+  it('a timeout with killGroup kills the whole process group; one that left the group does not hold the caller', async () => {
     const dir = tempDir('alphacore-shell-');
     const pids = path.join(dir, 'pids');
     const script = `trap '' TERM; sleep 300 & echo $! >> ${pids}; setsid sleep 300 & echo $! >> ${pids}; wait`;
-    const r = await run('bash', ['-c', script], { env, timeoutMs: 500 });
+    const r = await run('bash', ['-c', script], { env, timeoutMs: 500, killGroup: true });
     expect(r).toMatchObject({ timedOut: true, ok: false });
     expect(describeFailure(r)).toContain('timed out (its process group was killed)');
     const [inGroup, leftGroup] = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
@@ -48,5 +48,10 @@ describe('run(): the one subprocess runner (real programs)', () => {
     // The one that left the group is not ours to kill; we only stopped waiting for it.
     expect(isAlive(leftGroup!)).toBe(true);
     process.kill(leftGroup!, 'SIGKILL');
+  });
+
+  it('a timeout without killGroup: SIGTERM, then SIGKILL for a program that ignores it', async () => {
+    const r = await run('bash', ['-c', "trap '' TERM; while :; do sleep 0.1; done"], { env, timeoutMs: 300 });
+    expect(r).toMatchObject({ timedOut: true, ok: false, exitCode: undefined });
   });
 });

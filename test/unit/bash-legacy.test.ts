@@ -37,6 +37,10 @@ describe('the bash updater\'s crontab line', () => {
     });
   });
 
+  it('a relative --config is relative to the clone it ran in', () => {
+    expect(parseBashCronLine(`*/2 * * * * cd ${REPO} && /bin/bash ${SCRIPT} --config autoupdate.env >> /x.log 2>&1`)?.config).toBe(`${REPO}/autoupdate.env`);
+  });
+
   it('ours, comments and other jobs are not bash updater lines', () => {
     expect(parseBashCronLine(`# ${bashLine('/c.env', 'a')}`)).toBeUndefined();
     expect(parseBashCronLine("*/2 * * * * PATH='/usr/bin' '/usr/bin/node' '/x/alphacore.js' update --config '/c.env' >/dev/null 2>&1 # alphacore-autoupdate:a")).toBeUndefined();

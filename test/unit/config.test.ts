@@ -111,3 +111,36 @@ describe('durations (systemd time spans)', () => {
     expect(formatDuration(90_000)).toBe('1m30s');
   });
 });
+
+describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 10)', () => {
+  it('any NETWORK with a CHAIN_ENDPOINT; without one, the problem names CHAIN_ENDPOINT', () => {
+    const base = VALID.filter((l) => !l.startsWith('NETWORK='));
+    const ok = setup([...base, 'NETWORK=mars', 'CHAIN_ENDPOINT=wss://mars.example:443']).load();
+    expect(ok).toMatchObject({ network: 'mars', validatorProcessName: 'validator-hot-mars' });
+    expect(problems(setup([...base, 'NETWORK=mars']).load)).toContainEqual(expect.stringMatching(/^NETWORK=mars is not one of local, test, finney, so CHAIN_ENDPOINT is required/));
+  });
+
+  it('names with spaces are fine; a slash, a leading dash or dot, a control character are not', () => {
+    const base = VALID.filter((l) => !l.startsWith('WALLET_'));
+    expect(setup([...base, "WALLET_NAME='my cold'", "WALLET_HOTKEY='hot key'"]).load()).toMatchObject({ walletName: 'my cold', walletHotkey: 'hot key', validatorProcessName: 'validator-hot key-finney' });
+    const list = problems(setup([...base, 'WALLET_NAME=a/b', 'WALLET_HOTKEY=-h', 'VALIDATOR_PROCESS_NAME=.x']).load);
+    expect(list).toEqual(expect.arrayContaining([
+      'WALLET_NAME="a/b" contains \'/\', which would make it a path.',
+      'WALLET_HOTKEY="-h" starts with \'-\', which a program would read as a flag.',
+      'VALIDATOR_PROCESS_NAME=".x" starts with \'.\', which makes a hidden or relative path.',
+    ]));
+  });
+
+  it('warnings travel with the errors, and in config.warnings when the config is good', () => {
+    const good = setup([...VALID, 'NETWROK=finney', 'NETUID=67']).load();
+    expect(good.netuid).toBe('67');
+    expect(good.warnings).toEqual([expect.stringContaining('NETUID is given 2 times (lines 4, 8)'), expect.stringContaining('unknown key NETWROK (did you mean NETWORK?)')]);
+    try {
+      setup([...VALID, 'NETWROK=finney', 'NETUID=99999']).load();
+      throw new Error('expected a UserError');
+    } catch (error) {
+      expect((error as UserError).warnings).toHaveLength(2);
+      expect((error as UserError).message).toMatch(/NETUID=99999 must be a subnet uid, an integer 0-65535\.\nWarnings:\n {2}- .*NETUID is given 2 times[^\n]*\n {2}- .*unknown key NETWROK/);
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { awaitHealthyValidator } from './health.js';
 import { guardNamespace, replaceValidators } from './namespace-guard.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
 import type { SchedulerReport } from '../../scheduler/index.js';
-import { bootstrapVenv, inspectVenv, quietSteps, venvHowTo, type StepIo } from './venv.js';
+import { bootstrapVenv, inspectVenv, plainSteps, venvHowTo, type StepIo } from './venv.js';
 
 export type FileChange = 'created' | 'updated' | 'unchanged' | 'mode-fixed';
 
@@ -112,7 +112,7 @@ export interface ApplyResult {
  * (launch only). `steps` shows the long ones as phases (launch's progress) and keeps
  * subprocess output in the log; a relaunch inside an update runs them quietly.
  */
-export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = quietSteps): Promise<ApplyResult> {
+export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = plainSteps(ctx)): Promise<ApplyResult> {
   const pm2 = openPm2(ctx);
   // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
   // before anything is written or started, not after the validator runs.
@@ -128,13 +128,13 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
   // The round lockfile's folder: private (0700), so no other user can plant the file.
   await fs.promises.mkdir(path.dirname(plan.options.roundLockfile), { recursive: true, mode: 0o700 });
   await replaceValidators(ctx, pm2, plan.pm2App, replace);
-  const { proc, leftRunning } = await steps.phase(`starting ${plan.pm2App.name} under PM2`, () =>
+  const { proc, leftRunning } = await steps.phase(`Starting ${plan.pm2App.name} under PM2`, () =>
     startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' }),
   );
   // The update checks health itself after a relaunch (and rolls back); launch waits here,
   // and saves only a healthy validator for PM2's resurrect.
   const health = plan.health;
-  if (health) await steps.phase(`waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
+  if (health) await steps.phase(`Waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
   await pm2.save();
   ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
   ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);
@@ -153,7 +153,7 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
   const { installScheduler } = await import('../../scheduler/index.js');
   try {
     const request = plan.scheduler;
-    result.scheduler = await steps.phase('installing the auto-update timer', () => installScheduler(ctx, request));
+    result.scheduler = await steps.phase('Installing the auto-update timer', () => installScheduler(ctx, request));
     for (const line of result.scheduler.lines) ctx.stdout(`${line}\n`);
     return result;
   } catch (error) {

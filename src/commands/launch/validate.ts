@@ -11,8 +11,8 @@ export interface LaunchFacts {
   env: Readonly<Record<string, string | undefined>>;
   home: string;
   cwd: string;
-  /** The toolkit's private state folder (~/.local/state/alphacore/autoupdate): the default round lockfile lives there. */
-  stateDir: string;
+  /** The toolkit's private state folder (~/.local/state/alphacore/autoupdate, the default): the default round lockfile lives there. */
+  stateDir?: string;
   /** The deploy clone (absolute), or why it could not be determined. */
   repoDir?: string;
   repoProblem?: string;
@@ -224,7 +224,7 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   }
   integer('weights-min-tasks-before-emit', args.weightsMinTasksBeforeEmit, 0);
   // Private by default (DESIGN.md §3): /tmp lets another local user plant the file or a symlink.
-  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? path.join(facts.stateDir, `${namespace}.round.lock`);
+  const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? path.join(facts.stateDir ?? path.join(facts.home, '.local', 'state', 'alphacore', 'autoupdate'), `${namespace}.round.lock`);
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
 
   if (args.entrypoint !== undefined && (!args.entrypoint || (repoDir && !facts.exists(path.resolve(repoDir, args.entrypoint))))) {

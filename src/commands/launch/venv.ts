@@ -43,20 +43,29 @@ export interface StepIo {
   output(command: string, stdout: string, stderr: string): void;
 }
 
-export const quietSteps: StepIo = { phase: (_title, fn) => fn(), output: () => {} };
+/** Phases as plain report lines (a relaunch inside an update: its lines become updater log lines). */
+export function plainSteps(ctx: Context): StepIo {
+  return {
+    async phase(title, fn) {
+      ctx.stdout(`${title}...\n`);
+      return fn();
+    },
+    output: () => {},
+  };
+}
 
 /**
  * Creates the venv (or finishes one an earlier launch left incomplete) and installs
  * modules/requirements.txt into it, one phase each (pip's full output goes to the log);
  * complete only when pip succeeded.
  */
-export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string, steps: StepIo = quietSteps): Promise<void> {
+export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: string, python: string, steps: StepIo = plainSteps(ctx)): Promise<void> {
   const marker = path.join(venvDir, INCOMPLETE_MARKER);
   const resuming = fs.existsSync(marker);
   await fs.promises.mkdir(venvDir, { recursive: true });
   await fs.promises.writeFile(marker, 'created by alphacore launch; removed once pip install -r modules/requirements.txt succeeded\n');
   if (!resuming || !fs.existsSync(path.join(venvDir, 'bin', 'activate'))) {
-    const created = await steps.phase(`creating the validator venv ${venvDir} (${python} -m venv)`, async () => {
+    const created = await steps.phase(`Creating the validator venv ${venvDir} (${python} -m venv)`, async () => {
       const r = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });
       steps.output(r.command, r.stdout, r.stderr);
       return r;
@@ -65,7 +74,7 @@ export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: stri
   } else ctx.stdout(`Finishing the validator venv ${venvDir}: an earlier launch left it without its dependencies.\n`);
   const requirements = path.join(repoDir, 'modules', 'requirements.txt');
   if (fs.existsSync(requirements)) {
-    const pip = await steps.phase(`installing ${path.relative(repoDir, requirements)} into it (pip; full output in the log)`, async () => {
+    const pip = await steps.phase(`Installing ${path.relative(repoDir, requirements)} into it (pip; full output in the log)`, async () => {
       const r = await run(path.join(venvDir, 'bin', 'python'), ['-m', 'pip', 'install', '-r', requirements], { env: ctx.env, timeoutMs: 30 * 60_000, cwd: repoDir });
       steps.output(r.command, r.stdout, r.stderr);
       return r;

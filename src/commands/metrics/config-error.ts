@@ -11,7 +11,7 @@ import { publishMetrics, salvageConfig } from './publish.js';
  * config broken under a timer shows on the dashboard. Without METRICS_DIR nothing is
  * written. Never throws: the config error is what the operator must see.
  */
-export async function recordConfigError(ctx: Context, configFile: string): Promise<void> {
+export async function countConfigErrorRun(ctx: Context, configFile: string): Promise<void> {
   const warning = await record(ctx, configFile);
   if (warning) ctx.stderr(`alphacore: warning: ${warning}\n`);
 }

@@ -1,6 +1,7 @@
 import { formatDuration } from '../../core/duration.js';
 import { ADVICE } from '../update/signatures.js';
 import { roughDuration } from './age.js';
+import { configErrorLines } from '../../core/state.js';
 import type { Advice, StatusReport } from './report.js';
 
 type Facts = Omit<StatusReport, 'advice'>;
@@ -122,7 +123,7 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   const ce = f.configError;
   if (ce) {
     // The updater's own view (its environment may differ from this shell's, e.g. under cron).
-    out.push({ level: 'error', text: `The last update run (${ago(f, ce.at)}) stopped at once: it could not use its config ${ce.file}: ${ce.problems.join(' ')} Fix it; the next run clears this.` });
+    out.push({ level: 'error', text: `The last update run (${ago(f, ce.at)}) stopped at once: it could not use its config ${ce.file}: ${configErrorLines(ce).join(' ')} Fix it; the next run clears this.` });
   }
   const r = f.repo;
   if (r.error && r.dir) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });

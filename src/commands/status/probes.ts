@@ -5,6 +5,7 @@ import { isAlive } from '../../adapters/lock.js';
 import { openPm2, parseJlist } from '../../adapters/pm2.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
+import { escapeControl } from '../../core/errors.js';
 import { userName } from '../../scheduler/spec.js';
 import { inspectRoundLock, probeApi } from '../update/gates.js';
 import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
@@ -34,7 +35,8 @@ export async function within<T>(ms: number, work: Promise<T>, fallback: (why: st
 async function commit(git: Git, rev: string): Promise<CommitView> {
   const [sha] = await git.revParse([rev]);
   const info = await git.describe(sha!);
-  return { sha: sha!, short: sha!.slice(0, 7), subject: info.subject, time: new Date(info.time * 1000).toISOString() };
+  // A commit subject comes from the remote: its control bytes must not reach the terminal.
+  return { sha: sha!, short: sha!.slice(0, 7), subject: escapeControl(info.subject), time: new Date(info.time * 1000).toISOString() };
 }
 
 /** HEAD and the remote-tracking ref as the last fetch left it; never fetches. */
@@ -68,7 +70,11 @@ export function probeRoundLock(file: string, nowMs: number, maxAgeMs: number): R
 }
 
 export async function probeApiView(endpoint: string): Promise<ApiView> {
-  const api = await within(BUDGET_MS.api + 200, probeApi(endpoint, BUDGET_MS.api), (why) => ({ kind: 'unreachable' as const, detail: why }));
+  // The outer deadline only catches a probe that is itself late (e.g. a slow module load
+  // on a loaded machine): it says what the probe's own timeout says, so the answer does
+  // not depend on which of the two fires first.
+  const late = (why: string) => ({ kind: 'unreachable' as const, detail: why.startsWith('no answer within') ? `no answer within ${BUDGET_MS.api} ms` : why });
+  const api = await within(BUDGET_MS.api + 200, probeApi(endpoint, BUDGET_MS.api), late);
   if (api.kind === 'busy') return { endpoint, state: 'busy', jobs: api.jobs };
   if (api.kind === 'idle') return { endpoint, state: 'idle' };
   return { endpoint, state: api.kind, detail: api.detail };

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.js';
 import { roughDuration } from './age.js';
+import { configErrorLines } from '../../core/state.js';
 import { rollbackFailed } from './advice.js';
 import type { CommitSignatureView, CommitView, SignaturesView, StatusReport } from './report.js';
 
@@ -46,7 +47,7 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   const configState = r.config.state === 'ok' ? '' : ` ${paint.bad(`(${r.config.state})`)}`;
   row('Config', `${r.config.file}${configState}`, ...r.config.problems.map((p) => paint.bad(p)), ...(r.config.warnings ?? []).map((w) => paint.warn(`warning: ${w}`)));
   if (r.configError) {
-    row('Config error', paint.bad(`the last update run (${rel(r.configError.at)}) could not use ${r.configError.file}:`), ...r.configError.problems.map((p) => paint.bad(p)));
+    row('Config error', paint.bad(`the last update run (${rel(r.configError.at)}) could not use ${r.configError.file}:`), ...configErrorLines(r.configError).map((p) => paint.bad(p)));
   }
   const repo = r.repo;
   row('Repo', repo.dir ?? paint.warn('unknown'));

@@ -9,6 +9,8 @@ import type { SchedulerStatus } from '../../scheduler/index.js';
 export interface UninstallPlan {
   namespace: string;
   configFile?: string;
+  /** The namespace's update lock (AUTOUPDATE_LOCKFILE, else the default), held while removing. */
+  lockfile: string;
   scheduler?: SchedulerStatus;
   /** PM2 processes to stop and delete (empty with --keep-processes). */
   processes: { name: string; pmId: number }[];
@@ -80,6 +82,7 @@ export function planUninstall(
   return {
     namespace,
     ...(exists ? { configFile } : {}),
+    lockfile: get('AUTOUPDATE_LOCKFILE') ?? ctx.paths.lock(namespace),
     ...(observed.scheduler.kind === 'systemd' || observed.scheduler.kind === 'cron' ? { scheduler: observed.scheduler } : {}),
     processes,
     stateFiles: namespaceStateFiles(ctx, namespace),

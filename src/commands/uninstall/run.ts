@@ -64,7 +64,7 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
   }
 
   // No update may start (or be half-way) while its config and processes go.
-  const lock = await tryLock(ctx.paths.lock(namespace), ctx.env);
+  const lock = await tryLock(plan.lockfile, ctx.env);
   if (!lock) throw new OperationError(`an update of namespace ${namespace} is running now; nothing was changed. Run alphacore uninstall again when it has finished (alphacore status shows it).`);
   const removed: string[] = [];
   try {

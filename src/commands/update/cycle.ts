@@ -60,7 +60,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     await recordConfigError(ctx, flags.config, error).catch(() => undefined);
-    await (await import('../metrics/config-error.js')).recordConfigError(ctx, flags.config);
+    await (await import('../metrics/config-error.js')).countConfigErrorRun(ctx, flags.config);
     if (!flags.json) throw error;
     log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
     return EXIT_CODES['invalid-config'];
