@@ -10,7 +10,7 @@
 //      venvs are prepared before the stop, so its downtime must not include those 30 s.
 // Figures only; asserts nothing. `update` refuses root: as root, runs as alphacore-ci
 // (the test suite's throwaway user) when it exists.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -70,7 +70,10 @@ export async function benchDowntime() {
     const settings = (s) => fs.writeFileSync(path.join(control, 'settings.json'), JSON.stringify(s), { mode: 0o644 });
 
     // Origin (release = main's first parent), an author clone, the deploy clone.
-    const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
+    // safe.directory in a global file: a local push's receive-pack ignores `-c` (the tree goes to the user).
+    const gitConfig = path.join(tmp, 'gitconfig');
+    fs.writeFileSync(gitConfig, '[safe]\n\tdirectory = *\n');
+    const gitEnv = { PATH: process.env.PATH, HOME: tmp, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: gitConfig, LANG: 'C' };
     const git = (cwd, ...args) => execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=b@example.com', '-c', 'commit.gpgsign=false', '-c', 'safe.directory=*', ...args], { cwd, env: gitEnv, encoding: 'utf8', stdio: 'pipe' }).trim();
     const origin = path.join(tmp, 'origin.git');
     git(tmp, 'clone', '--quiet', '--bare', src, origin);
@@ -156,10 +159,28 @@ export async function benchDowntime() {
       push({ VERSION: `0.0.${i + 2}-bench\n` });
       same.push(update());
     }
+    // pip takes PIP_DELAY_S while it downloads (the prepare step); once the journal is
+    // written (the stop) everything is installed and pip with PIP_NO_INDEX is quick, as
+    // the real one is: the fake's delay applies to every install, so it is lifted there.
     settings({ pipDelaySeconds: PIP_DELAY_S });
     const reqs = fs.readFileSync(path.join(author, 'modules', 'requirements.txt'), 'utf8');
     push({ 'modules/requirements.txt': `${reqs}bench-extra-package==1.0\n` });
-    const changed = update();
+    const stateFile = path.join(env.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'alphacore.state.json');
+    const lift = setInterval(() => {
+      try {
+        if (JSON.parse(fs.readFileSync(stateFile, 'utf8')).journal) settings({});
+      } catch {
+        // mid-rename
+      }
+    }, 20);
+    // Spawned without blocking, so the watch above runs meanwhile.
+    await new Promise((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'update', '--config', config, '--json'], { env, cwd: home, stdio: 'ignore', ...(as ? { uid: as.uid, gid: as.gid } : {}) });
+      child.on('exit', resolve);
+    });
+    const changed = JSON.parse(fs.readFileSync(path.join(env.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'alphacore.history.jsonl'), 'utf8').trim().split('\n').at(-1));
+    if (changed.outcome !== 'updated') throw new Error(`bench update (changed requirements): ${changed.outcome} ${changed.reason ?? ''}`);
+    clearInterval(lift);
     settings({});
 
     const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

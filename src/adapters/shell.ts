@@ -4,11 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * The one way the toolkit runs other programs: an argv array, never a string for a
  * shell, always with a timeout, with the environment passed explicitly.
  *
- * A timeout sends SIGTERM, then SIGKILL after KILL_GRACE_MS; with `killGroup` the
- * program runs in a process group of its own and the timeout kills the whole group at
- * once. Whatever still holds the output pipes STREAM_GRACE_MS after that (a grandchild
- * that left the group) is not waited for: the pipes are closed and the call returns as
- * timed out.
+ * Every program (but an interactive one) runs in a process group of its own, and a
+ * timeout kills the whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS (issue 10: a
+ * hung grandchild of a repo script, pip or a pm2 shim, must not hold the services down
+ * or leave every later timer run `locked`). Whatever still holds the output pipes
+ * STREAM_GRACE_MS after that (a grandchild that left the group) is not waited for: the
+ * pipes are closed and the call returns as timed out. Being in its own group also
+ * keeps a Ctrl-C or `systemctl stop` aimed at the updater from killing a half-done
+ * `git reset` or launch script under it (the updater finishes the step, DESIGN.md §5).
  *
  * Built on node:child_process rather than execa: this runs on the timer's no-op path
  * every two minutes, where loading execa cost more than the git calls themselves
@@ -21,11 +24,7 @@ export interface RunOptions {
   input?: string;
   /** Connects the terminal (stdin/stdout/stderr) for programs that may prompt (btcli); output is not captured. */
   interactive?: boolean;
-  /**
-   * On timeout, kill the program's whole process group. Without it a wrapper script's
-   * child (a pm2 shim, a hung `sleep`) keeps the output pipe open. Used by `status`,
-   * which must answer in seconds.
-   */
+  /** Kept for callers written before every run was group-killed: always on now (except interactive). */
   killGroup?: boolean;
   /** Open file descriptors handed to the program as its fds 3, 4, ... (util-linux `flock 3` locking ours). */
   extraFds?: readonly number[];
@@ -65,7 +64,8 @@ export function run(file: string, args: readonly string[], options: RunOptions):
   const command = [file, ...args].join(' ');
   // An interactive program needs the terminal, which a new process group would not
   // have in the foreground; its timeout reaches the direct child only.
-  const group = Boolean(options.killGroup) && !options.interactive;
+  // An interactive program needs the terminal's foreground group; its timeout reaches the direct child.
+  const group = !options.interactive;
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];

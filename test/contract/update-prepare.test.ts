@@ -55,7 +55,7 @@ describe.skipIf(skip)('contract: prepare, then swap (the real scripts, fake Pyth
     // The history says how long the validator was down, per phase.
     const history = fs.readFileSync(path.join(w.stateDir, 'alphacore.history.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
     expect(history.at(-1)).toMatchObject({ outcome: 'updated', downtimeMs: expect.any(Number), phasesMs: expect.objectContaining({ prepare: expect.any(Number), api: expect.any(Number), health: expect.any(Number) }) });
-  }, 360_000);
+  }, 600_000);
 
   it('an update whose prepare fails (new requirements, no network) stops nothing', async () => {
     const w = await contractWorld(run);
@@ -71,5 +71,5 @@ describe.skipIf(skip)('contract: prepare, then swap (the real scripts, fake Pyth
     expect(pids(w)).toEqual(before);
     // Nothing half-built is marked complete.
     for (const name of fs.existsSync(venvRoot(w)) ? fs.readdirSync(venvRoot(w)) : []) expect(fs.existsSync(path.join(venvRoot(w), name, '.alphacore-complete'))).toBe(false);
-  }, 360_000);
+  }, 600_000);
 });

@@ -121,6 +121,15 @@ describe('status: the update cycle state as the operator sees it', () => {
     expect(texts(r.report)).toContainEqual(expect.stringMatching(new RegExp(`^error: The last update run \\(1m ago\\) ended failed \\(fetch\\): read the log in .*${s.namespace}\\.log\\.$`)));
   });
 
+  it('the downtime of the last update and its phases (from the history)', async () => {
+    const s = await statusSetup();
+    fs.mkdirSync(path.dirname(s.historyFile), { recursive: true });
+    const phasesMs = { prepare: 31_000, reset: 200, api: 1500, validator: 2100, health: 2600 };
+    fs.writeFileSync(s.historyFile, `${JSON.stringify({ at: ago(HOUR), from: 'a'.repeat(40), to: 'b'.repeat(40), outcome: 'updated', reason: null, phasesMs, downtimeMs: 4321 })}\n`);
+    const r = await s.status();
+    expect(r.report.lastChange).toMatchObject({ downtimeMs: 4321, phasesMs });
+  });
+
   it('a hanging API counts as unreachable within its budget', async () => {
     const s = await statusSetup({ api: { hang: true } });
     const r = await s.status();

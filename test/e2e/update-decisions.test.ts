@@ -37,7 +37,7 @@ describe('update: steps 1-8 with the built CLI, real git and a real HTTP API', (
     expect(r.stderr).toContain('HEALTH_STABLE=forever is not a time span');
     // Never silent, even under a timer whose output goes nowhere (§5 step 1): the
     // namespace's log and state say it; nothing else is written.
-    expect(fs.readFileSync(s.logFile, 'utf8')).toContain('NETUID=abc must be a non-negative integer');
+    expect(fs.readFileSync(s.logFile, 'utf8')).toContain('NETUID=abc must be a subnet uid, an integer 0-65535');
     expect(JSON.parse(fs.readFileSync(s.stateFile, 'utf8')).configError).toMatchObject({ file: s.configFile, problems: expect.arrayContaining([expect.stringContaining('HEALTH_STABLE=forever')]) });
     expect(fs.readdirSync(path.dirname(s.logFile)).sort()).toEqual(['alphacore.log', 'alphacore.state.json']);
   });

@@ -19,7 +19,8 @@ function expectServicesAt(w: RestartWorld, sha: string, version: string) {
   expect(w.pm2.list().find((p) => p.name === 'bystander')).toMatchObject({ status: 'online', pid: w.bystanderPid });
 }
 
-e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixture services)', { timeout: 180_000 }, () => {
+// Each test launches, then updates (prepare, stop, start, health) once or more: minutes on a shared machine.
+e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixture services)', { timeout: 300_000 }, () => {
   it('a clean update: API started before the validator, extra args as separate words, bystander untouched, history with downtime', async () => {
     const w = await restartWorld(run, {
       behaviour: { version: '1.0.0' },

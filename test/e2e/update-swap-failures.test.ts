@@ -89,7 +89,9 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     // A live git in the clone (the operator's), then the lock as soon as the rollback starts.
     const git = spawn('git', ['-c', 'safe.directory=*', 'cat-file', '--batch'], { cwd: w.setup.deploy, uid: w.run.user.uid, gid: w.run.user.gid, stdio: ['pipe', 'ignore', 'ignore'] });
     const { exited } = startUpdate(w);
-    await journalAt(w, ['health', 'stop', 'reset'], true);
+    await journalAt(w, ['health', 'stop', 'reset'], true).catch((error: Error) => {
+      throw new Error(`${error.message}; log:\n${fs.existsSync(w.logFile) ? fs.readFileSync(w.logFile, 'utf8') : '(none)'}`);
+    });
     const lock = path.join(w.setup.deploy, '.git', 'index.lock');
     fs.writeFileSync(lock, '');
     let code: number | null;

@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { createAlphaCoreSetup, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
+import { createAlphaCoreSetup, FIXTURE_SOURCE, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
-import { installFakePython } from './fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { isolatedEnv } from './tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from './user.js';
@@ -40,6 +39,30 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
+/** A `python3` whose `-m venv DIR` makes a fixture stub venv (and whose import probes pass). */
+function fixturePython3(dir: string): string {
+  // A copy: CI's clone of this project may be unreadable to the throwaway user.
+  const stub = path.join(dir, 'stub-venv-bin');
+  fs.mkdirSync(stub, { recursive: true });
+  for (const f of ['activate', 'pip', 'python']) fs.copyFileSync(path.join(FIXTURE_SOURCE, 'venv', 'bin', f), path.join(stub, f));
+  fs.writeFileSync(
+    path.join(dir, 'python3'),
+    [
+      '#!/usr/bin/env bash',
+      'if [[ "${1:-}" == -m && "${2:-}" == venv ]]; then',
+      '  dir="${@: -1}"; mkdir -p "$dir/bin"',
+      `  for f in activate pip python; do cp '${stub}'/"$f" "$dir/bin/$f"; done`,
+      '  chmod 755 "$dir/bin/pip" "$dir/bin/python"; exit 0',
+      'fi',
+      '[[ "${1:-}" == -c ]] && exit 0',
+      'echo "fixture python3: cannot run: $*" >&2; exit 1',
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+  return dir;
+}
+
 export async function restartWorld(
   run: StagedRun,
   options: { behaviour?: Behaviour; config?: string[]; launchFlags?: string[]; /** Launch with LLM on, the OpenAI key in launch's environment only. */ openaiKeyInEnv?: string } = {},
@@ -51,10 +74,11 @@ export async function restartWorld(
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const apiPort = await closedPort();
-  // Python is the fake runtime (the update prepares venvs with python3 -m venv and pip, §5.4).
-  const fake = installFakePython(path.join(root, 'python'));
+  // The update prepares venvs with `python3 -m venv` and pip (§5.4): here python3 makes
+  // the fixture's stub venvs, whose python runs the fixture's node services.
+  const pyBin = fixturePython3(path.join(root, 'python-bin'));
   const base = { ...isolatedEnv(root), ...pm2.env };
-  const env: Record<string, string> = { ...base, PATH: `${fake.bin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
+  const env: Record<string, string> = { ...base, PATH: `${pyBin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
   await chownTree(root, run.user);
   // As on a real machine: the Validation API first (the validator refuses to start without it).
   const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--pm2-namespace', 'alphacore', '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });

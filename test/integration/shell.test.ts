@@ -50,7 +50,17 @@ describe('run(): the one subprocess runner (real programs)', () => {
     process.kill(leftGroup!, 'SIGKILL');
   });
 
-  it('a timeout without killGroup: SIGTERM, then SIGKILL for a program that ignores it', async () => {
+  it('every run is group-killed on timeout (issue 10): a wrapper script whose grandchild holds the pipe returns, the grandchild is gone', async () => {
+    const dir = tempDir('alphacore-shell-');
+    const pids = path.join(dir, 'pids');
+    const r = await run('bash', ['-c', `sleep 300 & echo $! > ${pids}; wait`], { env, timeoutMs: 2000 });
+    expect(r).toMatchObject({ timedOut: true, ok: false });
+    const grandchild = Number(fs.readFileSync(pids, 'utf8').trim());
+    for (let i = 0; i < 50 && isAlive(grandchild); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isAlive(grandchild)).toBe(false);
+  });
+
+  it('a program that ignores SIGTERM gets SIGKILL', async () => {
     const r = await run('bash', ['-c', "trap '' TERM; while :; do sleep 0.1; done"], { env, timeoutMs: 300 });
     expect(r).toMatchObject({ timedOut: true, ok: false, exitCode: undefined });
   });

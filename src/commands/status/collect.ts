@@ -24,6 +24,8 @@ function lastChange(file: string): StatusReport['lastChange'] {
     const value = text(last[key]);
     if (value) out[key] = value;
   }
+  if (typeof last.downtimeMs === 'number') out.downtimeMs = last.downtimeMs;
+  if (last.phasesMs && typeof last.phasesMs === 'object') out.phasesMs = last.phasesMs as Record<string, number>;
   return out;
 }
 

@@ -86,6 +86,10 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   }
   const change = r.lastChange;
   row('Last change', change ? `${at(change.at)}: ${change.outcome}${change.reason ? ` (${change.reason})` : ''} ${short(change.from)} -> ${short(change.to)}` : paint.dim('none'));
+  if (change?.downtimeMs !== undefined) {
+    const phases = Object.entries(change.phasesMs ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`).join(', ');
+    row('Downtime', `${(change.downtimeMs / 1000).toFixed(1)}s validator down (first stop -> online)${phases ? paint.dim(`; phases: ${phases}`) : ''}`);
+  }
   const d = r.deferral;
   row(
     'Deferred',

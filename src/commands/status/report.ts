@@ -15,7 +15,7 @@ export interface StatusReport {
   scheduler: SchedulerStatus;
   lastRun?: LastRun;
   /** The last line of the history file: the last run that changed something. */
-  lastChange?: { at: string; outcome: string; reason?: string; from?: string; to?: string };
+  lastChange?: { at: string; outcome: string; reason?: string; from?: string; to?: string; /** Validator down (first stop -> online), ms. */ downtimeMs?: number; phasesMs?: Record<string, number> };
   deferral?: DeferralView;
   gates: { roundLock: RoundLockView; api: ApiView };
   pm2: Pm2View;

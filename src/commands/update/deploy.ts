@@ -119,8 +119,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
   if (plan.api) {
     const apiPhase = phase('api', async () => {
       const { file, args } = apiCommand(config, r.venvs.api);
-      // The script may take at most the time the API itself is given to come up.
-      await sh('api', file, args, Math.min(STEP_MS.apiScript, Math.max(config.healthTimeoutMs, 30_000)));
+      await sh('api', file, args, STEP_MS.apiScript);
       const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(config.healthTimeoutMs), now);
       if (!health.ok) throw new DeployError('api', `Validation API not healthy: ${health.detail}`);
     });

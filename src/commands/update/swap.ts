@@ -3,6 +3,7 @@ import type { UpdateLog } from '../../core/log.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Journal, UpdateState } from '../../core/state.js';
 import { Budget, STAGE_MS } from './budget.js';
+import { rollbackRetryDelayMs } from './decide.js';
 import { DeployError, deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
 import type { DeployPlan } from './deploy-plan.js';
 import { rollBack, type RollbackResult } from './rollback.js';
@@ -97,7 +98,7 @@ export async function finishRollback(
   const alreadyNotified = Boolean(journal.notified);
   journal.rollbackFailed = true;
   journal.attempts = attempts;
-  journal.nextRetryAt = new Date(ctx.now().getTime() + Math.min(60, 2 ** attempts) * 60_000).toISOString();
+  journal.nextRetryAt = new Date(ctx.now().getTime() + rollbackRetryDelayMs(attempts)).toISOString();
   journal.notified = true;
   state.journal = journal;
   const problem = await s.save();
