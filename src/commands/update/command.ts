@@ -25,7 +25,7 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env', 'one guarded update run (what the timer runs)')
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --dry-run', 'what would happen now')
         .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --json', 'machine-readable outcome')
-        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --to 1a2b3c4', 'deploy that commit of the branch (a canary rollout, DESIGN.md §13)'),
+        .example('$0 update --config ~/.config/alphacore/autoupdate/alphacore.env --to 1a2b3c4', 'deploy that commit of the branch (a canary rollout; README, "Many machines")'),
     async (argv) => {
       const { runUpdate } = await import('./cycle.js');
       const path = await import('node:path');

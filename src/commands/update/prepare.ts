@@ -71,8 +71,9 @@ export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdateP
   for (const [side, sha] of [['to', plan.to], ['from', plan.from]] as const) {
     const requirements = await s.io.git.show(sha, SCRIPTS.requirements);
     if (requirements === undefined) {
-      if (side === 'to') throw new Error(`the target ${sha.slice(0, 7)} has no ${SCRIPTS.requirements}`);
-      continue; // an old commit without it: its rollback uses the config's own venvs
+      // Nothing to prepare (launch_pm2.sh only warns then): this side runs with the config's own venvs.
+      if (side === 'to') run.log.warn(`the target ${sha.slice(0, 7)} has no ${SCRIPTS.requirements}: no venv prepared; the swap uses the configured venvs`);
+      continue;
     }
     for (const kind of kinds) out[side][kind] = await ensureVenv(run, kind, requirements, budget);
   }
