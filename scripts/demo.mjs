@@ -29,10 +29,30 @@ const home = path.join(tmp, 'home');
 const control = path.join(tmp, 'control');
 const pm2Home = path.join(tmp, 'pm2');
 for (const dir of [home, control, pm2Home]) fs.mkdirSync(dir, { recursive: true });
+// The update prepares venvs with `python3 -m venv` and pip before it stops anything: in the
+// demo, python3 makes copies of the fixture's stub venv (whose python runs the stub services).
+const pyBin = path.join(tmp, 'python-bin');
+fs.mkdirSync(pyBin, { recursive: true });
+const stubVenv = path.join(FIXTURE, 'venv', 'bin');
+fs.writeFileSync(
+  path.join(pyBin, 'python3'),
+  [
+    '#!/usr/bin/env bash',
+    'if [[ "${1:-}" == -m && "${2:-}" == venv ]]; then',
+    '  dir="${@: -1}"; mkdir -p "$dir/bin"',
+    `  for f in activate pip python; do cp '${stubVenv}'/"$f" "$dir/bin/$f"; done`,
+    '  chmod 755 "$dir/bin/pip" "$dir/bin/python"; exit 0',
+    'fi',
+    '[[ "${1:-}" == -c ]] && exit 0',
+    'echo "demo python3: cannot run: $*" >&2; exit 1',
+    '',
+  ].join('\n'),
+  { mode: 0o755 },
+);
 const env = {
   // Short health windows so the demo takes seconds.
   HEALTH_STABLE: '2s',
-  PATH: [path.join(ROOT, 'node_modules', '.bin'), path.dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
+  PATH: [pyBin, path.join(ROOT, 'node_modules', '.bin'), path.dirname(process.execPath), process.env.PATH ?? '/usr/bin:/bin'].join(':'),
   HOME: home,
   USER: os.userInfo().username,
   LANG: 'C.UTF-8',
