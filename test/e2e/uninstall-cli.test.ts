@@ -8,6 +8,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { cliInTerminal } from '../helpers/terminal.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { holdMachineState } from './scheduler-harness.js';
 
 /**
  * `alphacore uninstall` (issue 12) with the real `crontab` of the throwaway user (no
@@ -34,8 +35,11 @@ async function crontab(env: Record<string, string>, input?: string): Promise<str
 }
 const baseEnv = () => ({ HOME: run.user.home, PATH: '/usr/bin:/bin' });
 
+// The throwaway user's crontab is shared with the scheduler and migration files: hold it for this file's run.
+let releaseCrontab: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   if (staged.skip) return;
+  releaseCrontab = await holdMachineState('crontab');
   const r = await execa('crontab', ['-l'], { uid: run.user.uid, gid: run.user.gid, env: baseEnv(), extendEnv: false, reject: false, stripFinalNewline: false });
   savedCrontab = r.exitCode === 0 ? String(r.stdout) : undefined;
 });
@@ -43,6 +47,7 @@ afterAll(async () => {
   if (staged.skip) return;
   if (savedCrontab !== undefined) await crontab(baseEnv(), savedCrontab);
   else await execa('crontab', ['-r'], { uid: run.user.uid, gid: run.user.gid, env: baseEnv(), extendEnv: false, reject: false });
+  await releaseCrontab?.();
 });
 
 const daemons: IsolatedPm2[] = [];

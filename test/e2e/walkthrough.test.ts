@@ -9,6 +9,7 @@ import { installFakePython } from '../helpers/fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { createRealOrigin, realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, stage, type StagedRun } from '../helpers/user.js';
+import { holdMachineState } from './scheduler-harness.js';
 
 /**
  * The README from nothing to a running validator and back (issue 12), as the
@@ -52,8 +53,11 @@ function files(dir: string, skipTop: string[] = [], rel = ''): string[] {
   return out.sort();
 }
 
+// The throwaway user's crontab is shared with the scheduler, migration and uninstall files.
+let releaseCrontab: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   if (skip) return;
+  releaseCrontab = await holdMachineState('crontab');
   root = fs.realpathSync(fs.mkdtempSync('/tmp/alphacore-walkthrough-'));
   fs.chmodSync(root, 0o755);
   home = path.join(root, 'home');
@@ -100,6 +104,7 @@ afterAll(async () => {
   if (savedCrontab !== undefined) await execa('crontab', ['-'], { ...asUser, input: savedCrontab });
   else await execa('crontab', ['-r'], { ...asUser, stdin: 'ignore' });
   if (root) fs.rmSync(root, { recursive: true, force: true });
+  await releaseCrontab?.();
 });
 
 describe.skipIf(skip)('walkthrough: README from git clone to a running validator and back, as an ordinary user', () => {
