@@ -10,6 +10,8 @@
 //   2-3. Downtime of an update (scripts/bench-downtime.mjs, when present).
 //   4. `status` with PM2 and the Validation API hung.
 // Prints figures; asserts nothing (no timed assertions in tests).
+// BENCH_ONLY=noop,downtime,status (comma-separated) runs only the named parts (default: all);
+// BENCH_RUNS / BENCH_STATUS_RUNS set the runs per variant of part 1 / part 4.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -23,6 +25,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const STATUS_RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 7);
 const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'noop,downtime,status').split(',').map((p) => p.trim()).filter(Boolean));
+for (const part of ONLY) if (!['noop', 'downtime', 'status'].includes(part)) throw new Error(`BENCH_ONLY: unknown part ${part} (noop, downtime, status)`);
 const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : undefined;
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-')));
@@ -155,6 +159,8 @@ async function benchTimer() {
   const f = realRepoFixture(source);
   const nodeEnv = f.envFor('node');
   const bashEnv = f.envFor('bash');
+  // The baseline's own home too, made before own() below so that the run's user owns it.
+  const baselineEnv = BASELINE ? f.envFor('baseline') : undefined;
   // envFor makes a fresh home per name: the baseline's state stays apart from ours.
   own(f.dir);
   // The floor: node's start plus exactly the git calls of our no-op run, and nothing else.
@@ -171,7 +177,7 @@ async function benchTimer() {
     { name: 'alphacore update (timer entry, bundled)', file: process.execPath, args: [path.join(RUN_ROOT, 'bin', 'alphacore.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
     { name: 'alphacore update (dist/cli.js, unbundled modules)', file: process.execPath, args: [path.join(RUN_ROOT, 'dist', 'cli.js'), 'update', '--config', f.config], env: nodeEnv, check: outputHas(`result: ${outcome}`) },
     // Before/after in the same run: BENCH_BASELINE_CLI names another build's bin/alphacore.js (e.g. a worktree of an older commit).
-    ...(BASELINE ? [{ name: `baseline: ${path.relative(process.cwd(), BASELINE) || BASELINE}`.slice(0, 52), file: process.execPath, args: [BASELINE, 'update', '--config', f.config], env: f.envFor(`baseline-${outcome}`), check: outputHas(`result: ${outcome}`) }] : []),
+    ...(BASELINE ? [{ name: `baseline: ${path.relative(process.cwd(), BASELINE) || BASELINE}`.slice(0, 52), file: process.execPath, args: [BASELINE, 'update', '--config', f.config], env: baselineEnv, check: outputHas(`result: ${outcome}`) }] : []),
   ].map((v) => ({ ...v, asUser: true }));
   const report = (title, rows) => {
     printRows(title, rows, `${RUNS} runs each, interleaved`);
@@ -241,14 +247,15 @@ async function benchStatusHung() {
 
 try {
   console.log(`alphacore bench: node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  await benchTimer();
+  if (ONLY.has('noop')) await benchTimer();
   // Items 2 and 3 (downtime of an update) live in their own module when present.
   const downtime = path.join(ROOT, 'scripts', 'bench-downtime.mjs');
-  if (fs.existsSync(downtime)) {
+  if (!ONLY.has('downtime')) console.log('\n2-3. update downtime: skipped (BENCH_ONLY)');
+  else if (fs.existsSync(downtime)) {
     const { benchDowntime } = await import(downtime);
     await benchDowntime();
   } else console.log('\n2-3. update downtime: skipped (scripts/bench-downtime.mjs not present)');
-  await benchStatusHung();
+  if (ONLY.has('status')) await benchStatusHung();
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

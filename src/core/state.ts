@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
 
@@ -199,4 +200,14 @@ export function journalProblem(journal: unknown): string | undefined {
   if (typeof j.to !== 'string' || !SHA.test(j.to)) return `"to" is not a commit id (${JSON.stringify(j.to)?.slice(0, 60)})`;
   if (typeof j.phase !== 'string') return '"phase" is missing';
   return undefined;
+}
+
+/** A state write that failed, in words that name the fix. */
+export function stateWriteProblem(file: string, error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const dir = path.dirname(file);
+  if (code === 'ENOSPC' || code === 'EDQUOT') return `cannot write the state file ${file}: no space left on the filesystem of ${dir}; free some space there`;
+  if (code === 'EROFS') return `cannot write the state file ${file}: the filesystem of ${dir} is read-only`;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot write the state file ${file}: permission denied; ${dir} must belong to this user`;
+  return `cannot write the state file ${file}: ${(error as Error).message}`;
 }

@@ -3,10 +3,9 @@ import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
-import { appendHistory, writeState, type UpdateState } from '../../core/state.js';
+import { appendHistory, stateWriteProblem, writeState, type UpdateState } from '../../core/state.js';
 import { observeRun, publishMetrics } from '../metrics/publish.js';
 import type { RestartDecision } from './session.js';
-import { stateWriteProblem } from './session.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');

@@ -5,7 +5,7 @@ import { openPm2 } from '../../adapters/pm2.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
-import { writeState, type UpdateState } from '../../core/state.js';
+import { stateWriteProblem, writeState, type UpdateState } from '../../core/state.js';
 import type { Decision } from './decide.js';
 import type { DeployIo, DeployTimings } from './deploy.js';
 import { launchHooks, type LaunchHooks } from './launch-hooks.js';
@@ -79,14 +79,4 @@ export function openSession(run: RunIo): Session {
       interrupted: () => run.interrupts?.requested(),
     },
   };
-}
-
-/** A state write that failed, in words that name the fix. */
-export function stateWriteProblem(file: string, error: unknown): string {
-  const code = (error as NodeJS.ErrnoException).code;
-  const dir = path.dirname(file);
-  if (code === 'ENOSPC' || code === 'EDQUOT') return `cannot write the state file ${file}: no space left on the filesystem of ${dir}; free some space there`;
-  if (code === 'EROFS') return `cannot write the state file ${file}: the filesystem of ${dir} is read-only`;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot write the state file ${file}: permission denied; ${dir} must belong to this user`;
-  return `cannot write the state file ${file}: ${(error as Error).message}`;
 }
