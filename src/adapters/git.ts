@@ -15,6 +15,11 @@ export interface Git {
   fetch(remote: string, branch: string): Promise<void>;
   /** Resolves several revisions to full shas with one git process. */
   revParse(revs: readonly string[]): Promise<string[]>;
+  /**
+   * revParse plus the checked-out branch (undefined for a detached HEAD), still one git
+   * process: the timer's no-op run asks both every two minutes (issue 11).
+   */
+  revParseAndBranch(revs: readonly string[]): Promise<{ shas: string[]; branch: string | undefined }>;
   headSha(): Promise<string>;
   resetHard(sha: string): Promise<void>;
   changedFiles(from: string, to: string): Promise<string[]>;
@@ -106,6 +111,12 @@ export function openGit(dir: string, env: Readonly<Record<string, string | undef
       await raw(`fetch ${remote} ${branch}`, ['fetch', '--prune', '--no-tags', '--quiet', remote, branch]);
     },
     revParse: async (revs) => (await raw(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`)])).trim().split('\n'),
+    revParseAndBranch: async (revs) => {
+      // --symbolic-full-name HEAD prints refs/heads/<branch>, or HEAD itself when detached.
+      const lines = (await raw(`rev-parse ${revs.join(' ')}`, ['rev-parse', ...revs.map((rev) => `${rev}^{commit}`), '--symbolic-full-name', 'HEAD'])).trim().split('\n');
+      const ref = lines.pop() ?? '';
+      return { shas: lines, branch: ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined };
+    },
     headSha: async () => (await raw('rev-parse HEAD', ['rev-parse', 'HEAD'])).trim(),
     resetHard: async (sha) => {
       await raw(`reset --hard ${sha}`, ['reset', '--quiet', '--hard', sha]);

@@ -69,8 +69,10 @@ export function removeIfNotRegular(file: string): boolean {
  * Writes `content` atomically: a fresh temp file beside it (O_EXCL, never a link),
  * fsync, rename over the target. rename replaces a symlink at the target itself, never
  * what it points to. Throws the real error (ENOSPC included) for the caller to word.
+ * `durable: false` skips the fsync, for content whose loss in a crash costs nothing
+ * (the file on disk before is as good; see writeState).
  */
-export function writeOwnedAtomic(file: string, content: string, mode = 0o600): void {
+export function writeOwnedAtomic(file: string, content: string, mode = 0o600, options: { durable?: boolean } = {}): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // O_EXCL makes the name safe; it only has to differ from a concurrent writer's. Not
   // crypto.randomBytes: loading node:crypto was ~7 ms of every timer run (issue 11).
@@ -79,7 +81,7 @@ export function writeOwnedAtomic(file: string, content: string, mode = 0o600): v
   try {
     fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
     fs.writeFileSync(fd, content);
-    fs.fsyncSync(fd);
+    if (options.durable !== false) fs.fsyncSync(fd);
     fs.closeSync(fd);
     fd = undefined;
     fs.chmodSync(temp, mode);

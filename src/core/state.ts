@@ -160,9 +160,16 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
   return [...out.values()];
 }
 
-/** Writes the state atomically, never through a symlink. Throws (ENOSPC...) for the caller to word. */
-export async function writeState(file: string, state: UpdateState): Promise<void> {
-  writeOwnedAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600);
+/**
+ * Writes the state atomically, never through a symlink. Throws (ENOSPC...) for the caller to word.
+ * `durable: false` (a run that changed nothing: no journal, nothing stopped or reset) skips
+ * the fsync, which was a few ms of every timer run (issue 11): after a crash the rename
+ * leaves the new file or the previous one (a valid state of the same clone), or on a
+ * filesystem without ext4's rename ordering at worst an empty one, which the next run
+ * sets aside and rebuilds (quarantine from the history). Journal writes stay durable.
+ */
+export async function writeState(file: string, state: UpdateState, options: { durable?: boolean } = {}): Promise<void> {
+  writeOwnedAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600, { durable: options.durable !== false || state.journal !== undefined });
 }
 
 /** One JSON line per run that changed something (never through a symlink). */

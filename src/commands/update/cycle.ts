@@ -62,7 +62,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     await recordConfigError(ctx, flags.config, error).catch(() => undefined);
-    await (await import('../metrics/config-error.js')).countConfigErrorRun(ctx, flags.config);
+    await (await import('./lazy-stages.js')).countConfigErrorRun(ctx, flags.config);
     if (!flags.json) throw error;
     log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
     return EXIT_CODES['invalid-config'];
@@ -128,7 +128,7 @@ async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: Pending
     if (plan.kind === 'swap' || (plan.kind === 'done' && plan.decision.outcome === 'would-update')) {
       // Step 8a, before the dry-run answer: a dry run must not say would-update for a
       // commit the real run refuses. (Signature check: signatures.ts.)
-      const { checkSignatures } = await import('./signatures.js');
+      const { checkSignatures } = await import('./lazy-stages.js');
       const unsigned = await checkSignatures({ ctx, config, log, from: facts.head!, to: facts.target!, dryRun: flags.dryRun, git: o.git });
       if (unsigned) plan = { kind: 'done', decision: unsigned, from: facts.head, to: facts.target, notes: plan.notes };
     }
@@ -145,16 +145,14 @@ async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: Pending
 /** The apply half: only here does anything get stopped or changed. */
 async function act(run: RunIo, plan: Exclude<UpdatePlan, { kind: 'observe' }>, flags: UpdateFlags): Promise<RestartDecision> {
   if (plan.kind === 'done') return plan.decision;
-  const { openSession } = await import('./session.js');
+  const { openSession, recoverInterrupted, prepareAndSwap } = await import('./lazy-stages.js');
   const s = openSession(run);
   // Once the critical section is entered (here, or in swap at the journal write) it
   // lasts through the record stage: the history and state of a rollback are written.
   if (plan.kind === 'recover') {
-    const { recoverInterrupted } = await import('./recover.js');
     run.interrupts?.critical(true);
     return recoverInterrupted(run, s, plan.journal);
   }
-  const { prepareAndSwap } = await import('./apply.js');
   return prepareAndSwap(run, s, plan, flags);
 }
 

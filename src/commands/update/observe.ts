@@ -79,7 +79,10 @@ export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: s
       } catch (error) {
         return { fetchError: (error as Error).message };
       }
-      const [head, tip] = await git.revParse(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
+      const {
+        shas: [head, tip],
+        branch,
+      } = await git.revParseAndBranch(['HEAD', `refs/remotes/${config.remote}/${config.branch}`]);
       // --to or PIN may name another commit of the branch (step 5).
       const choice = await resolveTarget(git, { branchTip: tip!, to: flags.to, pin: config.pin, remote: config.remote, branch: config.branch, configFile: config.file });
       if (!choice.ok) return { head, targetRefusal: { reason: choice.reason, message: choice.message } };
@@ -88,7 +91,6 @@ export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: s
         choice.source !== 'branch' && target !== tip
           ? `target ${target.slice(0, 7)} (${choice.source === 'to' ? '--to' : 'PIN'}), not ${config.remote}/${config.branch} at ${tip!.slice(0, 7)}`
           : undefined;
-      const branch = await git.currentBranch();
       const localCommits = branch === config.branch ? [] : await git.localCommits();
       const changed = head === target ? [] : await git.changedFiles(head!, target!);
       return { head, target, branch, localCommits, changed, ...(targetNote ? { targetNote } : {}) };

@@ -62,7 +62,8 @@ export async function recordRun(input: {
   let problem: string | undefined;
   const stateFile = ctx.paths.state(config.namespace);
   try {
-    await writeState(stateFile, state);
+    // Nothing stopped or moved (a no-op, a deferral): no fsync (see writeState).
+    await writeState(stateFile, state, { durable: Boolean(decision.changed) });
   } catch (error) {
     problem = stateWriteProblem(stateFile, error);
     log.error(problem);
