@@ -37,6 +37,15 @@ describe('decide (pure: facts -> UpdatePlan)', () => {
     expect(decide({ ...clean, ...remote, ...idle }, config, flags, NOW)).toMatchObject({ kind: 'swap' });
   });
 
+  it('asks for the diff only once the gates let the update go on (a deferral needs no git diff)', () => {
+    const { changed: _changed, ...noDiff } = remote;
+    expect(decide({ ...clean, ...noDiff, ...idle }, config, flags, NOW)).toEqual({ kind: 'observe', need: 'changes' });
+    expect(decide({ ...clean, ...noDiff, ...idle }, config, { ...flags, dryRun: true }, NOW)).toEqual({ kind: 'observe', need: 'changes' });
+    const live = { gates: { roundLock: { kind: 'live' as const, detail: 'round 7' } } };
+    expect(decide({ ...clean, ...noDiff, ...live }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'deferred', reason: 'round-active' } });
+    expect(decide({ ...clean, ...noDiff, head: A, target: A }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'up-to-date' } });
+  });
+
   it('a dry run with a journal answers would-recover and acts on nothing', () => {
     const plan = decide({ journal: { kind: 'valid', journal } }, config, { ...flags, dryRun: true }, NOW);
     expect(plan).toMatchObject({ kind: 'done', decision: { outcome: 'would-recover' }, from: A, to: B });

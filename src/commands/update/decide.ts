@@ -51,7 +51,7 @@ export interface Note {
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
   | { kind: 'recover'; journal: Journal; notes: Note[] }
   | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; notes: Note[]; staleIndexLock?: string };
@@ -159,7 +159,9 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     notes.push(...judged.notes);
     if (judged.decision) return done(judged.decision, notes);
   }
-  const deploy = planDeploy(config, facts.changed ?? []);
+  // Asked only now: a deferred or skipped run never needs the diff (issue 11: one git call less).
+  if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };
+  const deploy = planDeploy(config, facts.changed);
   if (flags.dryRun) {
     notes.push({ level: 'info', text: `plan: swap ${short(head)} -> ${short(target)}: sandbox setup ${deploy.sandbox ? 'yes' : 'no'}, dependency refresh ${deploy.deps ? 'yes' : 'no'}, Validation API ${deploy.api ? 'restarted first' : 'disabled'}` });
     return done({ outcome: 'would-update' }, notes);

@@ -49,7 +49,9 @@ export interface Observer {
   git: Git;
   journal(state: UpdateState): Promise<JournalFacts>;
   clone(): Promise<Pick<Facts, 'dirty' | 'indexLock'>>;
-  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'changed' | 'targetRefusal' | 'targetNote'>>;
+  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'targetRefusal' | 'targetNote'>>;
+  /** The files that differ between HEAD and the target, asked only once the gates let the update go on. */
+  changes(head: string, target: string): Promise<Pick<Facts, 'changed'>>;
   gates(): Promise<GateFacts>;
 }
 
@@ -92,8 +94,10 @@ export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: s
           ? `target ${target.slice(0, 7)} (${choice.source === 'to' ? '--to' : 'PIN'}), not ${config.remote}/${config.branch} at ${tip!.slice(0, 7)}`
           : undefined;
       const localCommits = branch === config.branch ? [] : await git.localCommits();
-      const changed = head === target ? [] : await git.changedFiles(head!, target!);
-      return { head, target, branch, localCommits, changed, ...(targetNote ? { targetNote } : {}) };
+      return { head, target, branch, localCommits, ...(targetNote ? { targetNote } : {}) };
+    },
+    async changes(head, target) {
+      return { changed: head === target ? [] : await git.changedFiles(head, target) };
     },
     async gates() {
       const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
