@@ -169,7 +169,7 @@ async function benchTimer() {
     const o = { cwd: ${JSON.stringify(f.deploy)}, stdio: 'pipe', env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } };
     execFileSync('git', ['status', '--porcelain=v1', '-z', '--untracked-files=no', '--ignore-submodules=none'], o);
     execFileSync('git', ['fetch', '--prune', '--no-tags', '--quiet', 'origin', 'release'], o);
-    execFileSync('git', ['rev-parse', 'HEAD^{commit}', 'refs/remotes/origin/release^{commit}'], o);`;
+    execFileSync('git', ['rev-parse', 'HEAD^{commit}', 'refs/remotes/origin/release^{commit}', '--symbolic-full-name', 'HEAD'], o);`;
   const variants = (outcome, bashSays) => [
     { name: 'floor: node -e 0', file: process.execPath, args: ['-e', '0'], env: nodeEnv },
     { name: 'floor: node + the same git calls', file: process.execPath, args: ['-e', gitCalls], env: nodeEnv },
