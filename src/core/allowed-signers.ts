@@ -1,4 +1,3 @@
-
 /**
  * OpenSSH's allowed_signers format (ssh-keygen(1) "ALLOWED SIGNERS"), the file git
  * reads as gpg.ssh.allowedSignersFile: `principals [options] keytype base64-key [comment]`.
