@@ -147,15 +147,19 @@ async function act(run: RunIo, plan: Exclude<UpdatePlan, { kind: 'observe' }>, f
   if (plan.kind === 'done') return plan.decision;
   const { openSession } = await import('./session.js');
   const s = openSession(run);
-  // Once the critical section is entered (here, or in swap at the journal write) it
-  // lasts through the record stage: the history and state of a rollback are written.
-  if (plan.kind === 'recover') {
-    const { recoverInterrupted } = await import('./recover.js');
-    run.interrupts?.critical(true);
-    return recoverInterrupted(run, s, plan.journal);
+  try {
+    // Once the critical section is entered (here, or in swap at the journal write) it
+    // lasts through the record stage: the history and state of a rollback are written.
+    if (plan.kind === 'recover') {
+      const { recoverInterrupted } = await import('./recover.js');
+      run.interrupts?.critical(true);
+      return await recoverInterrupted(run, s, plan.journal);
+    }
+    const { prepareAndSwap } = await import('./apply.js');
+    return await prepareAndSwap(run, s, plan, flags);
+  } finally {
+    s.close();
   }
-  const { prepareAndSwap } = await import('./apply.js');
-  return prepareAndSwap(run, s, plan, flags);
 }
 
 async function finish(
