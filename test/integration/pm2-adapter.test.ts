@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPm2, type Pm2 } from '../../src/adapters/pm2.js';
 import { pm2DaemonLink, pm2PackageRoot } from '../../src/adapters/pm2-daemon.js';
-import { makePaths, type Context } from '../../src/core/context.js';
+import { testContext } from '../helpers/context.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import net from 'node:net';
 import os from 'node:os';
@@ -14,20 +14,7 @@ let daemon: IsolatedPm2;
 let pm2: Pm2;
 let script: string;
 
-function context(env: Record<string, string>): Context {
-  return {
-    env,
-    cwd: root,
-    now: () => new Date(),
-    paths: makePaths(env),
-    stdout: () => undefined,
-    stderr: () => undefined,
-    isTTY: false,
-    uid: process.getuid?.() ?? -1,
-    nodePath: process.execPath,
-    cliPath: '/nonexistent',
-  };
-}
+const context = (env: Record<string, string>) => testContext(env, root);
 
 beforeAll(() => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-pm2-it-')));

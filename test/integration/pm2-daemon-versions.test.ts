@@ -5,8 +5,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPm2 } from '../../src/adapters/pm2.js';
 import { pm2DaemonLink } from '../../src/adapters/pm2-daemon.js';
-import { makePaths, type Context } from '../../src/core/context.js';
 import { PROJECT_ROOT } from '../helpers/cli.js';
+import { testContext } from '../helpers/context.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 
 /**
@@ -22,20 +22,7 @@ let pm2v6: string | undefined;
 let daemon: IsolatedPm2;
 let why = '';
 
-function context(env: Record<string, string>): Context {
-  return {
-    env,
-    cwd: root,
-    now: () => new Date(),
-    paths: makePaths(env),
-    stdout: () => undefined,
-    stderr: () => undefined,
-    isTTY: false,
-    uid: process.getuid?.() ?? -1,
-    nodePath: process.execPath,
-    cliPath: '/nonexistent',
-  };
-}
+const context = (env: Record<string, string>) => testContext(env, root);
 
 beforeAll(() => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-pm2-v6-')));
