@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readIfExists, writeFileSafely } from '../../adapters/files.js';
 import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
-import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
+import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { OperationError } from '../../core/errors.js';
@@ -114,8 +114,18 @@ export interface ApplyResult {
  * subprocess output in the log; a relaunch inside an update runs them quietly.
  */
 export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = plainSteps(ctx), daemon?: Pm2DaemonLink): Promise<ApplyResult> {
-  // The update's relaunch shares the run's connection to the PM2 daemon (fewer CLI calls while the validator is down).
-  const pm2 = openPm2(ctx, { daemon });
+  // The update's relaunch shares the run's connection to the PM2 daemon (fewer CLI calls
+  // while the validator is down); launch opens its own when a daemon already runs, so its
+  // health wait polls over the socket instead of a `pm2 jlist` per poll on a loaded machine.
+  const link = daemon ?? pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  try {
+    return await applyWith(ctx, plan, purpose, steps, openPm2(ctx, { daemon: link }));
+  } finally {
+    if (!daemon) link.close();
+  }
+}
+
+async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo, pm2: Pm2): Promise<ApplyResult> {
   // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
   // before anything is written or started, not after the validator runs.
   if (plan.scheduler) {
