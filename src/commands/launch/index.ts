@@ -83,7 +83,7 @@ async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts>
 
 function refuseRoot(ctx: Context): void {
   if (ctx.uid !== 0) return;
-  throw new UserError('alphacore launch refuses to run as root.', {
+  throw new UserError('launch refuses to run as root.', {
     hint: 'The validator, its PM2 daemon, its env files and the auto-update timer belong to the operator\'s own user; as root they would land in root\'s PM2 and home. Run it as that user, e.g. `sudo -iu <user> alphacore launch ...` or log in as them.',
   });
 }
