@@ -5,7 +5,8 @@
 // under an isolated PM2, measured side by side in one run:
 //   a. the fake services' own start time (pm2 restart of the API, then of the validator,
 //      each until it serves / is online): the floor any swap pays;
-//   b. an update with unchanged requirements: its downtime and phases;
+//   b. an update with unchanged requirements: its downtime and phases; then the same
+//      through the pm2 CLI only (before/after the daemon connection, in the same run);
 //   c. an update that changes modules/requirements.txt with a pip that takes 30 s: the
 //      venvs are prepared before the stop, so its downtime must not include those 30 s.
 // Figures only; asserts nothing. `update` refuses root: as root, runs as alphacore-ci
@@ -143,8 +144,8 @@ export async function benchDowntime() {
       await until(() => jlist().some((p) => p.name === 'validator-hot-test' && p.pm2_env.status === 'online'));
       own.push(Date.now() - t0);
     }
-    const update = () => {
-      const r = sh(process.execPath, [CLI, 'update', '--config', config, '--json'], { cwd: home, allowFail: true });
+    const update = (extraEnv = {}) => {
+      const r = sh(process.execPath, [CLI, 'update', '--config', config, '--json'], { cwd: home, allowFail: true, env: extraEnv });
       const last = JSON.parse(r.stdout.trim().split('\n').at(-1));
       const history = fs.readFileSync(path.join(env.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'alphacore.history.jsonl'), 'utf8').trim().split('\n');
       const h = JSON.parse(history.at(-1));
@@ -158,6 +159,16 @@ export async function benchDowntime() {
     for (let i = 0; i < 3; i += 1) {
       push({ VERSION: `0.0.${i + 2}-bench\n` });
       same.push(update());
+    }
+    // The same update with PM2 through its CLI only, as before the daemon connection:
+    // PM2_BIN is a wrapper script, in which the update finds no pm2 package to speak to
+    // the daemon with (docs/update-cycle.md), so every PM2 step is a `pm2` CLI call.
+    const cliWrapper = path.join(tmp, 'pm2-cli-only');
+    fs.writeFileSync(cliWrapper, `#!/bin/sh\nexec '${path.join(ROOT, 'node_modules', '.bin', 'pm2')}' "$@"\n`, { mode: 0o755 });
+    const cliOnly = [];
+    for (let i = 0; i < 3; i += 1) {
+      push({ VERSION: `0.0.${i + 10}-bench\n` });
+      cliOnly.push(update({ PM2_BIN: cliWrapper }));
     }
     // pip takes PIP_DELAY_S while it downloads (the prepare step); once the journal is
     // written (the stop) everything is installed and pip with PIP_NO_INDEX is quick, as
@@ -190,9 +201,11 @@ export async function benchDowntime() {
     console.log(`\n2-3. update downtime on the real scripts (fake Python; median of 3 where repeated)`);
     console.log(`  fake services' own start (pm2 restart API -> serves, validator -> online)  ${fmt(ownMs)}`);
     console.log(`  update, requirements unchanged: downtime ${fmt(sameMs)} (toolkit's share ${fmt(sameMs - ownMs)}); phases ${JSON.stringify(same[1].phasesMs)}`);
+    const cliMs = med(cliOnly.map((h) => h.downtimeMs));
+    console.log(`  the same update, PM2 through its CLI only (before the daemon connection): downtime ${fmt(cliMs)} (toolkit's share ${fmt(cliMs - ownMs)}); phases ${JSON.stringify(cliOnly[1].phasesMs)}`);
     console.log(`  update, requirements changed, pip ${PIP_DELAY_S} s: downtime ${fmt(changed.downtimeMs)}; prepare ${fmt(changed.phasesMs.prepare ?? 0)} before the stop; phases ${JSON.stringify(changed.phasesMs)}`);
     console.log(`  targets: unchanged <= own start + 1.0 s: ${sameMs <= ownMs + 1000 ? 'met' : 'NOT met'}; changed excludes pip: ${changed.downtimeMs < PIP_DELAY_S * 1000 ? 'met' : 'NOT met'}`);
-    return { ownMs, sameMs, changedMs: changed.downtimeMs, prepareMs: changed.phasesMs.prepare };
+    return { ownMs, sameMs, cliMs, changedMs: changed.downtimeMs, prepareMs: changed.phasesMs.prepare };
   } finally {
     stopDaemon();
     fs.rmSync(tmp, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
+import type { Pm2Daemon, Pm2DaemonLink } from './pm2-daemon.js';
 import { describeFailure, run, type RunResult } from './shell.js';
 
 /** One PM2 process as `pm2 jlist` reports it, in the fields the toolkit uses. */
@@ -70,6 +71,8 @@ export interface Pm2 {
   startApp(app: Pm2App): Promise<void>;
   /** Writes the process list PM2's startup script restores after a reboot. */
   save(): Promise<void>;
+  /** How often a health wait may ask `list`: often through the daemon's socket, rarely through the CLI. */
+  pollMs(): Promise<number>;
 }
 
 const QUICK_MS = 30_000;
@@ -92,7 +95,7 @@ export function pm2StartArgs(app: Pm2App): string[] {
   return [...args, '--force'];
 }
 
-interface JlistEntry {
+export interface JlistEntry {
   name?: string;
   pm_id?: number;
   pid?: number;
@@ -127,6 +130,11 @@ export function parseJlist(stdout: string): Pm2Process[] {
   } catch (error) {
     throw new OperationError(`pm2 jlist printed something that is not JSON: ${(error as Error).message}`);
   }
+  return toProcesses(entries);
+}
+
+/** The fields the toolkit uses of the daemon's process list (`jlist` prints the same list). */
+export function toProcesses(entries: JlistEntry[]): Pm2Process[] {
   return entries.map((e) => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(e.pm2_env ?? {})) if (typeof v === 'string') env[k] = v;
@@ -151,7 +159,18 @@ export function parseJlist(stdout: string): Pm2Process[] {
   });
 }
 
-export function openPm2(ctx: Context): Pm2 {
+const POLL_DAEMON_MS = 100;
+const POLL_CLI_MS = 500;
+
+/**
+ * PM2 through its CLI, or, given a `daemon` link (the update's swap), through one RPC
+ * connection to the running daemon for what needs no CLI logic: the process list,
+ * stop and delete by id (what `pm2 jlist/stop/delete <ids>` send it). Starting an app
+ * (the ecosystem file is evaluated with the caller's environment) and `save` stay CLI
+ * calls. A failed RPC call gives the link up and the CLI does the rest of the run.
+ */
+export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}): Pm2 {
+  const { daemon } = options;
   const bin = ctx.env.PM2_BIN || 'pm2';
   const call = async (args: string[], timeoutMs = QUICK_MS, extraEnv: Record<string, string> = {}): Promise<RunResult> =>
     // ctx.env carries PM2_HOME when set, so every call reaches the same daemon.
@@ -164,13 +183,45 @@ export function openPm2(ctx: Context): Pm2 {
     }
     return result;
   };
+  /** `fn` through the daemon's socket when there is one; undefined means: use the CLI. */
+  const viaDaemon = async <T>(what: string, fn: (d: Pm2Daemon) => Promise<T>): Promise<{ value: T } | undefined> => {
+    const d = await daemon?.get();
+    if (!d) return undefined;
+    try {
+      return { value: await fn(d) };
+    } catch (error) {
+      daemon!.drop(`the PM2 daemon's socket failed on ${what} (${(error as Error).message}); using the pm2 CLI`);
+      return undefined;
+    }
+  };
   const list = async (namespace?: string): Promise<Pm2Process[]> => {
-    const all = parseJlist((await must('jlist', ['jlist'])).stdout);
+    const rpc = await viaDaemon('getMonitorData', (d) => d.call<JlistEntry[]>('getMonitorData', {}));
+    const all = rpc ? toProcesses(rpc.value) : parseJlist((await must('jlist', ['jlist'])).stdout);
     return namespace === undefined ? all : all.filter((p) => p.namespace === namespace);
+  };
+  /** `pm2 stop|delete <ids>`: the same RPC per id the CLI sends, then the CLI for whatever is left. */
+  const byIds = async (action: 'stop' | 'delete', what: string, ids: number[]): Promise<void> => {
+    const method = action === 'stop' ? 'stopProcessId' : 'deleteProcessId';
+    let done = 0;
+    await viaDaemon(method, async (d) => {
+      for (const id of ids) {
+        await d.call(method, id);
+        done += 1;
+        // As the CLI does: tell the daemon it was the operator's action (no auto-restart, events).
+        void d.call('notifyByProcessId', { id, action_name: action, manually: true }).catch(() => undefined);
+      }
+    });
+    if (done < ids.length) await must(what, [action, ...ids.slice(done).map(String)]);
   };
   return {
     bin,
     async available() {
+      const rpc = await viaDaemon('getVersion', async (d) => d);
+      if (rpc) {
+        const d = rpc.value;
+        const skew = d.daemonVersion === d.clientVersion ? '' : ` (the pm2 package on PATH is ${d.clientVersion}: run pm2 update when no round runs)`;
+        return { ok: true, detail: `pm2 ${d.daemonVersion} daemon${skew}` };
+      }
       const result = await call(['--version']);
       if (result.ok) return { ok: true, detail: `pm2 ${result.stdout.trim().split('\n').at(-1)}` };
       return { ok: false, detail: result.notFound ? `${bin} not found on PATH (install PM2 or set PM2_BIN)` : describeFailure(result) };
@@ -180,21 +231,21 @@ export function openPm2(ctx: Context): Pm2 {
       // Never `pm2 stop all --namespace`: it stops every process on the machine.
       const procs = await list(namespace);
       if (procs.length === 0) return [];
-      await must(`stop (namespace ${namespace})`, ['stop', ...procs.map((p) => String(p.pmId))]);
+      await byIds('stop', `stop (namespace ${namespace})`, procs.map((p) => p.pmId));
       return procs.map((p) => p.name);
     },
     async deleteProcess(name, namespace) {
       // By id: `pm2 delete <name>` would also delete a same-named process of another namespace.
-      const ids = (await list(namespace)).filter((p) => p.name === name).map((p) => String(p.pmId));
+      const ids = (await list(namespace)).filter((p) => p.name === name).map((p) => p.pmId);
       if (ids.length === 0) return false;
-      await must(`delete ${name}`, ['delete', ...ids]);
+      await byIds('delete', `delete ${name}`, ids);
       return true;
     },
     async deleteNamespace(namespace) {
       // By id, as in stopNamespace: `pm2 delete all --namespace` is not scoped on every PM2 version.
       const procs = await list(namespace);
       if (procs.length === 0) return [];
-      await must(`delete (namespace ${namespace})`, ['delete', ...procs.map((p) => String(p.pmId))]);
+      await byIds('delete', `delete (namespace ${namespace})`, procs.map((p) => p.pmId));
       return procs.map((p) => p.name);
     },
     async startApp(app) {
@@ -202,6 +253,9 @@ export function openPm2(ctx: Context): Pm2 {
     },
     async save() {
       await must('save', ['save', '--force']);
+    },
+    async pollMs() {
+      return (await daemon?.get()) ? POLL_DAEMON_MS : POLL_CLI_MS;
     },
   };
 }

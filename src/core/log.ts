@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { openOwnedAppend } from '../adapters/owned-files.js';
 import type { Context } from './context.js';
 import { makeProgress, progressMode, seconds, type Progress } from './progress.js';
@@ -69,7 +70,8 @@ export class UpdateLog {
 
   /** The full output of a subprocess, to the log file only: the terminal shows the phase, the log keeps pip's every line. */
   output(command: string, stdout: string, stderr: string): void {
-    const body = [stdout.trimEnd(), stderr.trimEnd()].filter(Boolean).join('\n');
+    // PM2's tables and pip's progress come with colour and cursor codes: the log is read with less and grep.
+    const body = [stdout.trimEnd(), stderr.trimEnd()].map((t) => stripVTControlCharacters(t)).filter(Boolean).join('\n');
     if (!body) return;
     this.record(`output of ${command}:`);
     this.append(`${redact(body, this.secrets)}\n`);

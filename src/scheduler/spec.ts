@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { run } from '../adapters/shell.js';
 import type { Context } from '../core/context.js';
@@ -23,14 +24,36 @@ export function checkNamespace(namespace: string, flag = '--namespace'): void {
 }
 
 /**
- * PATH as captured at launch, with the running node's folder first: pm2 is a
- * `#!/usr/bin/env node` script, so the node that installed it must come first
- * (nvm, a user npm prefix).
+ * PATH as captured at launch, in the operator's order (their python3 makes the venvs the
+ * update prepares: a pyenv or conda python3 ahead of /usr/bin must stay ahead), with the
+ * running node's folder put first only when the first `node` on that PATH is another one:
+ * pm2 is a `#!/usr/bin/env node` script, so the node that installed it must be found
+ * (nvm, a user npm prefix). Putting /usr/bin first unconditionally would have made a
+ * timer's python3 the system one.
  */
 export function capturedPath(ctx: Context): string {
   const nodeDir = path.dirname(ctx.nodePath);
-  const entries = (ctx.env.PATH || FALLBACK_PATH).split(':').filter((e) => e !== '' && e !== nodeDir);
-  return [nodeDir, ...new Set(entries)].join(':');
+  const entries = [...new Set((ctx.env.PATH || FALLBACK_PATH).split(':').filter((e) => e !== ''))];
+  const firstNode = entries.map((dir) => path.join(dir, 'node')).find(executable);
+  if (firstNode && sameFile(firstNode, ctx.nodePath)) return entries.join(':');
+  return [nodeDir, ...entries.filter((e) => e !== nodeDir)].join(':');
+}
+
+function executable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return false;
+  }
 }
 
 /** `extra`: variables the run needs beyond the captured ones (REPO_DIR for a bash-era config). */

@@ -27,6 +27,8 @@ e2e('metrics after updates and rollbacks (built CLI as a non-root user, real PM2
     let r = await w.update();
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toContain(`result: updated (updated ${first.slice(0, 7)} -> ${good.slice(0, 7)})`);
+    // The bundle's lazy chunks reach the operator's pm2 package for the daemon connection.
+    expect(r.stdout).toContain("PM2 through its daemon's socket (pm2 ");
     let p = readProm(prom);
     expect(infoCommit(p.samples, 'alphacore_deployed_info')).toBe(good);
     expect(infoCommit(p.samples, 'alphacore_target_info')).toBe(good);

@@ -50,6 +50,10 @@ e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixt
     expect(entry!.downtimeMs).toEqual(expect.any(Number));
     expect(Object.keys(entry!.phasesMs as object)).toEqual(expect.arrayContaining(['preflight', 'reset', 'api', 'validator', 'health']));
     expect(w.state().journal).toBeUndefined();
+    // One connection to the user's PM2 daemon for the swap; the list a reboot restores is
+    // written after the relaunched validator was healthy.
+    expect(r.stdout).toContain("PM2 through its daemon's socket (pm2 ");
+    expect(fs.statSync(path.join(w.pm2.home, 'dump.pm2')).mtimeMs).toBeGreaterThan(validatorStart[0]!.ts);
     console.log(`measured: downtime ${String(entry!.downtimeMs)} ms (first stop -> validator online); phases ${JSON.stringify(entry!.phasesMs)}`);
   });
 

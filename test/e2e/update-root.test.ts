@@ -44,7 +44,7 @@ describe('update as root', () => {
     for (const args of [[], ['--json'], ['--dry-run']]) {
       const r = await runCli(['update', '--config', s.configFile, ...args], { env });
       expect(r.exitCode).toBe(2);
-      expect(r.stderr).toContain('alphacore update refuses to run as root');
+      expect(r.stderr).toContain('alphacore: update refuses to run as root');
       expect(r.stderr).toContain('sudo -iu'); // names the fix: run it as the validator's user
       expect(r.stdout).not.toContain('result:');
     }

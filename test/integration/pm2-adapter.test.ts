@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPm2, type Pm2 } from '../../src/adapters/pm2.js';
-import { makePaths, type Context } from '../../src/core/context.js';
+import { pm2DaemonLink, pm2PackageRoot } from '../../src/adapters/pm2-daemon.js';
+import { testContext } from '../helpers/context.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import net from 'node:net';
 import os from 'node:os';
 
 // One daemon for the file (starting PM2 takes seconds); each test uses its own names.
@@ -12,20 +14,7 @@ let daemon: IsolatedPm2;
 let pm2: Pm2;
 let script: string;
 
-function context(env: Record<string, string>): Context {
-  return {
-    env,
-    cwd: root,
-    now: () => new Date(),
-    paths: makePaths(env),
-    stdout: () => undefined,
-    stderr: () => undefined,
-    isTTY: false,
-    uid: process.getuid?.() ?? -1,
-    nodePath: process.execPath,
-    cliPath: '/nonexistent',
-  };
-}
+const context = (env: Record<string, string>) => testContext(env, root);
 
 beforeAll(() => {
   root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-pm2-it-')));
@@ -113,5 +102,70 @@ describe('pm2 adapter against the real pm2 (isolated PM2_HOME)', () => {
   it('a failing verb is an OperationError naming pm2 and the verb', async () => {
     const broken = openPm2(context({ HOME: root, PM2_HOME: daemon.home, PATH: '/usr/bin:/bin', PM2_BIN: '/bin/false' }));
     await expect(broken.list()).rejects.toThrow(/pm2 jlist failed/);
+  });
+});
+
+describe('pm2 adapter through the daemon\'s socket (the update\'s swap)', () => {
+  // The CLI of this adapter is /bin/false: whatever succeeds went through the socket.
+  const viaSocket = () => {
+    const ctx = context({ HOME: root, ...daemon.env });
+    const link = pm2DaemonLink(ctx, 'pm2');
+    const pm2 = openPm2({ ...ctx, env: { ...ctx.env, PM2_BIN: '/bin/false' } }, { daemon: link });
+    return { link, pm2 };
+  };
+
+  it('finds the pm2 package the program on PATH belongs to', () => {
+    const rootDir = pm2PackageRoot('pm2', daemon.env.PATH);
+    expect(rootDir).toBeDefined();
+    expect(JSON.parse(fs.readFileSync(path.join(rootDir!, 'package.json'), 'utf8')).name).toBe('pm2');
+    expect(pm2PackageRoot('/bin/false', daemon.env.PATH)).toBeUndefined();
+  });
+
+  it('lists, stops a namespace and deletes by id over one connection, other namespaces untouched', async () => {
+    await start('svc-a', 'ns-rpc');
+    await start('svc-b', 'ns-rpc');
+    await start('svc-a', 'ns-rpc-keep');
+    const keepBefore = (await pm2.list('ns-rpc-keep'))[0]!;
+    const { link, pm2: rpc } = viaSocket();
+    try {
+      expect(await rpc.available()).toMatchObject({ ok: true, detail: expect.stringMatching(/^pm2 \d+\.\d+\.\d+ daemon$/) });
+      expect((await rpc.list('ns-rpc')).map((p) => `${p.name}:${p.status}`).sort()).toEqual(['svc-a:online', 'svc-b:online']);
+      expect((await rpc.stopNamespace('ns-rpc')).sort()).toEqual(['svc-a', 'svc-b']);
+      expect((await pm2.list('ns-rpc')).map((p) => p.status)).toEqual(['stopped', 'stopped']);
+      expect(await rpc.deleteProcess('svc-a', 'ns-rpc')).toBe(true);
+      expect((await pm2.list('ns-rpc')).map((p) => p.name)).toEqual(['svc-b']);
+      expect((await rpc.deleteNamespace('ns-rpc')).sort()).toEqual(['svc-b']);
+      expect(await pm2.list('ns-rpc')).toEqual([]);
+      expect((await pm2.list('ns-rpc-keep'))[0]).toMatchObject({ status: 'online', pid: keepBefore.pid, restarts: keepBefore.restarts });
+      expect(await rpc.pollMs()).toBeLessThan(500);
+      expect(link.why()).toBeUndefined();
+    } finally {
+      link.close();
+    }
+    // Closed: the adapter falls back to its CLI (here /bin/false), it does not reconnect.
+    const { pm2: after } = viaSocket();
+    expect((await after.list('ns-rpc-keep')).length).toBe(1);
+  });
+
+  it('never starts a daemon: without one it says why and the CLI is used', async () => {
+    const home = fs.mkdtempSync(path.join(root, 'no-daemon-'));
+    const ctx = context({ HOME: root, PATH: daemon.env.PATH, PM2_HOME: home });
+    const link = pm2DaemonLink(ctx, 'pm2');
+    expect(await link.get()).toBeUndefined();
+    expect(link.why()).toContain(`no PM2 daemon socket at ${path.join(home, 'rpc.sock')}`);
+    expect(fs.readdirSync(home)).toEqual([]);
+    // A socket file left by a daemon that died (kill -9): refused at once, nothing started.
+    const stale = path.join(home, 'rpc.sock');
+    await new Promise<void>((resolve) => {
+      const server = net.createServer().listen(stale, () => server.close(() => resolve()));
+    });
+    fs.writeFileSync(stale, '');
+    const again = pm2DaemonLink(ctx, 'pm2');
+    expect(await again.get()).toBeUndefined();
+    expect(again.why()).toMatch(/did not answer/);
+    expect(fs.existsSync(path.join(home, 'pm2.pid'))).toBe(false);
+    const cli = openPm2({ ...ctx, env: { ...ctx.env, PM2_BIN: '/bin/false' } }, { daemon: again });
+    await expect(cli.list()).rejects.toThrow(/pm2 jlist failed/);
+    expect(await cli.pollMs()).toBe(500);
   });
 });

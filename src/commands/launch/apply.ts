@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { readIfExists, writeFileSafely } from '../../adapters/files.js';
 import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
+import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { OperationError } from '../../core/errors.js';
@@ -112,8 +113,19 @@ export interface ApplyResult {
  * (launch only). `steps` shows the long ones as phases (launch's progress) and keeps
  * subprocess output in the log; a relaunch inside an update runs them quietly.
  */
-export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = plainSteps(ctx)): Promise<ApplyResult> {
-  const pm2 = openPm2(ctx);
+export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo = plainSteps(ctx), daemon?: Pm2DaemonLink): Promise<ApplyResult> {
+  // The update's relaunch shares the run's connection to the PM2 daemon (fewer CLI calls
+  // while the validator is down); launch opens its own when a daemon already runs, so its
+  // health wait polls over the socket instead of a `pm2 jlist` per poll on a loaded machine.
+  const link = daemon ?? pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  try {
+    return await applyWith(ctx, plan, purpose, steps, openPm2(ctx, { daemon: link }));
+  } finally {
+    if (!daemon) link.close();
+  }
+}
+
+async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 'relaunch', steps: StepIo, pm2: Pm2): Promise<ApplyResult> {
   // An interval the scheduler cannot express (90s for cron) is bad input: refuse it
   // before anything is written or started, not after the validator runs.
   if (plan.scheduler) {
@@ -135,8 +147,12 @@ export async function applyPlan(ctx: Context, plan: LaunchPlan, purpose: 'launch
   // and saves only a healthy validator for PM2's resurrect.
   const health = plan.health;
   if (health) await steps.phase(`Waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
-  await pm2.save();
-  ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
+  // The update saves the list itself once the relaunched validator is healthy (or rolled
+  // back): a save here would sit between the start and its first health check.
+  if (purpose === 'launch') {
+    await pm2.save();
+    ctx.stdout(`Saved the PM2 process list (pm2 save): PM2's startup script restores it after a reboot (set that up once with \`pm2 startup\`).\n`);
+  }
   ctx.stdout(`Logs: pm2 logs ${plan.pm2App.name}   (PM2 id ${proc.pmId}; all processes: pm2 ls)\n`);
   const result: ApplyResult = {
     venvCreated: Boolean(createVenvWith),

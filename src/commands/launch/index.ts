@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readIfExists } from '../../adapters/files.js';
 import { openGit } from '../../adapters/git.js';
 import type { Context } from '../../core/context.js';
+import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
@@ -82,7 +83,7 @@ async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts>
 
 function refuseRoot(ctx: Context): void {
   if (ctx.uid !== 0) return;
-  throw new UserError('alphacore launch refuses to run as root.', {
+  throw new UserError('launch refuses to run as root.', {
     hint: 'The validator, its PM2 daemon, its env files and the auto-update timer belong to the operator\'s own user; as root they would land in root\'s PM2 and home. Run it as that user, e.g. `sudo -iu <user> alphacore launch ...` or log in as them.',
   });
 }
@@ -159,12 +160,12 @@ export async function resolveRelaunch(ctx: Context, argv: string[] | LaunchArgs,
  * problem), rewrites the validator env file and (re)starts the validator under PM2.
  * Never writes the auto-update config, never touches the scheduler, never registers.
  */
-export async function relaunchValidator(ctx: Context, argv: string[] | LaunchArgs, repoDir: string): Promise<void> {
+export async function relaunchValidator(ctx: Context, argv: string[] | LaunchArgs, repoDir: string, daemon?: Pm2DaemonLink): Promise<void> {
   const options = await resolveRelaunch(ctx, argv, repoDir);
   const plan = planLaunch(
     options,
     { version: versionOf(options.repoDir), autoupdateConfigPath: ctx.paths.autoupdateConfig(options.namespace), keptConfigEntries: [], ecosystem: ecosystemOf(options.repoDir) },
     'relaunch',
   );
-  await applyPlan(ctx, plan, 'relaunch');
+  await applyPlan(ctx, plan, 'relaunch', undefined, daemon);
 }

@@ -38,7 +38,7 @@ function removeIfEmpty(dirs: string[]): void {
  */
 export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm: Confirm): Promise<number> {
   if (ctx.uid === 0) {
-    throw new UserError('alphacore uninstall refuses to run as root.', { hint: 'Run it as the validator\'s user, the one that ran alphacore launch (e.g. sudo -iu <user> alphacore uninstall).' });
+    throw new UserError('uninstall refuses to run as root.', { hint: 'Run it as the validator\'s user, the one that ran alphacore launch (e.g. sudo -iu <user> alphacore uninstall).' });
   }
   const namespace = flags.namespace ?? DEFAULTS.PM2_NAMESPACE;
   checkNamespace(namespace);

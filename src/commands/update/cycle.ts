@@ -148,13 +148,17 @@ async function act(run: RunIo, plan: Exclude<UpdatePlan, { kind: 'observe' }>, f
   if (plan.kind === 'done') return plan.decision;
   const { openSession, recoverInterrupted, prepareAndSwap } = await import('./lazy-stages.js');
   const s = openSession(run);
-  // Once the critical section is entered (here, or in swap at the journal write) it
-  // lasts through the record stage: the history and state of a rollback are written.
-  if (plan.kind === 'recover') {
-    run.interrupts?.critical(true);
-    return recoverInterrupted(run, s, plan.journal);
+  try {
+    // Once the critical section is entered (here, or in swap at the journal write) it
+    // lasts through the record stage: the history and state of a rollback are written.
+    if (plan.kind === 'recover') {
+      run.interrupts?.critical(true);
+      return await recoverInterrupted(run, s, plan.journal);
+    }
+    return await prepareAndSwap(run, s, plan, flags);
+  } finally {
+    s.close();
   }
-  return prepareAndSwap(run, s, plan, flags);
 }
 
 async function finish(

@@ -2,7 +2,8 @@ import type { Pm2 } from '../../adapters/pm2.js';
 import { formatDuration } from '../../core/duration.js';
 import { probeApi } from './gates.js';
 
-const POLL_MS = 500;
+/** The Validation API is asked over loopback HTTP: cheap enough to ask often. */
+const API_POLL_MS = 100;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export type Health = { ok: true; detail: string } | { ok: false; detail: string };
@@ -15,7 +16,7 @@ export async function waitForApi(endpoint: string, timeoutMs: number, now: () =>
     const state = await probeApi(endpoint, Math.min(2000, Math.max(200, deadline - now())));
     if (state.kind !== 'unreachable') return { ok: true, detail: `answers (${state.kind})` };
     last = state.detail;
-    await sleep(POLL_MS);
+    await sleep(API_POLL_MS);
   }
   return { ok: false, detail: `${endpoint}/validate/active did not answer within ${formatDuration(timeoutMs)} (last: ${last})` };
 }
@@ -46,7 +47,7 @@ export async function waitForStableProcess(
     } catch (error) {
       // A slow daemon (a loaded machine) is not an unhealthy validator: ask again until the deadline.
       pm2Silent = (error as Error).message;
-      await sleep(POLL_MS);
+      await sleep(await pm2.pollMs());
       continue;
     }
     const proc = list.find((p) => p.name === name);
@@ -65,7 +66,7 @@ export async function waitForStableProcess(
       onlineSince = undefined;
       if (firstOnline === undefined && now() > deadline - options.stableMs) break;
     }
-    await sleep(POLL_MS);
+    await sleep(await pm2.pollMs());
   }
   const why = pm2Silent ? ` (PM2 did not answer: ${pm2Silent})` : '';
   return { ok: false, detail: `${name} was not online and stable within ${formatDuration(options.timeoutMs)}${why}` };

@@ -1,4 +1,5 @@
 import { readIfExists } from '../../adapters/files.js';
+import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { relaunchValidator, resolveRelaunch, validatorArgsFromConfig } from '../launch/index.js';
@@ -15,7 +16,7 @@ export interface LaunchHooks {
 
 const KEY = 'ALPHACORE_OPENAI_API_KEY';
 
-export function launchHooks(ctx: Context, config: AutoupdateConfig): LaunchHooks {
+export function launchHooks(ctx: Context, config: AutoupdateConfig, daemon?: Pm2DaemonLink): LaunchHooks {
   let typed: Promise<LaunchArgs> | undefined;
   const args = () => (typed ??= validatorArgsFromConfig(config));
 
@@ -45,7 +46,7 @@ export function launchHooks(ctx: Context, config: AutoupdateConfig): LaunchHooks
     },
     relaunch: async (venvs, env) => {
       const { c, a } = await prepare(venvs, env);
-      await relaunchValidator(c, a, config.repoDir);
+      await relaunchValidator(c, a, config.repoDir, daemon);
     },
   };
 }

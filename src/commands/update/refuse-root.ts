@@ -9,7 +9,7 @@ import { UserError } from '../../core/errors.js';
  */
 export function refuseRootUpdate(ctx: Context): void {
   if (ctx.uid !== 0) return;
-  throw new UserError('alphacore update refuses to run as root: it drives the PM2 daemon and the deploy clone of the validator\'s own user.', {
+  throw new UserError('update refuses to run as root: it drives the PM2 daemon and the deploy clone of the validator\'s own user.', {
     hint: 'Run it as that user, e.g. `sudo -iu <user> alphacore update --config ...`; the timer that `alphacore launch` installs already does.',
   });
 }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Interrupts } from '../../adapters/interrupts.js';
 import { openGit } from '../../adapters/git.js';
 import { openPm2 } from '../../adapters/pm2.js';
+import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
@@ -36,19 +37,26 @@ export interface Session {
   stateFile: string;
   /** Writes the state; returns the error message instead of throwing (a full disk). */
   save(): Promise<string | undefined>;
+  /** The run's connection to the PM2 daemon (stop, list, delete, health polls). */
+  daemon: Pm2DaemonLink;
+  /** Ends the session (closes the daemon connection). */
+  close(): void;
 }
 
 /** Opens git, PM2 and the launch code for a swap or a recovery. */
 export function openSession(run: RunIo): Session {
   const { ctx, config, log, state } = run;
   const git = openGit(config.repoDir, ctx.env);
-  const pm2 = openPm2(ctx);
+  // One connection to the operator's PM2 daemon, opened at the first PM2 question (the
+  // preflight, before the stop) and shared with the relaunch: no CLI call per poll.
+  const daemon = pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  const pm2 = openPm2(ctx, { daemon });
   // The launch code's report lines become updater log lines (and JSON lines with
   // --json), never raw text in the middle of them.
   const toLog = (text: string) => {
     for (const line of text.split('\n')) if (line.trim()) log.info(line);
   };
-  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config);
+  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config, daemon);
   const stateFile = ctx.paths.state(config.namespace);
   const save = async (): Promise<string | undefined> => {
     try {
@@ -62,6 +70,8 @@ export function openSession(run: RunIo): Session {
     hooks,
     stateFile,
     save,
+    daemon,
+    close: () => daemon.close(),
     io: {
       ctx,
       config,

@@ -36,6 +36,7 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
   const { from, to } = plan;
   if (plan.staleIndexLock) fs.rmSync(plan.staleIndexLock, { force: true });
 
+  await sayHowPm2IsReached(run, s);
   // From here to the end of the rollback a signal is noted, never obeyed mid-step.
   run.interrupts?.critical(true);
   // Step 10: the journal first, so a run killed from here on is recovered by the next.
@@ -62,6 +63,7 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
     delete state.journal;
     const problem = await s.save();
     if (problem) log.error(`${problem}; the update itself succeeded`);
+    await savePm2List(run, s);
     return { outcome: 'updated', changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
@@ -90,6 +92,7 @@ export async function finishRollback(
     delete state.journal;
     const problem = await s.save();
     if (problem) log.error(`${problem}; the rollback itself succeeded (the next run may roll back once more)`);
+    await savePm2List(run, s);
     const tail = what.quarantined ? `; ${short(journal.to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)` : '';
     log.error(`rolled back: the services run at ${short(journal.from)} again${tail}`);
     return { outcome: 'rolled-back', reason: what.reason, changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
@@ -104,6 +107,29 @@ export async function finishRollback(
   const problem = await s.save();
   loudFailure(log, config, journal, result, problem);
   return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
+}
+
+/** Whether the swap talks to PM2's daemon over its socket or through the CLI, and a version skew between them. */
+async function sayHowPm2IsReached(run: RunIo, s: Session): Promise<void> {
+  const d = await s.daemon.get();
+  if (!d) return run.log.info(`PM2 through its CLI (${s.daemon.why() ?? 'no daemon connection'})`);
+  run.log.info(`PM2 through its daemon's socket (pm2 ${d.daemonVersion})`);
+  if (d.daemonVersion !== d.clientVersion) {
+    run.log.warn(`PM2's daemon runs ${d.daemonVersion} but the pm2 package on PATH is ${d.clientVersion}; run pm2 update when no round runs`);
+  }
+}
+
+/**
+ * The process list a reboot restores, written once the services run healthy at a known
+ * commit (after the update or its rollback), off the downtime. A failed save does not
+ * undo a good update: it is said, with the fix.
+ */
+async function savePm2List(run: RunIo, s: Session): Promise<void> {
+  try {
+    await s.io.pm2.save();
+  } catch (error) {
+    run.log.warn(`${(error as Error).message}; run pm2 save so that a reboot brings back the validator that runs now`);
+  }
 }
 
 function downtime(stoppedAt: number, timings: DeployTimings): number | undefined {
