@@ -234,11 +234,13 @@ async function benchStatusHung() {
       [
         { name: 'floor: node -e 0', file: process.execPath, args: ['-e', '0'], env },
         { name: 'alphacore status, PM2 and the API hung', file: process.execPath, args: [CLI, 'status', '--config', config], env, check: hung },
+        ...(BASELINE ? [{ name: `baseline: ${path.relative(process.cwd(), BASELINE) || BASELINE}`.slice(0, 52), file: process.execPath, args: [BASELINE, 'status', '--config', config], env, check: hung }] : []),
       ],
       STATUS_RUNS,
     );
     printRows('4. status with PM2 and the Validation API hung', rows, `${STATUS_RUNS} runs each; target < 2000 ms`);
     console.log(`  => status: ${rows[1].wall < 2000 ? 'within' : 'OVER'} the 2 s target; ${(rows[1].wall - rows[0].wall).toFixed(0)} ms above node's own start`);
+    if (rows[2]) console.log(`  => baseline status: ${(rows[2].wall - rows[1].wall).toFixed(0)} ms slower than this build's`);
   } finally {
     server.closeAllConnections();
     server.close();
