@@ -119,9 +119,12 @@ function connect(modules: AxonModules, socketFile: string): Promise<{ sock: Axon
   });
 }
 
+/** The daemon did not answer at all (hung, gone): unlike an error it answered with, the connection is no use. */
+export class Pm2DaemonSilent extends Error {}
+
 function callWith(client: RpcClient, method: string, arg: unknown, timeoutMs: number): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the PM2 daemon did not answer ${method} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => reject(new Pm2DaemonSilent(`the PM2 daemon did not answer ${method} within ${timeoutMs} ms`)), timeoutMs);
     client.call(method, arg, (err, result) => {
       clearTimeout(timer);
       if (err) reject(err);

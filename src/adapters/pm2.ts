@@ -1,6 +1,6 @@
 import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
-import type { Pm2Daemon, Pm2DaemonLink } from './pm2-daemon.js';
+import { Pm2DaemonSilent, type Pm2Daemon, type Pm2DaemonLink } from './pm2-daemon.js';
 import { describeFailure, run, type RunResult } from './shell.js';
 
 /** One PM2 process as `pm2 jlist` reports it, in the fields the toolkit uses. */
@@ -202,16 +202,39 @@ export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}):
   /** `pm2 stop|delete <ids>`: the same RPC per id the CLI sends, then the CLI for whatever is left. */
   const byIds = async (action: 'stop' | 'delete', what: string, ids: number[]): Promise<void> => {
     const method = action === 'stop' ? 'stopProcessId' : 'deleteProcessId';
-    let done = 0;
-    await viaDaemon(method, async (d) => {
-      for (const id of ids) {
-        await d.call(method, id);
-        done += 1;
-        // As the CLI does: tell the daemon it was the operator's action (no auto-restart, events).
-        void d.call('notifyByProcessId', { id, action_name: action, manually: true }).catch(() => undefined);
+    let left = ids;
+    const d = await daemon?.get();
+    if (d) {
+      left = [];
+      for (const [i, id] of ids.entries()) {
+        try {
+          await d.call(method, id);
+          // As the CLI does: tell the daemon it was the operator's action (no auto-restart, events).
+          void d.call('notifyByProcessId', { id, action_name: action, manually: true }).catch(() => undefined);
+        } catch (error) {
+          if (error instanceof Pm2DaemonSilent) {
+            daemon!.drop(`the PM2 daemon's socket failed on ${method} (${error.message}); using the pm2 CLI`);
+            left.push(...ids.slice(i));
+            break;
+          }
+          left.push(id); // the daemon said no (e.g. an id deleted meanwhile): checked below
+        }
       }
-    });
-    if (done < ids.length) await must(what, [action, ...ids.slice(done).map(String)]);
+    }
+    if (left.length === 0) return;
+    // A process a script deleted or stopped since the list (the repo's launch script of a
+    // killed run, still going) needs nothing more: only what is still there is asked again.
+    const pending = async () => {
+      const now = await list();
+      return left.filter((id) => now.some((p) => p.pmId === id && (action === 'delete' || p.status !== 'stopped')));
+    };
+    left = await pending();
+    if (left.length === 0) return;
+    try {
+      await must(what, [action, ...left.map(String)]);
+    } catch (error) {
+      if ((await pending()).length > 0) throw error;
+    }
   };
   return {
     bin,

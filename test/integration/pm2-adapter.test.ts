@@ -147,6 +147,40 @@ describe('pm2 adapter through the daemon\'s socket (the update\'s swap)', () => 
     expect((await after.list('ns-rpc-keep')).length).toBe(1);
   });
 
+  it('a process deleted between the list and its stop (a script of a killed run) is no failure, and keeps the connection', async () => {
+    await start('svc-gone', 'ns-race');
+    await start('svc-stay', 'ns-race');
+    const ctx = context({ HOME: root, ...daemon.env });
+    const real = pm2DaemonLink(ctx, 'pm2');
+    let deleted = false;
+    // The real daemon; just before the first stop another client deletes that process.
+    const link = {
+      ...real,
+      get: async () => {
+        const d = await real.get();
+        return d && {
+          ...d,
+          call: async <T>(method: string, arg: unknown, timeoutMs?: number): Promise<T> => {
+            if (method === 'stopProcessId' && !deleted) {
+              deleted = true;
+              daemon.pm2('delete', String(arg));
+            }
+            return d.call<T>(method, arg, timeoutMs);
+          },
+        };
+      },
+    };
+    const rpc = openPm2({ ...ctx, env: { ...ctx.env, PM2_BIN: '/bin/false' } }, { daemon: link });
+    try {
+      expect((await rpc.stopNamespace('ns-race')).sort()).toEqual(['svc-gone', 'svc-stay']);
+      expect(deleted).toBe(true);
+      expect((await pm2.list('ns-race')).map((p) => `${p.name}:${p.status}`)).toEqual(['svc-stay:stopped']);
+      expect(real.why()).toBeUndefined();
+    } finally {
+      real.close();
+    }
+  });
+
   it('never starts a daemon: without one it says why and the CLI is used', async () => {
     const home = fs.mkdtempSync(path.join(root, 'no-daemon-'));
     const ctx = context({ HOME: root, PATH: daemon.env.PATH, PM2_HOME: home });
