@@ -89,7 +89,10 @@ function loadAxon(root: string): { modules: AxonModules; version: string } | und
   return undefined;
 }
 
-function connect(modules: AxonModules, socketFile: string): Promise<{ sock: AxonSocket; client: RpcClient }> {
+/** Timers of calls in flight: close() cancels them, so a closed link never holds the process open. */
+type Pending = Set<() => void>;
+
+function connect(modules: AxonModules, socketFile: string, timeoutMs: number, pending: Pending): Promise<{ sock: AxonSocket; client: RpcClient }> {
   const sock = modules.axon.socket('req');
   // No reconnect loop: a daemon that goes away fails the pending call (its timeout).
   sock.set('retry timeout', 0);
@@ -100,14 +103,18 @@ function connect(modules: AxonModules, socketFile: string): Promise<{ sock: Axon
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      pending.delete(cancel);
       sock.close();
       reject(new Error(why));
     };
-    const timer = setTimeout(() => fail(`no answer within ${CONNECT_MS} ms`), CONNECT_MS);
+    const cancel = () => fail('closed');
+    pending.add(cancel);
+    const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
     sock.once('connect', () => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      pending.delete(cancel);
       // A run that forgot to close must still exit: the socket alone never keeps it alive.
       for (const s of sock.socks ?? []) s.unref?.();
       resolve({ sock, client });
@@ -122,19 +129,27 @@ function connect(modules: AxonModules, socketFile: string): Promise<{ sock: Axon
 /** The daemon did not answer at all (hung, gone): unlike an error it answered with, the connection is no use. */
 export class Pm2DaemonSilent extends Error {}
 
-function callWith(client: RpcClient, method: string, arg: unknown, timeoutMs: number): Promise<unknown> {
+function callWith(client: RpcClient, method: string, arg: unknown, timeoutMs: number, pending: Pending): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Pm2DaemonSilent(`the PM2 daemon did not answer ${method} within ${timeoutMs} ms`)), timeoutMs);
-    client.call(method, arg, (err, result) => {
+    const finish = (fn: () => void) => {
       clearTimeout(timer);
-      if (err) reject(err);
-      else resolve(result);
-    });
+      pending.delete(cancel);
+      fn();
+    };
+    const cancel = () => finish(() => reject(new Pm2DaemonSilent(`the connection to the PM2 daemon was closed before it answered ${method}`)));
+    pending.add(cancel);
+    const timer = setTimeout(() => finish(() => reject(new Pm2DaemonSilent(`the PM2 daemon did not answer ${method} within ${timeoutMs} ms`))), timeoutMs);
+    client.call(method, arg, (err, result) => finish(() => (err ? reject(err) : resolve(result))));
   });
 }
 
-/** A link to the daemon of `ctx`'s PM2_HOME, opened on first use, never spawning one. */
-export function pm2DaemonLink(ctx: Context, bin: string): Pm2DaemonLink {
+/**
+ * A link to the daemon of `ctx`'s PM2_HOME, opened on first use, never spawning one.
+ * `connectMs` bounds the connect and the version question (status passes its budget).
+ */
+export function pm2DaemonLink(ctx: Context, bin: string, options: { connectMs?: number } = {}): Pm2DaemonLink {
+  const connectMs = options.connectMs ?? CONNECT_MS;
+  const pending: Pending = new Set();
   let opened: Promise<Pm2Daemon | undefined> | undefined;
   let sock: AxonSocket | undefined;
   let why: string | undefined;
@@ -152,13 +167,13 @@ export function pm2DaemonLink(ctx: Context, bin: string): Pm2DaemonLink {
       return undefined;
     }
     try {
-      const c = await connect(loaded.modules, socketFile);
+      const c = await connect(loaded.modules, socketFile, connectMs, pending);
       sock = c.sock;
-      const daemonVersion = String(await callWith(c.client, 'getVersion', {}, CONNECT_MS));
+      const daemonVersion = String(await callWith(c.client, 'getVersion', {}, connectMs, pending));
       return {
         daemonVersion,
         clientVersion: loaded.version,
-        call: async <T>(method: string, arg: unknown, timeoutMs = CALL_MS) => (await callWith(c.client, method, arg, timeoutMs)) as T,
+        call: async <T>(method: string, arg: unknown, timeoutMs = CALL_MS) => (await callWith(c.client, method, arg, timeoutMs, pending)) as T,
       };
     } catch (error) {
       sock?.close();
@@ -167,19 +182,19 @@ export function pm2DaemonLink(ctx: Context, bin: string): Pm2DaemonLink {
       return undefined;
     }
   };
+  const shut = () => {
+    dropped = true;
+    sock?.close();
+    sock = undefined;
+    for (const cancel of [...pending]) cancel();
+  };
   return {
     get: () => (dropped ? Promise.resolve(undefined) : (opened ??= open())),
     why: () => why,
     drop(reason) {
-      dropped = true;
       why = reason;
-      sock?.close();
-      sock = undefined;
+      shut();
     },
-    close() {
-      dropped = true;
-      sock?.close();
-      sock = undefined;
-    },
+    close: shut,
   };
 }

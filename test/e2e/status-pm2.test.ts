@@ -104,6 +104,24 @@ describe('status: PM2 or the API not answering', () => {
     expect(r.report.pm2.detail).toBe(`${fail} jlist: exit 3: connect EACCES ${daemon.home}/rpc.sock`);
   });
 
+  it('a daemon that does not answer (stopped with SIGSTOP): asked over its socket, unknown within the budget', async () => {
+    const s = await statusSetup();
+    const pid = Number(fs.readFileSync(path.join(daemon.home, 'pm2.pid'), 'utf8').trim());
+    process.kill(pid, 'SIGSTOP');
+    let r;
+    try {
+      r = await s.status(['--json'], daemon.env);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(r.exitCode).toBe(0);
+    // The socket's words, not `pm2 jlist`'s: status found the pm2 package and asked the daemon itself.
+    expect(r.report.pm2).toMatchObject({ state: 'unknown', detail: 'the PM2 daemon did not answer within 1.5 s' });
+    // Status neither killed nor replaced it: once resumed, the same daemon answers.
+    expect((await s.status(['--json'], daemon.env)).report.pm2.state).toBe('ok');
+    expect(Number(fs.readFileSync(path.join(daemon.home, 'pm2.pid'), 'utf8').trim())).toBe(pid);
+  });
+
   it('no PM2 daemon for PM2_HOME: not-running, and pm2 is not started by status', async () => {
     const s = await statusSetup();
     const home = path.join(s.root, 'empty-pm2-home');

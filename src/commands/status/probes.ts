@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { openGit, type Git } from '../../adapters/git.js';
 import { isAlive } from '../../adapters/lock.js';
-import { openPm2, parseJlist } from '../../adapters/pm2.js';
+import { openPm2, parseJlist, toProcesses, type JlistEntry, type Pm2Process } from '../../adapters/pm2.js';
+import { pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { escapeControl } from '../../core/errors.js';
@@ -113,8 +114,10 @@ async function probeStartup(ctx: Context, home: string): Promise<Pm2StartupView>
 
 /**
  * The namespace's PM2 processes. A daemon that is not running is not started: status
- * changes nothing (`pm2 jlist` would spawn one). The pm2 call runs in its own process
- * group, killed whole at the deadline, so a hung pm2 cannot hold the command open.
+ * changes nothing (`pm2 jlist` would spawn one). Asked over the daemon's socket with the
+ * operator's pm2 package (milliseconds, where a `pm2 jlist` takes seconds on a loaded
+ * machine), else through `pm2 jlist` in its own process group, killed whole at the
+ * deadline, so a hung pm2 cannot hold the command open.
  */
 export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View> {
   const home = pm2Home(ctx);
@@ -123,22 +126,12 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
   if (pid === undefined || !isAlive(pid)) {
     return { state: 'not-running', detail: `no PM2 daemon is running for PM2_HOME ${home}`, bin, home, processes: [], startup: await probeStartup(ctx, home) };
   }
-  const [result, startup] = await Promise.all([
-    run(bin, ['jlist'], { env: ctx.env, timeoutMs: BUDGET_MS.pm2, cwd: ctx.cwd, killGroup: true }),
-    probeStartup(ctx, home),
-  ]);
+  const [listed, startup] = await Promise.all([listWithin(ctx, bin, BUDGET_MS.pm2), probeStartup(ctx, home)]);
   const base = { bin, home, processes: [], startup };
-  if (!result.ok) {
-    const detail = result.timedOut
-      ? `${bin} jlist did not answer within ${(BUDGET_MS.pm2 / 1000).toFixed(1)} s`
-      : result.notFound
-        ? `${bin} not found (install PM2 or set PM2_BIN)`
-        : describeFailure(result);
-    return { state: 'unknown', detail, ...base };
-  }
+  if ('detail' in listed) return { state: 'unknown', detail: listed.detail, ...base };
   try {
     const nowMs = ctx.now().getTime();
-    const processes = parseJlist(result.stdout)
+    const processes = listed.list()
       .filter((p) => p.namespace === namespace)
       .map((p) => ({
         name: p.name,
@@ -152,4 +145,28 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
   } catch (error) {
     return { state: 'unknown', detail: message(error), ...base };
   }
+}
+
+/** The daemon's process list within `budgetMs`: over its socket, else `pm2 jlist` in what is left of the budget. */
+async function listWithin(ctx: Context, bin: string, budgetMs: number): Promise<{ list: () => Pm2Process[] } | { detail: string }> {
+  const start = ctx.now().getTime();
+  const silent = `the PM2 daemon did not answer within ${(budgetMs / 1000).toFixed(1)} s`;
+  const link = pm2DaemonLink(ctx, bin, { connectMs: budgetMs });
+  try {
+    const asked = async () => {
+      const d = await link.get();
+      return d ? await d.call<JlistEntry[]>('getMonitorData', {}, budgetMs) : undefined;
+    };
+    const viaSocket = await within<JlistEntry[] | string | undefined>(budgetMs, asked(), () => silent);
+    if (Array.isArray(viaSocket)) return { list: () => toProcesses(viaSocket) };
+    if (viaSocket === silent || /did not answer/.test(link.why() ?? '')) return { detail: silent };
+  } finally {
+    link.close();
+  }
+  const left = Math.max(200, budgetMs - (ctx.now().getTime() - start));
+  const result = await run(bin, ['jlist'], { env: ctx.env, timeoutMs: left, cwd: ctx.cwd, killGroup: true });
+  if (result.ok) return { list: () => parseJlist(result.stdout) };
+  return {
+    detail: result.timedOut ? `${bin} jlist did not answer within ${(budgetMs / 1000).toFixed(1)} s` : result.notFound ? `${bin} not found (install PM2 or set PM2_BIN)` : describeFailure(result),
+  };
 }
