@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
+import { findProgram } from './programs.js';
 
 /**
  * One RPC connection to the operator's running PM2 daemon (the socket its CLI uses,
@@ -56,10 +57,19 @@ export function pm2Home(ctx: Pick<Context, 'env' | 'paths'>): string {
   return ctx.env.PM2_HOME || path.resolve(ctx.paths.home, '.pm2');
 }
 
+/** The pid the daemon of `home` wrote (pm2.pid), when it is a number. */
+export function daemonPid(home: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The pm2 package a program belongs to: its real path, up to the folder whose package.json is pm2's. */
-export function pm2PackageRoot(bin: string, envPath: string | undefined): string | undefined {
-  const candidates = bin.includes('/') ? [bin] : (envPath ?? '').split(':').filter(Boolean).map((dir) => path.join(dir, bin));
-  const found = candidates.find((c) => fs.existsSync(c));
+export function pm2PackageRoot(bin: string, envPath: string | undefined, cwd = '/'): string | undefined {
+  const found = findProgram(bin, envPath, cwd);
   if (!found) return undefined;
   let dir = path.dirname(fs.realpathSync(found));
   for (let i = 0; i < 4; i += 1, dir = path.dirname(dir)) {
@@ -160,7 +170,7 @@ export function pm2DaemonLink(ctx: Context, bin: string, options: { connectMs?: 
       why = `no PM2 daemon socket at ${socketFile}`;
       return undefined;
     }
-    const root = pm2PackageRoot(bin, ctx.env.PATH);
+    const root = pm2PackageRoot(bin, ctx.env.PATH, ctx.cwd);
     const loaded = root ? loadAxon(root) : undefined;
     if (!loaded) {
       why = `no pm2 package found for ${bin}`;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { executable } from '../adapters/programs.js';
 import { run } from '../adapters/shell.js';
 import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
@@ -37,15 +38,6 @@ export function capturedPath(ctx: Context): string {
   const firstNode = entries.map((dir) => path.join(dir, 'node')).find(executable);
   if (firstNode && sameFile(firstNode, ctx.nodePath)) return entries.join(':');
   return [nodeDir, ...entries.filter((e) => e !== nodeDir)].join(':');
-}
-
-function executable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function sameFile(a: string, b: string): boolean {

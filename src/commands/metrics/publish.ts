@@ -3,6 +3,7 @@ import path from 'node:path';
 import { probePm2PidFiles } from '../../adapters/pm2-pidfiles.js';
 import { replaceTextfile } from '../../adapters/textfile.js';
 import { configValues, NAME, namespaceOf, type AutoupdateConfig, type ConfigKey } from '../../core/config.js';
+import { pm2Home } from '../../adapters/pm2-daemon.js';
 import type { Context } from '../../core/context.js';
 import { countRun, renderMetrics } from '../../core/metrics.js';
 import type { UpdateState } from '../../core/state.js';
@@ -28,8 +29,7 @@ export function observeRun(
   state: UpdateState,
   run: { at: string; outcome: string; reason?: string; from?: string; to?: string; downtimeMs?: number },
 ): void {
-  const pm2Home = ctx.env.PM2_HOME || path.join(ctx.paths.home, '.pm2');
-  state.metrics = countRun(state.metrics, { ...run, pm2Up: probePm2PidFiles(pm2Home, expectedProcesses(config)) });
+  state.metrics = countRun(state.metrics, { ...run, pm2Up: probePm2PidFiles(pm2Home(ctx), expectedProcesses(config)) });
 }
 
 /**

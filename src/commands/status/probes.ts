@@ -3,7 +3,7 @@ import path from 'node:path';
 import { openGit, type Git } from '../../adapters/git.js';
 import { isAlive } from '../../adapters/lock.js';
 import { openPm2, parseJlist, toProcesses, type JlistEntry, type Pm2Process } from '../../adapters/pm2.js';
-import { pm2DaemonLink } from '../../adapters/pm2-daemon.js';
+import { daemonPid, pm2DaemonLink, pm2Home } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { escapeControl } from '../../core/errors.js';
@@ -79,19 +79,6 @@ export async function probeApiView(endpoint: string): Promise<ApiView> {
   if (api.kind === 'busy') return { endpoint, state: 'busy', jobs: api.jobs };
   if (api.kind === 'idle') return { endpoint, state: 'idle' };
   return { endpoint, state: api.kind, detail: api.detail };
-}
-
-export function pm2Home(ctx: Context): string {
-  return ctx.env.PM2_HOME || path.join(ctx.paths.home, '.pm2');
-}
-
-export function daemonPid(home: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Where `pm2 startup` puts the boot unit (systemd, else SysV-style init scripts). */
