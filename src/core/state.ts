@@ -98,8 +98,8 @@ export function configErrorLines(record: ConfigErrorRecord): string[] {
 const MAX_STATE_BYTES = 4 * 1024 * 1024;
 
 /** Reads the state for display (status): never writes, an unusable file reads as empty. */
-export function readState(file: string): UpdateState {
-  return readStateChecked(file, undefined, new Date()).state;
+export function readState(file: string, now: Date): UpdateState {
+  return readStateChecked(file, undefined, now).state;
 }
 
 function isState(value: unknown): value is Partial<UpdateState> {

@@ -142,7 +142,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
 function withPreparedVenv(ctx: Context, args: LaunchArgs): LaunchArgs {
   if (args.venvDir !== undefined) return args;
   const ns = args.pm2Namespace || ctx.env.PM2_NAMESPACE || 'alphacore';
-  const prepared = readState(ctx.paths.state(ns)).venvs?.current?.validator;
+  const prepared = readState(ctx.paths.state(ns), ctx.now()).venvs?.current?.validator;
   return prepared && fs.existsSync(path.join(prepared, '.alphacore-complete')) ? { ...args, venvDir: prepared } : args;
 }
 

@@ -26,7 +26,7 @@ async function record(ctx: Context, configFile: string): Promise<string | undefi
     if (!lock) return undefined;
     try {
       const stateFile = ctx.paths.state(namespace);
-      const state = readState(stateFile);
+      const state = readState(stateFile, ctx.now());
       state.metrics = countRun(state.metrics, { at: ctx.now().toISOString(), outcome: 'invalid-config' });
       await writeState(stateFile, state);
       return publishMetrics(metricsDir, namespace, state, configFile);

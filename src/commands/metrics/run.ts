@@ -26,7 +26,7 @@ export function runMetrics(ctx: Context, flags: MetricsFlags): number {
     if (!salvaged) throw new UserError(`--config: cannot tell the namespace of ${flags.config} (no valid PM2_NAMESPACE, and the file is not named <namespace>.env).`, { hint: 'Pass --namespace NS instead.' });
     namespace = salvaged.namespace;
   }
-  const state = readState(ctx.paths.state(namespace));
+  const state = readState(ctx.paths.state(namespace), ctx.now());
   if (!state.metrics) ctx.stderr(`alphacore: no update run has been recorded for namespace ${namespace} yet; the counters below are zero.\n`);
   ctx.stdout(renderMetrics(namespace, state.metrics ? normalizeMetrics(state.metrics) : emptyMetrics(), state.quarantine.length));
   return 0;

@@ -6,9 +6,9 @@ import type { ConfigView } from './config-view.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
 import type { DeferralView, Pm2View, StatusReport } from './report.js';
 
-function readStateSafely(file: string): UpdateState {
+function readStateSafely(file: string, now: Date): UpdateState {
   try {
-    return readState(file);
+    return readState(file, now);
   } catch {
     // readState keeps a copy of a corrupt file; if even that fails, show no state.
     return { quarantine: [] };
@@ -38,7 +38,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
   const ns = view.namespace;
   const now = ctx.now();
   const nowMs = now.getTime();
-  const state = readStateSafely(ctx.paths.state(ns));
+  const state = readStateSafely(ctx.paths.state(ns), ctx.now());
 
   const pm2Fallback = (why: string): Pm2View => ({ state: 'unknown', detail: why, bin: ctx.env.PM2_BIN || 'pm2', home: ctx.env.PM2_HOME ?? '', processes: [], startup: { saved: false } });
   // Started slowest-first: pm2 (a node process) and the API before git and the
