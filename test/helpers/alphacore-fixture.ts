@@ -1,10 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
-import { tempDir } from './tmp.js';
+import { safeDirectoryGitConfig, tempDir } from './tmp.js';
 import { chownTree, type TestUser } from './user.js';
 import { PROJECT_ROOT } from './cli.js';
 
@@ -37,20 +35,6 @@ export interface ReleaseOptions extends Behaviour {
 
 export const FIXTURE_SOURCE = path.join(PROJECT_ROOT, 'test', 'fixtures', 'alphacore-repo');
 
-let safeConfig: string | undefined;
-afterAll(() => {
-  if (safeConfig) fs.rmSync(path.dirname(safeConfig), { recursive: true, force: true });
-  safeConfig = undefined;
-});
-function safeDirectoryConfig(): string {
-  if (safeConfig === undefined) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-'));
-    safeConfig = path.join(dir, 'gitconfig');
-  }
-  fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
-  return safeConfig;
-}
-
 /** git as root on trees that may belong to the test user (safe.directory, fixed identity). */
 export function fixtureGit(cwd: string, ...args: string[]): string {
   return execFileSync(
@@ -61,7 +45,7 @@ export function fixtureGit(cwd: string, ...args: string[]): string {
       encoding: 'utf8',
       // safe.directory also in a global config file: a push runs receive-pack on the
       // user's bare repo, and git strips `-c` and GIT_CONFIG_* for local transports.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GIT_CONFIG_GLOBAL: safeDirectoryConfig() },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GIT_CONFIG_GLOBAL: safeDirectoryGitConfig() },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   ).trim();

@@ -1,30 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll } from 'vitest';
-import { tempDir } from './tmp.js';
-
-// As root, the repos may belong to the throwaway user that runs the CLI: git then
-// needs safe.directory, in a global config file since a local push's receive-pack
-// ignores `-c` and GIT_CONFIG_*.
-let safeConfig: string | undefined;
-afterAll(() => {
-  if (safeConfig) fs.rmSync(path.dirname(safeConfig), { recursive: true, force: true });
-  safeConfig = undefined;
-});
-function safeDirectoryConfig(): string {
-  safeConfig ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-')), 'gitconfig');
-  fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
-  return safeConfig;
-}
+import { safeDirectoryGitConfig, tempDir } from './tmp.js';
 
 /** Runs git with a fixed identity and no signing, so fixtures never depend on the machine's git config. */
 export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-c', 'user.name=Fixture', '-c', 'user.email=fixture@example.com', '-c', 'commit.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
     cwd,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GIT_CONFIG_GLOBAL: safeDirectoryConfig() },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cwd, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C', GIT_CONFIG_GLOBAL: safeDirectoryGitConfig() },
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
 }

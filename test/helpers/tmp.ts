@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach } from 'vitest';
 
 const made: string[] = [];
 
@@ -34,4 +34,23 @@ export function isolatedEnv(root = tempDir(), extra: Record<string, string> = {}
     ...extra,
   };
   return env;
+}
+
+/**
+ * A global git config with `safe.directory = *`, one per test process: as root, the
+ * repos may belong to the throwaway user that runs the CLI, and a local push's
+ * receive-pack ignores `-c` and GIT_CONFIG_*. Removed after the file's tests, and at
+ * the process's exit when a later hook (a file's own teardown) made it again.
+ */
+let safeConfig: string | undefined;
+const dropSafeConfig = () => {
+  if (safeConfig) fs.rmSync(path.dirname(safeConfig), { recursive: true, force: true });
+  safeConfig = undefined;
+};
+afterAll(dropSafeConfig);
+process.on('exit', dropSafeConfig);
+export function safeDirectoryGitConfig(): string {
+  safeConfig ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-')), 'gitconfig');
+  fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
+  return safeConfig;
 }
