@@ -17,16 +17,11 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alphacoreSource } from './alphacore-source.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
 const PIP_DELAY_S = Number(process.env.BENCH_PIP_DELAY ?? 30);
-
-function source() {
-  if (process.env.ALPHACORE_REPO && fs.existsSync(path.join(process.env.ALPHACORE_REPO, '.git'))) return process.env.ALPHACORE_REPO;
-  for (const c of [process.env.ALPHACORE_BUNDLE, path.join(ROOT, '..', 'shared', 'alphacore', 'alphacore.bundle'), '/work/shared/alphacore/alphacore.bundle']) if (c && fs.existsSync(c)) return c;
-  return undefined;
-}
 
 function user() {
   if (process.getuid?.() !== 0) return undefined;
@@ -47,7 +42,7 @@ const freePort = () =>
   });
 
 export async function benchDowntime() {
-  const src = source();
+  const src = alphacoreSource();
   const as = user();
   if (!src) return void console.log('\n2-3. update downtime: skipped (no AlphaCore bundle or ALPHACORE_REPO)');
   if (as === null) return void console.log('\n2-3. update downtime: skipped (running as root and no alphacore-ci user to run update as)');

@@ -18,6 +18,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { alphacoreSource } from './alphacore-source.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -59,15 +60,6 @@ const RUN_ROOT = RUN_AS?.root ?? ROOT;
 const own = (dir) => RUN_AS && execFileSync('chown', ['-R', `${RUN_AS.uid}:${RUN_AS.gid}`, dir]);
 const git = (cwd, ...args) =>
   execFileSync('git', ['-c', 'user.name=Bench', '-c', 'user.email=bench@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: gitEnv, stdio: 'pipe', encoding: 'utf8' }).trim();
-
-/** The real AlphaCore repository, as the tests find it (COMMON: ALPHACORE_REPO, ALPHACORE_BUNDLE, ../shared, /work/shared). */
-function alphacoreSource() {
-  if (process.env.ALPHACORE_REPO && fs.existsSync(path.join(process.env.ALPHACORE_REPO, '.git'))) return process.env.ALPHACORE_REPO;
-  for (const candidate of [process.env.ALPHACORE_BUNDLE, path.join(ROOT, '..', 'shared', 'alphacore', 'alphacore.bundle'), '/work/shared/alphacore/alphacore.bundle']) {
-    if (candidate && fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

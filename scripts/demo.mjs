@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeStubPython3 } from '../test/fixtures/stub-python3.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -31,24 +32,7 @@ const pm2Home = path.join(tmp, 'pm2');
 for (const dir of [home, control, pm2Home]) fs.mkdirSync(dir, { recursive: true });
 // The update prepares venvs with `python3 -m venv` and pip before it stops anything: in the
 // demo, python3 makes copies of the fixture's stub venv (whose python runs the stub services).
-const pyBin = path.join(tmp, 'python-bin');
-fs.mkdirSync(pyBin, { recursive: true });
-const stubVenv = path.join(FIXTURE, 'venv', 'bin');
-fs.writeFileSync(
-  path.join(pyBin, 'python3'),
-  [
-    '#!/usr/bin/env bash',
-    'if [[ "${1:-}" == -m && "${2:-}" == venv ]]; then',
-    '  dir="${@: -1}"; mkdir -p "$dir/bin"',
-    `  for f in activate pip python; do cp '${stubVenv}'/"$f" "$dir/bin/$f"; done`,
-    '  chmod 755 "$dir/bin/pip" "$dir/bin/python"; exit 0',
-    'fi',
-    '[[ "${1:-}" == -c ]] && exit 0',
-    'echo "demo python3: cannot run: $*" >&2; exit 1',
-    '',
-  ].join('\n'),
-  { mode: 0o755 },
-);
+const pyBin = writeStubPython3(path.join(tmp, 'python-bin'), path.join(FIXTURE, 'venv', 'bin'), 'demo');
 const env = {
   // Short health windows so the demo takes seconds.
   HEALTH_STABLE: '2s',

@@ -22,28 +22,21 @@ function version(): string {
 const report = (error: unknown): Promise<number> => reportError(ctx, error, Boolean(process.stderr.isTTY));
 
 /**
- * The timer runs exactly `update --config FILE` every two minutes. That one form skips
- * loading yargs (about a third of a no-op run's wall time); every other command line,
- * --help included, goes through yargs below.
+ * The timer runs exactly `update --config FILE` every two minutes. bin/alphacore.js sends
+ * that form to the bundled timer entry; reached here (`node dist/cli.js update --config F`,
+ * the bench's unbundled row), it runs the same entry unbundled, without yargs. Every
+ * other command line, --help included, goes through yargs below.
  */
 async function timerFastPath(argv: string[]): Promise<boolean> {
   if (argv.length !== 3 || argv[0] !== 'update' || argv[1] !== '--config' || !argv[2] || argv[2].startsWith('-')) return false;
-  const { runUpdate } = await import('./commands/update/cycle.js');
-  const config = path.resolve(ctx.cwd, argv[2]);
-  try {
-    exitCode = await runUpdate(ctx, { config, dryRun: false, force: false, json: false });
-  } catch (error) {
-    exitCode = await report(error);
-  }
+  const { runTimer } = await import('./timer-entry.js');
+  await runTimer(argv[2]);
   return true;
 }
 
 async function main(): Promise<void> {
   tolerateClosedOutput();
-  if (await timerFastPath(process.argv.slice(2))) {
-    process.exitCode = exitCode;
-    return;
-  }
+  if (await timerFastPath(process.argv.slice(2))) return;
   // Declarations only: each command's work is imported by its handler.
   const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }, { operatorCommands }] = await Promise.all([
     import('yargs'),

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Context } from '../core/context.js';
+import { pm2Home } from './pm2-home.js';
 import { findProgram } from './programs.js';
 
 /**
@@ -50,21 +51,6 @@ interface RpcClient {
 interface AxonModules {
   axon: { socket(type: 'req'): AxonSocket };
   rpc: { Client: new (sock: AxonSocket) => RpcClient };
-}
-
-/** Where PM2 keeps its sockets: PM2_HOME, else ~/.pm2 (as pm2's paths.js decides). */
-export function pm2Home(ctx: Pick<Context, 'env' | 'paths'>): string {
-  return ctx.env.PM2_HOME || path.resolve(ctx.paths.home, '.pm2');
-}
-
-/** The pid the daemon of `home` wrote (pm2.pid), when it is a number. */
-export function daemonPid(home: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(path.join(home, 'pm2.pid'), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The pm2 package a program belongs to: its real path, up to the folder whose package.json is pm2's. */

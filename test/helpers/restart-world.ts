@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect } from 'vitest';
+import { writeStubPython3 } from '../fixtures/stub-python3.mjs';
 import { createAlphaCoreSetup, FIXTURE_SOURCE, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
@@ -45,22 +46,7 @@ function fixturePython3(dir: string): string {
   const stub = path.join(dir, 'stub-venv-bin');
   fs.mkdirSync(stub, { recursive: true });
   for (const f of ['activate', 'pip', 'python']) fs.copyFileSync(path.join(FIXTURE_SOURCE, 'venv', 'bin', f), path.join(stub, f));
-  fs.writeFileSync(
-    path.join(dir, 'python3'),
-    [
-      '#!/usr/bin/env bash',
-      'if [[ "${1:-}" == -m && "${2:-}" == venv ]]; then',
-      '  dir="${@: -1}"; mkdir -p "$dir/bin"',
-      `  for f in activate pip python; do cp '${stub}'/"$f" "$dir/bin/$f"; done`,
-      '  chmod 755 "$dir/bin/pip" "$dir/bin/python"; exit 0',
-      'fi',
-      '[[ "${1:-}" == -c ]] && exit 0',
-      'echo "fixture python3: cannot run: $*" >&2; exit 1',
-      '',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return dir;
+  return writeStubPython3(dir, stub, 'fixture');
 }
 
 export async function restartWorld(

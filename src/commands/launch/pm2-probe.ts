@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../adapters/lock.js';
-import { daemonPid, pm2Home, pm2PackageRoot } from '../../adapters/pm2-daemon.js';
+import { pm2PackageRoot } from '../../adapters/pm2-daemon.js';
+import { daemonPid, pm2Home } from '../../adapters/pm2-home.js';
 import { findProgram } from '../../adapters/programs.js';
 import type { Context } from '../../core/context.js';
 

@@ -6,7 +6,7 @@ import { describeFailure, run } from '../../adapters/shell.js';
 import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { checkNamespace } from '../../scheduler/spec.js';
-import { daemonPid, pm2Home } from '../../adapters/pm2-daemon.js';
+import { daemonPid, pm2Home } from '../../adapters/pm2-home.js';
 import { Follower, lastLines } from './tail.js';
 
 export interface LogsFlags {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { probePm2PidFiles } from '../../adapters/pm2-pidfiles.js';
 import { replaceTextfile } from '../../adapters/textfile.js';
 import { configValues, NAME, namespaceOf, type AutoupdateConfig, type ConfigKey } from '../../core/config.js';
-import { pm2Home } from '../../adapters/pm2-daemon.js';
+import { pm2Home } from '../../adapters/pm2-home.js';
 import type { Context } from '../../core/context.js';
 import { countRun, renderMetrics } from '../../core/metrics.js';
 import type { UpdateState } from '../../core/state.js';
