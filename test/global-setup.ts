@@ -27,8 +27,16 @@ declare module 'vitest' {
 }
 
 let staged: string | undefined;
+let gitConfigDir: string | undefined;
 
 export function setup(project: TestProject): void {
+  // One safe.directory git config for the whole run (test/helpers/tmp.ts), made here and
+  // removed in teardown: a config per test process leaked whenever vitest ended a worker
+  // by a signal, before its exit hook could remove it.
+  gitConfigDir = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-'));
+  fs.writeFileSync(path.join(gitConfigDir, 'gitconfig'), '[safe]\n\tdirectory = *\n');
+  fs.chmodSync(gitConfigDir, 0o755);
+  process.env.ALPHACORE_TEST_GITCONFIG = path.join(gitConfigDir, 'gitconfig');
   if (process.getuid?.() !== 0) {
     project.provide('stage', { skip: 'not running as root: cannot create the throwaway user (CI runs these as root)' });
     return;
@@ -54,4 +62,5 @@ export function setup(project: TestProject): void {
 
 export function teardown(): void {
   if (staged) fs.rmSync(staged, { recursive: true, force: true });
+  if (gitConfigDir) fs.rmSync(gitConfigDir, { recursive: true, force: true });
 }

@@ -37,10 +37,11 @@ export function isolatedEnv(root = tempDir(), extra: Record<string, string> = {}
 }
 
 /**
- * A global git config with `safe.directory = *`, one per test process: as root, the
- * repos may belong to the throwaway user that runs the CLI, and a local push's
- * receive-pack ignores `-c` and GIT_CONFIG_*. Removed after the file's tests, and at
- * the process's exit when a later hook (a file's own teardown) made it again.
+ * A global git config with `safe.directory = *`: as root, the repos may belong to the
+ * throwaway user that runs the CLI, and a local push's receive-pack ignores `-c` and
+ * GIT_CONFIG_*. test/global-setup.ts makes one for the whole run and removes it at the
+ * end (ALPHACORE_TEST_GITCONFIG); a test process started without it (no global setup)
+ * makes its own, removed after the file's tests and at the process's exit.
  */
 let safeConfig: string | undefined;
 const dropSafeConfig = () => {
@@ -50,6 +51,8 @@ const dropSafeConfig = () => {
 afterAll(dropSafeConfig);
 process.on('exit', dropSafeConfig);
 export function safeDirectoryGitConfig(): string {
+  const shared = process.env.ALPHACORE_TEST_GITCONFIG;
+  if (shared && fs.existsSync(shared)) return shared;
   safeConfig ??= path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-gitconfig-')), 'gitconfig');
   fs.writeFileSync(safeConfig, '[safe]\n\tdirectory = *\n');
   return safeConfig;
