@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { UserError } from './core/errors.js';
+import { keysOfWord, missingValues, needsValue } from './core/flag-value.js';
 import { nearest } from './core/suggest.js';
 
 /**
@@ -11,7 +12,7 @@ import { nearest } from './core/suggest.js';
 export function checkUsage(argv: Record<string, unknown>, y: Argv, raw: readonly string[]): void {
   const command = String((argv._ as unknown[] | undefined)?.[0] ?? '');
   // launch collects unknown and empty flags itself, with every other problem at once.
-  if (command === 'launch' || command === '') return;
+  if (command === 'launch') return;
   const options = (y as unknown as { getOptions(): YargsOptions }).getOptions();
   const known = new Set<string>(['_', '$0']);
   for (const key of Object.keys(options.key)) {
@@ -26,8 +27,10 @@ export function checkUsage(argv: Record<string, unknown>, y: Argv, raw: readonly
   const flags = Object.keys(options.key).filter((k) => !['help', 'version'].includes(k));
   const problems: string[] = [];
   const keys = Object.keys(argv);
+  // `--to -x`: -x is reported as the value it may have been (below), not as an unknown flag.
+  const values = new Set(options.string.flatMap((k) => missingValues(raw, [k, ...(options.alias[k] ?? [])]).flatMap((m) => (m.next ? keysOfWord(m.next) : []))));
   for (const key of keys) {
-    if (known.has(key)) continue;
+    if (known.has(key) || values.has(key)) continue;
     // yargs adds the camelCase twin of an unknown --foo-bar: name the flag once.
     if (key !== key.toLowerCase() && keys.includes(key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))) continue;
     const dash = key.length === 1 ? '-' : '--';
@@ -36,13 +39,14 @@ export function checkUsage(argv: Record<string, unknown>, y: Argv, raw: readonly
   }
   for (const key of options.string) {
     // From the words typed: yargs gives '' for `--config` at the end, and normalises it to '.'.
-    const spellings = new Set([key, ...(options.alias[key] ?? [])].map((k) => (k.length === 1 ? `-${k}` : `--${k}`)));
-    const empty = raw.some((word, i) => (spellings.has(word) && (i + 1 >= raw.length || raw[i + 1]!.startsWith('-'))) || [...spellings].some((s) => word === `${s}=`));
-    if (empty || argv[key] === '') problems.push(`--${key} needs a value (e.g. --${key} ${example(key)}).`);
+    const names = [key, ...(options.alias[key] ?? [])];
+    const missing = missingValues(raw, names);
+    const explicitEmpty = raw.some((word) => names.some((n) => word === `${n.length === 1 ? '-' : '--'}${n}=`));
+    if (missing.length > 0 || explicitEmpty || argv[key] === '') problems.push(needsValue(key, example(key), missing[0]?.next, known));
   }
   if (problems.length > 0) {
     throw new UserError(problems.length === 1 ? problems[0]! : `invalid usage:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      hint: `Run alphacore ${command} --help for its flags.`,
+      hint: `Run alphacore ${command || ''}${command ? ' ' : ''}--help for ${command ? 'its flags' : 'the commands and their flags'}.`,
       problems,
     });
   }
@@ -65,6 +69,9 @@ function example(key: string): string {
   if (key === 'config') return '~/.config/alphacore/autoupdate/alphacore.env';
   if (key === 'namespace') return 'alphacore';
   if (key === 'interval') return '2m';
+  if (key === 'to') return '<commit sha of REMOTE/BRANCH>';
+  if (key === 'remote') return 'origin';
+  if (key === 'branch') return 'release';
   return key.endsWith('dir') ? 'PATH' : key.toUpperCase().replace(/-/g, '_');
 }
 

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
       if (error) throw error;
       throw new UserError(message ?? 'invalid usage', { hint: 'Run alphacore --help for the commands and their flags.' });
     });
-  parser = launchCommand(parser, ctx, setExit);
+  parser = launchCommand(parser, ctx, setExit, process.argv.slice(2));
   parser = updateCommand(parser, ctx, setExit);
   parser = statusCommand(parser, ctx, setExit);
   parser = autoupdateCommand(parser, ctx, setExit);

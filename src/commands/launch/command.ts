@@ -2,8 +2,11 @@ import type { Argv } from 'yargs';
 import type { Context } from '../../core/context.js';
 import { declareLaunchOptions } from './options.js';
 
-/** yargs declaration of `alphacore launch`; the work itself is imported lazily. */
-export function launchCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void): Argv {
+/**
+ * yargs declaration of `alphacore launch`; the work itself is imported lazily. `raw`: the
+ * words typed, which tell `--netuid` (no value) from a value yargs read as a flag.
+ */
+export function launchCommand(yargs: Argv, ctx: Context, setExit: (code: number) => void, raw: readonly string[] = []): Argv {
   return yargs.command(
     'launch',
     'Validate the settings, write the validator env file, start the validator under PM2, install auto-update (see docs/launch.md)',
@@ -18,7 +21,7 @@ export function launchCommand(yargs: Argv, ctx: Context, setExit: (code: number)
       const { launchArgsFrom } = await import('./options.js');
       const { runLaunch } = await import('./index.js');
       // argv._[0] is the command name itself.
-      setExit(await runLaunch(ctx, launchArgsFrom(argv as Record<string, unknown>, (argv._ as unknown[]).slice(1))));
+      setExit(await runLaunch(ctx, launchArgsFrom(argv as Record<string, unknown>, (argv._ as unknown[]).slice(1), raw)));
     },
   );
 }

@@ -1,5 +1,6 @@
 import type { Argv, Options } from 'yargs';
 import { UserError } from '../../core/errors.js';
+import { typedWords, type LaunchUsage } from './flag-usage.js';
 
 /**
  * The flags of `alphacore launch` (DESIGN.md §4), declared once for the CLI and for
@@ -48,8 +49,12 @@ export const LAUNCH_OPTIONS = {
   json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
 } as const satisfies Record<string, Options>;
 
-/** yargs parser settings launch needs: `--validator.epoch_slots` is a flag, not an object; a repeated flag: the last wins. */
-export const LAUNCH_PARSER_CONFIG = { 'dot-notation': false, 'duplicate-arguments-array': false } as const;
+/**
+ * yargs parser settings launch needs: `--validator.epoch_slots` is a flag, not an object.
+ * A repeated flag stays an array (yargs' default), so that launch can refuse
+ * `--netuid 66 ... --netuid 67` instead of silently taking the last one.
+ */
+export const LAUNCH_PARSER_CONFIG = { 'dot-notation': false } as const;
 
 /** The flags as given (undefined: not given). */
 export interface LaunchArgs {
@@ -94,6 +99,8 @@ export interface LaunchArgs {
   json: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
   unknown: string[];
+  /** Flags typed with no value or given twice (from the typed words); absent when built without them. */
+  usage?: LaunchUsage;
 }
 
 export function declareLaunchOptions<T>(y: Argv<T>): Argv {
@@ -108,16 +115,23 @@ for (const [name, spec] of Object.entries(LAUNCH_OPTIONS)) {
   if ('alias' in spec) KNOWN.add(spec.alias);
 }
 
-/** Maps parsed yargs output to LaunchArgs. `positional` are words after the command name. */
-export function launchArgsFrom(argv: Record<string, unknown>, positional: readonly unknown[]): LaunchArgs {
+/**
+ * Maps parsed yargs output to LaunchArgs. `positional` are words after the command name;
+ * `raw`, the words typed, shows what yargs' output cannot: a flag given no value.
+ */
+export function launchArgsFrom(argv: Record<string, unknown>, positional: readonly unknown[], raw?: readonly string[]): LaunchArgs {
+  const words = typedWords(LAUNCH_OPTIONS, argv, raw);
   const str = (key: string): string | undefined => {
+    // A flag given no value counts as not given: its one problem is in `usage`.
+    if (words.usage.valueless.includes(key)) return undefined;
+    if (words.values.has(key)) return words.values.get(key);
     const v = argv[key];
     if (v === undefined) return undefined;
     return Array.isArray(v) ? String(v.at(-1)) : String(v);
   };
   const bool = (key: string, fallback = false): boolean => (argv[key] === undefined ? fallback : Boolean(argv[key]));
   const unknown = Object.keys(argv)
-    .filter((k) => !KNOWN.has(k))
+    .filter((k) => !KNOWN.has(k) && !words.notFlags.has(k))
     // yargs adds the camelCase twin of an unknown --foo-bar; report the flag once.
     .filter((k) => !(k !== k.toLowerCase() && Object.keys(argv).includes(k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`))))
     .map((k) => `--${k}`);
@@ -163,6 +177,7 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     dryRun: bool('dry-run'),
     json: bool('json'),
     unknown,
+    usage: words.usage,
   };
 }
 
@@ -180,5 +195,5 @@ export async function parseLaunchArgv(argv: readonly string[]): Promise<LaunchAr
       throw error ?? new UserError(`Invalid launch flags: ${message}`);
     });
   const parsed = (await parser.parse()) as Record<string, unknown> & { _: unknown[] };
-  return launchArgsFrom(parsed, parsed._);
+  return launchArgsFrom(parsed, parsed._, argv);
 }

@@ -112,11 +112,13 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     const near = word.startsWith('--') ? nearest(word.slice(2).split('=')[0]!, Object.keys(LAUNCH_OPTIONS)) : undefined;
     p.add(`${word}: unknown ${word.startsWith('-') ? 'flag' : 'argument'}${near ? ` (did you mean --${near}?)` : ''}; see alphacore launch --help.`);
   }
+  // Flags typed with no value; a repeated flag only from the operator (a relaunch's config keeps its "last wins").
+  for (const problem of [...(args.usage?.problems ?? []), ...(purpose === 'launch' ? (args.usage?.repeated ?? []) : [])]) p.add(problem);
   for (const [key, value] of Object.entries(args)) {
     if (typeof value === 'string' && /[\n\r\0]/.test(value)) p.add(`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} contains a newline; pass it on one line.`);
   }
   const required = (flag: string, value: string | undefined, example: string): string => {
-    if (!value) p.add(`--${flag} is required (e.g. --${flag} ${example}).`);
+    if (!value && !args.usage?.valueless.includes(flag)) p.add(`--${flag} is required (e.g. --${flag} ${example}).`);
     return value ?? '';
   };
   const walletName = required('wallet-name', args.walletName, 'my-coldkey');
