@@ -11,6 +11,7 @@ import { guardNamespace, replaceValidators } from './namespace-guard.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
 import type { SchedulerReport } from '../../scheduler/index.js';
 import { bootstrapVenv, inspectVenv, plainSteps, venvHowTo, type StepIo } from './venv.js';
+import { writeStep } from './writable.js';
 
 export type FileChange = 'created' | 'updated' | 'unchanged' | 'mode-fixed';
 
@@ -79,7 +80,7 @@ export async function startValidator(ctx: Context, plan: LaunchPlan, pm2: Pm2, o
   }
   const logDir = app.env.LOG_DIR;
   // launch_pm2.sh makes it too: PM2 does not create a missing log folder.
-  if (logDir) await fs.promises.mkdir(logDir, { recursive: true });
+  if (logDir) await writeStep(`the log folder ${logDir}`, 'Make it writable by this user and run launch again.', () => fs.promises.mkdir(logDir, { recursive: true }));
   const how = await startPlan(ctx, pm2, app);
   await pm2.startApp(how);
   const started = (await pm2.list(app.namespace)).find((p) => p.name === app.name);
@@ -133,12 +134,20 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
     await installScheduler(ctx, { ...plan.scheduler, dryRun: true });
   }
   const { createVenvWith, replace } = await preflight(ctx, plan, pm2);
-  if (createVenvWith) await bootstrapVenv(ctx, plan.options.venvDir, plan.options.repoDir, createVenvWith, steps);
+  const { venvDir, repoDir } = plan.options;
+  if (createVenvWith) {
+    await writeStep(`the validator venv ${venvDir}`, 'Pass --venv-dir with a folder this user can write (or an existing venv); nothing was started.', () =>
+      bootstrapVenv(ctx, venvDir, repoDir, createVenvWith, steps),
+    );
+  }
   if (plan.register) await register(ctx, plan.register);
-  const envChange = await writePlanned(plan.envFile);
+  const envChange = await writeStep(`the validator env file ${plan.envFile.path}`, 'Pass --env-out with a path in a folder this user can write; the validator was not (re)started.', () => writePlanned(plan.envFile));
   ctx.stdout(`${verb[envChange]} validator env file ${plan.envFile.path} (mode 0600).\n`);
   // The round lockfile's folder: private (0700), so no other user can plant the file.
-  await fs.promises.mkdir(path.dirname(plan.options.roundLockfile), { recursive: true, mode: 0o700 });
+  const lockDir = path.dirname(plan.options.roundLockfile);
+  await writeStep(`the round lockfile's folder ${lockDir}`, 'Pass --round-lockfile with a path in a folder this user can write; the validator was not (re)started.', () =>
+    fs.promises.mkdir(lockDir, { recursive: true, mode: 0o700 }),
+  );
   await replaceValidators(ctx, pm2, plan.pm2App, replace);
   const { proc, leftRunning } = await steps.phase(`Starting ${plan.pm2App.name} under PM2`, () =>
     startValidator(ctx, plan, pm2, { envFileChanged: envChange === 'created' || envChange === 'updated', force: purpose === 'relaunch' }),
@@ -160,7 +169,8 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
     process: { name: proc.name, namespace: proc.namespace, pmId: proc.pmId, pid: proc.pid, status: proc.status },
   };
   if (!plan.autoupdateConfig) return result;
-  result.autoupdateConfig = await writePlanned(plan.autoupdateConfig);
+  const config = plan.autoupdateConfig;
+  result.autoupdateConfig = await writeStep(`the auto-update config ${config.path}`, 'The validator runs; make that folder writable by this user and run launch again to install auto-update.', () => writePlanned(config));
   ctx.stdout(`${verb[result.autoupdateConfig]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
   if (!plan.scheduler) {
     ctx.stdout(`Auto-update not installed (--no-autoupdate). Enable it later with: alphacore autoupdate enable --config ${plan.autoupdateConfig.path}\n`);

@@ -5,9 +5,11 @@ import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
 import { nearest } from '../../core/suggest.js';
 import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
+import { INCOMPLETE_MARKER } from './venv.js';
+import { launchWriteProblems, type WriteFacts } from './writable.js';
 
 /** What validation may look at besides the flags; tests pass temp dirs. */
-export interface LaunchFacts {
+export interface LaunchFacts extends WriteFacts {
   env: Readonly<Record<string, string | undefined>>;
   home: string;
   cwd: string;
@@ -232,6 +234,9 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   // Private by default (DESIGN.md §3): /tmp lets another local user plant the file or a symlink.
   const roundLockfile = args.roundLockfile ?? env('VALIDATOR_ROUND_LOCKFILE') ?? path.join(facts.stateDir ?? path.join(facts.home, '.local', 'state', 'alphacore', 'autoupdate'), `${namespace}.round.lock`);
   if (!path.isAbsolute(roundLockfile)) p.add(`--round-lockfile ${roundLockfile} must be an absolute path.`);
+  const venvPresent = facts.exists(path.join(venvDir, 'bin', 'activate')) && !facts.exists(path.join(venvDir, INCOMPLETE_MARKER));
+  const writes = { repoDir, venvDir, venvPresent, venvFlag: args.venvDir || undefined, envFile, envFlag: args.envOut || undefined, roundLockfile, roundLockfileFlag: args.roundLockfile };
+  for (const problem of launchWriteProblems(writes, facts)) p.add(problem);
 
   if (args.entrypoint !== undefined && (!args.entrypoint || (repoDir && !facts.exists(path.resolve(repoDir, args.entrypoint))))) {
     p.add(`--entrypoint ${args.entrypoint}: no such file in the deploy clone ${repoDir}; pass a path relative to it, e.g. scripts/start_validator.py or neurons/validator.py.`);
