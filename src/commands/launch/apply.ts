@@ -173,7 +173,7 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
   result.autoupdateConfig = await writeStep(`the auto-update config ${config.path}`, 'The validator runs; make that folder writable by this user and run launch again to install auto-update.', () => writePlanned(config));
   ctx.stdout(`${verb[result.autoupdateConfig]} auto-update config ${plan.autoupdateConfig.path} (mode 0600).\n`);
   if (!plan.scheduler) {
-    ctx.stdout(`Auto-update not installed (--no-autoupdate). Enable it later with: alphacore autoupdate enable --config ${plan.autoupdateConfig.path}\n`);
+    ctx.stdout(`${await noAutoupdateNote(ctx, plan.options.namespace, plan.autoupdateConfig.path)}\n`);
     return result;
   }
   const { installScheduler } = await import('../../scheduler/index.js');
@@ -188,4 +188,19 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
     }
     throw error;
   }
+}
+
+/**
+ * --no-autoupdate installs nothing and removes nothing: a timer or crontab line an
+ * earlier launch installed for the namespace stays, and keeps updating it. Say which.
+ */
+export async function noAutoupdateNote(ctx: Context, namespace: string, configPath: string): Promise<string> {
+  const { schedulerStatus } = await import('../../scheduler/index.js');
+  const status = await schedulerStatus(ctx, namespace);
+  if (status.kind === 'systemd' || status.kind === 'cron') {
+    const what = status.kind === 'systemd' ? `systemd timer ${status.unit ?? ''}`.trim() : `crontab line (${status.cronLine ?? 'see crontab -l'})`;
+    return `Auto-update is still installed for namespace ${namespace}: --no-autoupdate left the ${what} as it is, and it keeps updating this validator. Remove it with: alphacore autoupdate disable --namespace ${namespace}`;
+  }
+  const unknown = status.kind === 'unknown' ? ` (whether an earlier timer or crontab line is installed: ${status.detail}; see alphacore autoupdate status --namespace ${namespace})` : '';
+  return `Auto-update not installed (--no-autoupdate)${unknown}. Enable it later with: alphacore autoupdate enable --config ${configPath}`;
 }

@@ -7,7 +7,7 @@ import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
-import { applyPlan } from './apply.js';
+import { applyPlan, noAutoupdateNote } from './apply.js';
 import { dryRunJson, errorJson, resultJson } from './json.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
 import { readState } from '../../core/state.js';
@@ -16,7 +16,7 @@ import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, t
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 import { inspectVenv } from './venv.js';
-import { probePm2Quietly } from './pm2-probe.js';
+import { guardNamespaceQuietly, probePm2Quietly } from './pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
 
 export { parseLaunchArgv } from './options.js';
@@ -69,6 +69,7 @@ async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts>
     // Long values only: an environment variable named like a key may hold a common word.
     envSecrets: secretValues(Object.entries(ctx.env)).filter((v) => v.length >= 8),
   };
+  if (!plan.scheduler && plan.autoupdateConfig) facts.noAutoupdate = await noAutoupdateNote(ctx, plan.options.namespace, plan.autoupdateConfig.path);
   if (plan.scheduler) {
     const { installScheduler } = await import('../../scheduler/index.js');
     try {
@@ -113,6 +114,8 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
       health: launchHealth(ctx.env, kept),
     });
     if (options.dryRun) {
+      // The same refusal as the real run (apply.ts preflight), before any plan is shown.
+      await guardNamespaceQuietly(ctx, plan.pm2App, options.replace);
       const facts = await dryRunFacts(ctx, plan);
       ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
       return 0;

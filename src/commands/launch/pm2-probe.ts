@@ -1,10 +1,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../adapters/lock.js';
-import { pm2PackageRoot } from '../../adapters/pm2-daemon.js';
+import { openPm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
+import { pm2DaemonLink, pm2PackageRoot } from '../../adapters/pm2-daemon.js';
 import { daemonPid, pm2Home } from '../../adapters/pm2-home.js';
 import { findProgram } from '../../adapters/programs.js';
 import type { Context } from '../../core/context.js';
+import { OperationError } from '../../core/errors.js';
+import { guardNamespace } from './namespace-guard.js';
 
 /**
  * Whether PM2 is usable, for `launch --dry-run`, without running pm2: every pm2
@@ -33,5 +36,26 @@ function packageVersion(bin: string, ctx: Context): string | undefined {
     return root ? (JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { version?: string }).version : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The namespace guard of a real launch (one validator per namespace), for --dry-run, so
+ * that it refuses what launch would refuse (UserError, exit 2). Read-only: it lists the
+ * processes of a daemon that already runs and starts none; without a daemon no
+ * validator runs, and a PM2 that cannot list is reported by probePm2Quietly instead.
+ * Returns the validators --replace would delete.
+ */
+export async function guardNamespaceQuietly(ctx: Context, app: Pm2App, replace: boolean): Promise<Pm2Process[]> {
+  const pid = daemonPid(pm2Home(ctx));
+  if (pid === undefined || !isAlive(pid)) return [];
+  const link = pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  try {
+    return await guardNamespace(openPm2(ctx, { daemon: link }), app, replace);
+  } catch (error) {
+    if (error instanceof OperationError) return [];
+    throw error;
+  } finally {
+    link.close();
   }
 }

@@ -14,6 +14,8 @@ export interface DryRunFacts {
   current: (file: string) => string | undefined;
   /** The scheduler's own dry-run report, or why it could not be produced. */
   scheduler?: SchedulerReport | { error: string };
+  /** --no-autoupdate: what it leaves (a timer an earlier launch installed stays). */
+  noAutoupdate?: string;
   /** Secrets of the environment (OPENAI_API_KEY, GOOGLE_OAUTH_ACCESS_TOKEN, ...), masked like the plan's. */
   envSecrets?: string[];
 }
@@ -68,7 +70,7 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   out.push(`    logs: pm2 logs ${shellQuote(app.name)}`);
   out.push('');
   if (plan.autoupdateConfig) out.push(fileSection('Auto-update config', plan.autoupdateConfig, facts));
-  if (!plan.scheduler) out.push('Scheduler: none (--no-autoupdate).');
+  if (!plan.scheduler) out.push(`Scheduler: none installed by this run (--no-autoupdate).${facts.noAutoupdate ? ` ${facts.noAutoupdate}` : ''}`);
   else if (facts.scheduler && 'lines' in facts.scheduler) {
     out.push(`Scheduler (${facts.scheduler.kind}, every ${plan.scheduler.interval}):`);
     for (const line of facts.scheduler.lines) out.push(`    ${line}`);
