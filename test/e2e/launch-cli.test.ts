@@ -165,6 +165,73 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
     expect(w.pm2.list()).toEqual([]);
   });
 
+  it('--dry-run refuses a second validator in the namespace as the real run does (exit 2, --json too); --replace passes (trial defect 4)', async () => {
+    const w = await world({ api: false });
+    // Another hotkey's validator: a process of the repo's wrapper (by its file name) in this namespace.
+    const dir = path.join(w.setup.root, 'other');
+    fs.mkdirSync(dir);
+    const wrapper = path.join(dir, 'start_validator_pm2.sh');
+    fs.writeFileSync(wrapper, '#!/usr/bin/env bash\nexec sleep 600\n', { mode: 0o755 });
+    await chownTree(dir, run.user);
+    w.pm2.pm2('start', wrapper, '--name', 'validator-hot2-test', '--namespace', 'alphacore');
+    const before = w.pm2.list().map((p) => [p.name, p.pid, p.status]);
+    const refusal = 'PM2 namespace alphacore already runs another validator: validator-hot2-test';
+
+    const real = await launch(w, flags(w));
+    const dry = await launch(w, flags(w, '--dry-run'));
+    for (const r of [real, dry]) {
+      expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain(refusal);
+      expect(r.stderr).toContain('--pm2-namespace');
+    }
+    expect(dry.stdout).not.toContain('nothing is written');
+    const json = await launch(w, flags(w, '--dry-run', '--json'));
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2, message: expect.stringContaining(refusal) } });
+    const replace = await launch(w, flags(w, '--dry-run', '--replace'));
+    expect(replace.exitCode, replace.stderr).toBe(0);
+    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(w.pm2.list().map((p) => [p.name, p.pid, p.status])).toEqual(before);
+  });
+
+  it('--no-autoupdate leaves an installed timer as it is and says so, with how to remove it (trial defect 6)', async () => {
+    const w = await world();
+    // A timer an earlier launch installed (its drop-in), with no user manager answering here.
+    const dropIn = path.join(w.env.XDG_CONFIG_HOME, 'systemd', 'user', 'alphacore-autoupdate@alphacore.timer.d', 'alphacore.conf');
+    fs.mkdirSync(path.dirname(dropIn), { recursive: true });
+    fs.writeFileSync(dropIn, '[Timer]\nOnUnitActiveSec=2m\n');
+    await chownTree(w.env.HOME, run.user);
+    const r = await launch(w, flags(w));
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Auto-update is still installed for namespace alphacore: --no-autoupdate left the systemd timer alphacore-autoupdate@alphacore.timer as it is');
+    expect(r.stdout).toContain('Remove it with: alphacore autoupdate disable --namespace alphacore');
+    expect(r.stdout).not.toContain('Auto-update not installed');
+    expect(fs.existsSync(dropIn)).toBe(true);
+  });
+
+  it('folders this user cannot write, a flag with no value or given twice: exit 2 naming each, nothing written (trial defects 3, 14, 15)', async () => {
+    const w = await world({ api: false });
+    const bad = flags(w, '--venv-dir', '/nonexistent/venv', '--env-out', '/nonexistent-dir/x.env', '--netuid', '8', '--hotkey');
+    for (const extra of [[], ['--dry-run']]) {
+      const r = await launch(w, [...bad, ...extra]);
+      expect(r.exitCode, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain('--venv-dir /nonexistent/venv: cannot create /nonexistent (permission denied: / is not writable by this user); pass a folder you can write.');
+      expect(r.stderr).toContain('--env-out /nonexistent-dir/x.env: cannot create /nonexistent-dir (permission denied');
+      expect(r.stderr).toContain('--netuid was given twice (7, 8); give it once.');
+      expect(r.stderr).toContain('--hotkey needs a value (e.g. --hotkey my-hotkey).');
+      expect(r.stderr).not.toMatch(/this is a bug|EACCES|would create|--hotkey is required/);
+    }
+    const json = await launch(w, [...bad, '--json']);
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout).error.problems).toEqual(expect.arrayContaining([expect.stringContaining('--venv-dir /nonexistent/venv: cannot create /nonexistent')]));
+    const dash = await launch(w, flags(w).map((word) => (word === 'cold' ? '-x' : word)));
+    expect(dash.exitCode).toBe(2);
+    expect(dash.stderr).toContain('--wallet-name "-x" starts with \'-\'');
+    expect(dash.stderr).not.toMatch(/--x: unknown flag/);
+    expect(fs.existsSync(path.join(w.setup.deploy, 'env'))).toBe(false);
+    expect(fs.existsSync(path.join(w.pm2.home, 'pm2.pid'))).toBe(false);
+  });
+
   it('refuses to run as root: exit 2, says why, writes nothing', async () => {
     const w = await world({ api: false });
     const result = await runCli(flags(w), { env: w.env, cwd: w.setup.deploy });
