@@ -70,6 +70,7 @@ function example(key: string): string {
   if (key === 'namespace') return 'alphacore';
   if (key === 'interval') return '2m';
   if (key === 'to') return '<commit sha of REMOTE/BRANCH>';
+  if (key === 'lines') return '100';
   if (key === 'remote') return 'origin';
   if (key === 'branch') return 'release';
   return key.endsWith('dir') ? 'PATH' : key.toUpperCase().replace(/-/g, '_');

@@ -29,6 +29,27 @@ describe('flags', () => {
     expect(r.stderr).toContain('--namespace needs a value');
   });
 
+  it('update --to with no value gives a real example; a value starting with "-" is told how to pass (trial defect 14)', async () => {
+    const e = env();
+    const r = await runCli(['update', '--config', 'C', '--to'], { env: e });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--to needs a value (e.g. --to <commit sha of REMOTE/BRANCH>).');
+    const dash = await runCli(['update', '--config', 'C', '--to', '-x'], { env: e });
+    expect(dash.exitCode).toBe(2);
+    expect(dash.stderr).toContain("the next word -x starts with '-', so it was read as a flag: give a value that starts with '-' as --to=-x.");
+    expect(dash.stderr).not.toContain('-x: unknown flag');
+  });
+
+  it('alphacore --bogus names the unknown flag, not "Name a command" (trial defect 14)', async () => {
+    const e = env();
+    const r = await runCli(['--bogus'], { env: e });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('--bogus: unknown flag.');
+    expect(r.stderr).not.toContain('Name a command');
+    const none = await runCli([], { env: e });
+    expect([none.exitCode, none.stderr]).toEqual([2, expect.stringContaining('Name a command')]);
+  });
+
   it('a misspelled flag is named, with the nearest known flag', async () => {
     const e = env();
     const r = await runCli(['update', '--conifg', 'X'], { env: e });
