@@ -46,13 +46,15 @@ function world() {
   fs.writeFileSync(creds, '{"client_email":"v@proj.iam.gserviceaccount.com"}');
   fs.mkdirSync(ctx.paths.autoupdateStateDir, { recursive: true });
   fs.mkdirSync(ctx.paths.autoupdateConfigDir, { recursive: true });
-  /** A venv as prepare.ts leaves it (plain folders, no Python). */
-  const venv = (name: string, complete = true): string => {
+  /** A venv as prepare.ts leaves it (plain folders, no Python), prepared `ageMs` ago (3 days by default). */
+  const venv = (name: string, ageMs = 3 * 86_400_000): string => {
     const dir = path.join(venvRoot(ctx), name);
     fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'pyvenv.cfg'), 'home = /usr/bin\n');
     fs.writeFileSync(path.join(dir, 'bin', 'activate'), '# venv\n');
-    if (complete) fs.writeFileSync(path.join(dir, '.alphacore-complete'), 'x\n');
+    fs.writeFileSync(path.join(dir, '.alphacore-complete'), 'x\n');
+    const then = new Date(Date.now() - ageMs);
+    for (const f of [path.join(dir, '.alphacore-complete'), dir]) fs.utimesSync(f, then, then);
     return dir;
   };
   /** An auto-update config as launch writes it, with the operator's comment at the end. */
@@ -102,10 +104,14 @@ describe('retainVenvs: the venv root is shared by every namespace', () => {
     const bare = path.join(venvRoot(w.ctx), `validator-${hex('7')}`);
     fs.mkdirSync(bare);
     fs.writeFileSync(path.join(bare, 'notes.txt'), 'mine\n');
+    const old = new Date(Date.now() - 3 * 86_400_000);
+    fs.utimesSync(bare, old, old);
     const link = path.join(venvRoot(w.ctx), `api-${hex('8')}`);
     fs.symlinkSync(W, link);
     const other = path.join(venvRoot(w.ctx), 'my-venv');
     fs.mkdirSync(other);
+    // Named nowhere yet, but prepared an hour ago: another namespace's update between its prepare and its swap.
+    const fresh = w.venv(`validator-${hex('6')}`, 3_600_000);
 
     const r = w.run(cfg);
     const processes = await openPm2(w.ctx).list();
@@ -114,7 +120,7 @@ describe('retainVenvs: the venv root is shared by every namespace', () => {
 
     expect(fs.existsSync(W)).toBe(false);
     expect(w.out.join('')).toContain(`removed the old prepared venv ${W}`);
-    for (const kept of [X, Y, B1, B0, S, L, D, bare, other]) expect(fs.existsSync(kept), kept).toBe(true);
+    for (const kept of [X, Y, B1, B0, S, L, D, bare, other, fresh]) expect(fs.existsSync(kept), kept).toBe(true);
     expect(fs.lstatSync(link).isSymbolicLink()).toBe(true);
     expect(r.state.venvs).toEqual({ current: { validator: Y }, previous: { validator: X } });
     // The other namespace's files are read, never written.

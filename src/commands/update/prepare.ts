@@ -10,7 +10,7 @@ import type { UpdatePlan } from './decide.js';
 import type { SwapVenvs } from './deploy.js';
 import { SCRIPTS } from './deploy-plan.js';
 import type { RunIo, Session } from './session.js';
-import { looksPrepared, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
+import { looksPrepared, preparedLately, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
 
 /**
  * §5.4, the prepare stage: before anything is stopped, the venvs both sides of the swap
@@ -38,12 +38,25 @@ export function isComplete(dir: string): boolean {
   return fs.existsSync(path.join(dir, COMPLETE_MARKER)) && fs.existsSync(path.join(dir, 'bin', 'activate'));
 }
 
+function touchMarker(dir: string, now: Date): void {
+  try {
+    fs.utimesSync(path.join(dir, COMPLETE_MARKER), now, now);
+  } catch {
+    // read-only or gone: retainVenvs then judges by the names alone
+  }
+}
+
 /** Builds one venv for `requirements` unless a complete one exists. Throws with what failed. */
 async function ensureVenv(run: RunIo, kind: VenvKind, requirements: Buffer, budget: Budget): Promise<string> {
   const { ctx, log } = run;
   const root = venvRoot(ctx);
   const dir = path.join(root, venvName(kind, requirements));
-  if (isComplete(dir)) return dir;
+  if (isComplete(dir)) {
+    // Freshly used: another namespace's update, finishing meanwhile, keeps it until this
+    // one's swap records it (retainVenvs keeps what was prepared or reused lately).
+    touchMarker(dir, ctx.now());
+    return dir;
+  }
   const start = ctx.now().getTime();
   log.info(`preparing the ${kind} venv ${dir} (python3 -m venv, pip install -r; the services keep running)`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -86,7 +99,9 @@ export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdateP
  * After a swap: the venvs in use become this namespace's current, the ones before them
  * previous. The root is shared by every namespace of the user, so a `<kind>-<hash>`
  * folder is removed only when nothing else may need it: no other namespace's state, no
- * auto-update config, PM2's saved list nor a live PM2 process names it (venvs-in-use.ts).
+ * auto-update config, PM2's saved list nor a live PM2 process names it, and it was not
+ * prepared or reused lately (another namespace's update may be between its prepare and
+ * its swap, with the venv not yet recorded anywhere; venvs-in-use.ts).
  * `processes` undefined (PM2 could not be asked): nothing is removed this time, since
  * what the validators run on is unknown. Folders not named `<kind>-<hash>`, not real
  * directories or without a sign of being prepared here, and the bash-era venvs
@@ -111,7 +126,7 @@ export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs,
   }
   for (const name of names) {
     const dir = path.join(root, name);
-    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name) || !looksPrepared(dir)) continue;
+    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name) || !looksPrepared(dir) || preparedLately(dir, ctx.now())) continue;
     try {
       fs.rmSync(dir, { recursive: true, force: true });
       log.info(`removed the old prepared venv ${dir} (no namespace, config or PM2 process names it)`);

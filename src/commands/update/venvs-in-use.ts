@@ -17,6 +17,9 @@ import type { Context } from '../../core/context.js';
  *    (VALIDATOR_VENV_DIR, VALIDATION_VENV_DIR, a --venv-dir in the extra args);
  *  - PM2's saved process list (`dump.pm2`, what a reboot resurrects);
  *  - the environment, interpreter, script or cwd of any process of the running PM2 daemon.
+ * And a venv prepared or reused in the last RECENT_MS is kept whatever names it: another
+ * namespace's update may be between its prepare and its swap (updates of different
+ * namespaces hold different locks), and its venvs are recorded only at the swap.
  * The texts are searched for the names rather than parsed by key: a file that does not
  * parse, a comment or a symlinked path then keeps a venv rather than losing one. The
  * names carry 64 bits of a hash, so an accidental match is not a concern.
@@ -78,4 +81,20 @@ export function looksPrepared(dir: string): boolean {
     return false;
   }
   return ['.alphacore-complete', 'alphacore-requirements.txt', 'pyvenv.cfg'].some((f) => fs.existsSync(path.join(dir, f)));
+}
+
+/** Longer than a whole update run (the timer unit's 60 min cap), prepare to swap included. */
+export const RECENT_MS = 2 * 60 * 60 * 1000;
+
+/** True when the venv was prepared or reused (its folder or marker changed) in the last RECENT_MS. */
+export function preparedLately(dir: string, now: Date): boolean {
+  let newest = 0;
+  for (const f of [dir, path.join(dir, '.alphacore-complete')]) {
+    try {
+      newest = Math.max(newest, fs.statSync(f).mtimeMs);
+    } catch {
+      // no marker yet (a prepare in progress): the folder's own time counts
+    }
+  }
+  return now.getTime() - newest < RECENT_MS;
 }
