@@ -74,6 +74,20 @@ export function rollbackFailed(f: Pick<Facts, 'journal' | 'lastRun'>): boolean {
   return Boolean(j.rollbackFailed) || f.lastRun?.outcome === 'rollback-failed' || f.lastRun?.reason === 'rollback-failed';
 }
 
+/**
+ * Whether `update --force` would deploy the quarantined `sha` now: only while it is the
+ * updater's target (the PIN when set, else REMOTE/BRANCH as of the last fetch) and HEAD
+ * is not there. Returns why it is the target, undefined when it is not, 'unknown' when
+ * status cannot tell the target.
+ */
+function quarantineRetry(f: Facts, sha: string): string | undefined {
+  const r = f.repo;
+  if (r.head?.sha === sha) return undefined;
+  if (r.pin) return sha.startsWith(r.pin.toLowerCase()) ? `it is the PIN in ${f.config.file}, so updates stop until the pin changes` : undefined;
+  if (!r.target) return 'unknown';
+  return r.target.sha === sha ? `it is the current ${r.remote}/${r.branch}, so updates stop until the branch moves` : undefined;
+}
+
 function updateAdvice(f: Facts, out: Advice[]): void {
   const j = f.journal;
   if (j?.running) {
@@ -94,15 +108,18 @@ function updateAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'warn', text: `Updates have been deferred for ${roughDuration(d.forMs)} (since ${d.since}${reason ? `, last reason ${reason}` : ''}), longer than MAX_DEFERRAL=${formatDuration(d.maxMs)}.${why} To deploy now regardless of the gates (may restart mid-round): ${updateCmd(f, ' --force')}` });
   }
   for (const q of f.quarantine) {
-    const current = f.repo.target?.sha === q.sha;
     if (j && rollbackFailed(f) && q.sha === j.to) {
       out.push({ level: 'warn', text: `Release ${short(q.sha)} failed (${q.reason}) and is quarantined, but it was NOT rolled back: the rollback failed (see above).` });
       continue;
     }
-    out.push({
-      level: current ? 'warn' : 'info',
-      text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined${current ? `; it is the current ${f.repo.remote}/${f.repo.branch}, so updates stop until the branch moves` : ''}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}`,
-    });
+    const retry = quarantineRetry(f, q.sha);
+    if (retry === 'unknown') {
+      out.push({ level: 'info', text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and stays quarantined: updates skip it while it is the target.` });
+    } else if (retry) {
+      out.push({ level: 'warn', text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined; ${retry}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}` });
+    }
+    // Otherwise the target has moved on (or HEAD is there): `update --force` would only
+    // say up-to-date, so no advice; the Quarantine line still lists it.
   }
   const last = f.lastRun;
   const saidAbove = last?.reason === 'rollback-failed' && j && rollbackFailed(f);
