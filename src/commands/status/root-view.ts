@@ -1,11 +1,9 @@
 import { nonRootOwner } from '../../adapters/file-owner.js';
 import { DEFAULTS } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
+import { joinWords } from '../../core/envfile.js';
 import type { ConfigView } from './config-view.js';
 import type { RootView } from './report.js';
-
-/** A word as a shell command needs it (a path with spaces, sudo's `#uid`). */
-export const shellWord = (word: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
 
 /**
  * Status run as root (defect 8). launch, update and the scheduler refuse root, so the
@@ -20,8 +18,8 @@ export function rootView(ctx: Context, view: ConfigView): RootView | undefined {
   const missing = view.summary.state === 'missing';
   const owner = nonRootOwner([missing ? undefined : view.summary.file, view.repoDir]);
   if (!owner && !missing) return undefined;
-  const args = missing ? (view.namespace === DEFAULTS.PM2_NAMESPACE ? '' : ` --namespace ${view.namespace}`) : ` --config ${shellWord(view.summary.file)}`;
-  const who = owner ? shellWord(owner.user ?? `#${owner.uid}`) : '<user>';
+  const args = missing ? (view.namespace === DEFAULTS.PM2_NAMESPACE ? '' : ` --namespace ${view.namespace}`) : ` --config ${joinWords([view.summary.file])}`;
+  const who = owner ? joinWords([owner.user ?? `#${owner.uid}`]) : '<user>';
   return {
     ...(owner ? { uid: owner.uid, ...(owner.user ? { user: owner.user } : {}), owns: owner.path } : {}),
     command: `sudo -iu ${who} alphacore status${args}`,
