@@ -54,7 +54,7 @@ describe('status and metrics as root, for another user\'s validator (defect 8)',
       expect(advice.join('\n'), wrong).not.toContain(wrong);
     }
     // git is not run on the user's clone as root (its config could run programs as root).
-    expect(report.repo.error).toMatch(/^not read as root: the clone belongs to uid \d+/);
+    expect(report.repo.error).toMatch(new RegExp(`^not read as root: the clone belongs to ${user.name} \\(uid ${user.uid}\\)`));
 
     const screen = await runCli(['status', '--config', s.configFile], { env: rootEnv, timeoutMs: 30_000 });
     expect(screen.exitCode).toBe(0);
