@@ -1,5 +1,5 @@
 import { pm2StartArgs } from '../../adapters/pm2.js';
-import { OperationError, UserError } from '../../core/errors.js';
+import { jsonError } from '../../core/json-error.js';
 import { redact } from '../../core/log.js';
 import type { ApplyResult } from './apply.js';
 import type { LaunchPlan, PlannedFile } from './plan.js';
@@ -44,21 +44,10 @@ export function resultJson(plan: LaunchPlan, result: ApplyResult, messages: stri
   return `${redact(JSON.stringify({ ok: true, plan: planJson(plan), result: { dryRun: false, ...result, messages } }), plan.secrets)}\n`;
 }
 
-/** An error as JSON; the exit code stays what the human CLI would return (2 usage, 1 operation). */
+/** An error as JSON (core/json-error.ts), with the plan when there was one. */
 export function errorJson(error: unknown, plan: LaunchPlan | undefined, messages: string[]): { text: string; exitCode: number } | undefined {
-  if (!(error instanceof UserError) && !(error instanceof OperationError)) return undefined;
-  const exitCode = error instanceof UserError ? 2 : 1;
-  const body = {
-    ok: false,
-    error: {
-      kind: error instanceof UserError ? 'usage' : 'operation',
-      exitCode,
-      message: error.message,
-      ...(error instanceof UserError && error.hint ? { hint: error.hint } : {}),
-      ...(error instanceof UserError && error.problems.length > 0 ? { problems: error.problems } : {}),
-    },
-    plan: plan ? planJson(plan) : null,
-    messages,
-  };
-  return { text: `${redact(JSON.stringify(body), plan?.secrets ?? [])}\n`, exitCode };
+  const json = jsonError(error);
+  if (!json) return undefined;
+  const body = { ok: false, error: json, plan: plan ? planJson(plan) : null, messages };
+  return { text: `${redact(JSON.stringify(body), plan?.secrets ?? [])}\n`, exitCode: json.exitCode };
 }
