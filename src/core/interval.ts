@@ -54,6 +54,22 @@ export function cronSchedule(interval: Interval, flag: string): string {
   );
 }
 
+/**
+ * The interval checked as the scheduler will check it, as one problem line (message and
+ * hint) for a command's list of problems, or undefined when it is fine. `scheduler`
+ * 'cron' adds cron's limits; undefined (not known yet) checks the span only.
+ */
+export function intervalProblem(text: string, flag: string, scheduler?: 'systemd' | 'cron'): string | undefined {
+  try {
+    const interval = parseInterval(text, flag);
+    if (scheduler === 'cron') cronSchedule(interval, flag);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return `${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+  }
+}
+
 /** The valid cron intervals on either side of `ms` (one when `ms` is outside the range). */
 export function nearestCronIntervals(ms: number): number[] {
   const below = CRON_INTERVALS_MS.filter((v) => v < ms).at(-1);

@@ -5,7 +5,8 @@ import { DEFAULTS, loadConfig, namespaceOf } from '../../core/config.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { Problems, UserError } from '../../core/errors.js';
 import { jsonError } from '../../core/json-error.js';
-import { parseInterval } from '../../core/interval.js';
+import { intervalProblem } from '../../core/interval.js';
+import { schedulerBackend } from '../../scheduler/backend.js';
 import { installScheduler, removeScheduler, schedulerStatus } from '../../scheduler/index.js';
 import { checkNamespace } from '../../scheduler/spec.js';
 
@@ -122,12 +123,8 @@ async function runAction(ctx: Context, flags: AutoupdateFlags): Promise<number> 
   const interval = flags.interval ?? ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ?? DEFAULT_INTERVAL;
   const intervalFlag = flags.interval === undefined && ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ? 'ALPHACORE_AUTOUPDATE_INTERVAL' : '--interval';
   const problems = new Problems();
-  try {
-    parseInterval(interval, intervalFlag);
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    problems.add(`${error.message}${error.hint ? ` ${error.hint}` : ''}`);
-  }
+  const intervalWrong = intervalProblem(interval, intervalFlag, await schedulerBackend(ctx));
+  if (intervalWrong) problems.add(intervalWrong);
   if (!fs.existsSync(configFile)) {
     problems.add(`--config: ${configFile} does not exist, so the timer would have nothing to run. Run \`alphacore launch\` first (it writes that config), or pass --config with the auto-update config of this namespace.`);
   }
