@@ -49,7 +49,7 @@ export function cronSchedule(interval: Interval, flag: string): string {
   if (ms % MINUTE === 0 && ms < HOUR && 60 % (ms / MINUTE) === 0) return `*/${ms / MINUTE} * * * *`;
   const near = nearestCronIntervals(ms).map(formatDuration);
   throw new UserError(
-    `${flag}: cron cannot run every ${formatDuration(ms)} (${interval.systemd}); it only expresses minutes that divide 60 and hours that divide 24.`,
+    `${flag}: cron cannot run every ${formatDuration(ms)}${formatDuration(ms) === interval.systemd ? '' : ` (${interval.systemd})`}; it only expresses minutes that divide 60 and hours that divide 24.`,
     { hint: `Use ${near.join(' or ')} instead (cron is used because systemctl --user is not available here).` },
   );
 }

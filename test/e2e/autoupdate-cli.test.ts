@@ -69,7 +69,7 @@ describe('alphacore autoupdate usage', () => {
     expect(r.json[0]).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2 } });
     const problems = (r.json[0]!.error as { problems: string[] }).problems;
     expect(problems).toEqual([
-      expect.stringMatching(/^--interval: cron cannot run every 7m .*Use 6m or 10m instead/),
+      expect.stringMatching(/^--interval: cron cannot run every 7m; .*Use 6m or 10m instead/),
       expect.stringMatching(/ns1\.env does not exist/),
     ]);
     expect(files()).toEqual(before);
