@@ -5,6 +5,7 @@ import { processContext } from './core/context.js';
 import { tolerateClosedOutput, usageMiddleware } from './cli-usage.js';
 import { reportError } from './core/report-error.js';
 import { UserError } from './core/errors.js';
+import { completionHelp } from './completion-help.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const packageRoot = path.resolve(here, '..');
@@ -37,6 +38,7 @@ async function timerFastPath(argv: string[]): Promise<boolean> {
 async function main(): Promise<void> {
   tolerateClosedOutput();
   if (await timerFastPath(process.argv.slice(2))) return;
+  if (completionHelp(process.argv.slice(2), ctx.stdout)) return;
   // Declarations only: each command's work is imported by its handler.
   const [{ default: yargs }, { launchCommand }, { updateCommand }, { statusCommand }, { autoupdateCommand }, { metricsCommand }, { operatorCommands }] = await Promise.all([
     import('yargs'),

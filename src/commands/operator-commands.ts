@@ -16,14 +16,16 @@ export function operatorCommands(yargs: Argv, ctx: Context, setExit: (code: numb
         y
           .option('namespace', { type: 'string', describe: 'PM2 namespace (default alphacore); process names come from its auto-update config' })
           .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'keep printing new lines of all of them until Ctrl-C' })
-          .option('lines', { alias: 'n', type: 'number', default: 40, describe: 'how many last lines of each log' })
+          // A string, checked here: yargs' number would turn `--lines abc` into NaN and take `--lines` alone as the default.
+          .option('lines', { alias: 'n', type: 'string', default: '40', describe: 'how many last lines of each log' })
           .example('$0 logs', 'the namespace alphacore: updater, Validation API, validator')
           .example('$0 logs -f --lines 0', 'only what comes next, from all three')
           .example('$0 logs --namespace testnet | less', 'another namespace, in a pager'),
       async (argv) => {
-        if (!Number.isInteger(argv.lines) || argv.lines < 0) {
-          throw new UserError(`--lines ${String(argv.lines)} is not a whole number of lines.`, { hint: 'Use e.g. --lines 100 (0: none, with -f only new lines).' });
+        if (!/^\d+$/.test(argv.lines)) {
+          throw new UserError(`--lines ${argv.lines} is not a whole number of lines.`, { hint: 'Use e.g. --lines 100 (0: none, with -f only new lines).' });
         }
+        const lines = Number(argv.lines);
         const { runLogs } = await import('./logs/run.js');
         const stop = new AbortController();
         // A closed pipe (`alphacore logs | head`) or Ctrl-C ends the command quietly.
@@ -37,7 +39,7 @@ export function operatorCommands(yargs: Argv, ctx: Context, setExit: (code: numb
         process.once('SIGTERM', onSignal);
         const guarded: Context = { ...ctx, stdout: (text) => (stop.signal.aborted ? undefined : ctx.stdout(text)) };
         try {
-          setExit(await runLogs(guarded, { namespace: argv.namespace, follow: argv.follow, lines: argv.lines }, stop.signal));
+          setExit(await runLogs(guarded, { namespace: argv.namespace, follow: argv.follow, lines }, stop.signal));
         } finally {
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);

@@ -62,5 +62,12 @@ describe('shell completion and -h/-v', () => {
     for (const command of ['launch', 'update', 'status', 'autoupdate', 'logs', 'uninstall', 'completion']) expect(help.stdout).toContain(`alphacore ${command}`);
     const sub = await runCli(['uninstall', '-h'], { env });
     expect(sub.stdout).toContain('--keep-processes');
+    // completion's own help is help, not the script (yargs prints the script for any arguments).
+    for (const flag of ['--help', '-h']) {
+      const r = await runCli(['completion', flag], { env });
+      expect(r.exitCode).toBe(0);
+      expect(r.stdout).toContain('alphacore completion >> ~/.bashrc');
+      expect(r.stdout).not.toContain('complete -o bashdefault');
+    }
   });
 });

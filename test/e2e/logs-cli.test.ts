@@ -78,6 +78,11 @@ e2e('alphacore logs (built CLI as a non-root user, real PM2)', () => {
     const bad = await runCliAs(run, ['logs', '--lines', '-3'], { env: w.env });
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('--lines');
+    // The word typed, not yargs' NaN; and no value at all is not the default.
+    const word = await runCliAs(run, ['logs', '--lines', 'abc'], { env: w.env });
+    expect([word.exitCode, word.stderr]).toEqual([2, expect.stringContaining('--lines abc is not a whole number of lines')]);
+    const none = await runCliAs(run, ['logs', '--lines'], { env: w.env });
+    expect([none.exitCode, none.stderr]).toEqual([2, expect.stringContaining('--lines needs a value')]);
   });
 
   it('-f follows all of them, each line labelled, until interrupted (exit 0)', async () => {

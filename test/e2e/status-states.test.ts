@@ -145,7 +145,8 @@ describe('status: config missing, invalid or unreadable', () => {
     const dir = path.dirname(s.stateFile);
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, `${ns}.state.json`), JSON.stringify({ quarantine: [{ sha: 'c'.repeat(40), at: ago(HOUR), reason: 'rollback' }] }));
-    const r = await runCli(['status', '--namespace', ns, '--json'], { env: s.env });
+    // As the user: root without a config is told to run status as the validator's user (status-root).
+    const r = await s.cli(['status', '--namespace', ns, '--json']);
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout) as Record<string, any>;
     expect(report).toMatchObject({
@@ -183,6 +184,30 @@ describe('status: config missing, invalid or unreadable', () => {
     const both = await runCli(['status', '--config', s.configFile, '--namespace', 'x'], { env: s.env });
     expect(both.exitCode).toBe(2);
     expect(both.stderr).toMatch(/mutually exclusive/);
+  });
+
+  it('--json: a config that cannot be read is one JSON error object on stdout, the same by the plain-status entry and by yargs (defect 12)', async () => {
+    const s = await statusSetup();
+    const nofile = path.join(s.root, 'bad', 'nofile.env');
+    // `--config FILE` goes to the bundled plain-status entry, `--config=FILE` through yargs.
+    const plain = await runCli(['status', '--json', '--config', nofile], { env: s.env });
+    const yargs = await runCli(['status', '--json', `--config=${nofile}`], { env: s.env });
+    for (const r of [plain, yargs]) {
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout)).toEqual({
+        ok: false,
+        error: {
+          kind: 'usage',
+          exitCode: 2,
+          message: `--config: ${nofile} does not exist.`,
+          hint: 'Pass the auto-update config that `alphacore launch` wrote, or --namespace NS for ~/.config/alphacore/autoupdate/NS.env.',
+        },
+      });
+    }
+    const badName = await runCli(['status', '--json', '--namespace', 'no/such'], { env: s.env });
+    expect(badName.exitCode).toBe(2);
+    expect(JSON.parse(badName.stdout)).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2 } });
   });
 
 });

@@ -208,6 +208,21 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
     expect(readState(s).configError).toBeUndefined();
   });
 
+  it('a config that fails to parse is recorded under its PM2_NAMESPACE, not its file name; --dry-run records nothing', async () => {
+    const s = await setup({ config: ['PM2_NAMESPACE=alphacore', 'NETUID=$(id)'] });
+    const typo = path.join(path.dirname(s.configFile), 'typo.env');
+    fs.renameSync(s.configFile, typo);
+    const stateDir = path.dirname(s.stateFile);
+    const files = () => (fs.existsSync(stateDir) ? fs.readdirSync(stateDir).sort() : []);
+    const dry = await s.cli(['update', '--config', typo, '--dry-run']);
+    expect(dry.exitCode).toBe(2);
+    expect(dry.stderr).toContain('NETUID');
+    expect(files()).toEqual([]);
+    expect((await s.cli(['update', '--config', typo])).exitCode).toBe(2);
+    expect(files()).toEqual(['alphacore.log', 'alphacore.state.json']);
+    expect(readState(s).configError).toMatchObject({ file: typo, problems: [expect.stringContaining('NETUID')] });
+  });
+
   it('a closed stdout (| head -1) does not abort the run or print a stack trace', async () => {
     const s = await setup();
     s.origin.push({ 'src/app.py': 'v2\n' });

@@ -118,6 +118,12 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
     const r = await sh('command -v alphacore pm2; alphacore --version; pm2 --version | tail -n 1');
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(String(r.stdout).split('\n')).toEqual([path.join(home, '.local', 'bin', 'alphacore'), path.join(home, '.local', 'bin', 'pm2'), VERSION, PM2_VERSION]);
+    // Every doc the --help texts point at is in the installed package.
+    const help = await sh('for c in launch status autoupdate; do alphacore $c --help; done');
+    const named = [...new Set(String(help.stdout).match(/docs\/[a-z-]+\.md/g))];
+    expect(named.length).toBeGreaterThan(0);
+    const installed = path.join(home, '.local', 'lib', 'node_modules', 'alphacore-launcher');
+    for (const doc of named) expect(fs.existsSync(path.join(installed, doc)), doc).toBe(true);
   });
 
   it('clone, API, launch, status, logs, uninstall: nothing left but the clone, its env file and venv', async (t) => {

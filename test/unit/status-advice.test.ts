@@ -67,16 +67,32 @@ describe('adviseOn: what to do next', () => {
     expect(advise((f) => (f.deferral = { since: '2026-11-28T10:00:00.000Z', forMs: 2 * HOUR, maxMs: 6 * HOUR, overdue: false, notified: false }))).toEqual([]);
   });
 
-  it('quarantined release: a warning when it is the current target, a note otherwise', () => {
+  it('quarantined release: retry advice only while it is the target and HEAD is not there (defect 9)', () => {
     const q = (f: Facts) => (f.quarantine = [{ sha: B, at: '2026-11-28T09:00:00.000Z', reason: 'health-check' }]);
-    expect(advise(q)).toEqual([`info: Release b7c8d9e was rolled back 3h ago (health-check) and is quarantined. To retry it anyway once the cause is fixed: alphacore update --config ${CONFIG} --force`]);
+    // Later updates moved on (HEAD = target = A): `update --force` would say up-to-date, so no advice at all.
+    expect(advise(q)).toEqual([]);
     const current = advise((f) => {
       q(f);
       f.repo.target = { ...f.repo.target!, sha: B };
       f.repo.relation = 'update-available';
     });
-    expect(current).toHaveLength(1); // no "deploy it" note for a target the updater skips
-    expect(current[0]).toMatch(/^warn: .*it is the current origin\/release, so updates stop until the branch moves\./);
+    expect(current).toEqual([
+      `warn: Release b7c8d9e was rolled back 3h ago (health-check) and is quarantined; it is the current origin/release, so updates stop until the branch moves. To retry it anyway once the cause is fixed: alphacore update --config ${CONFIG} --force`,
+    ]); // and no "deploy it" note for a target the updater skips
+    // Pinned to it (a fleet rollout's PIN, short or full): the pin is the target, whatever the branch does.
+    for (const pin of [B.slice(0, 7), B.toUpperCase()]) {
+      expect(advise((f) => ((f.repo.pin = pin), q(f))).filter((a) => a.includes('quarantined'))).toEqual([
+        `warn: Release b7c8d9e was rolled back 3h ago (health-check) and is quarantined; it is the PIN in ${CONFIG}, so updates stop until the pin changes. To retry it anyway once the cause is fixed: alphacore update --config ${CONFIG} --force`,
+      ]);
+    }
+    // Pinned elsewhere: the branch tip being the quarantined commit does not matter.
+    expect(advise((f) => ((f.repo.pin = A), (f.repo.target = { ...f.repo.target!, sha: B }), q(f))).filter((a) => a.includes('quarantined'))).toEqual([]);
+    // HEAD is the quarantined commit (checked out by hand): update says up-to-date, so no retry advice.
+    expect(advise((f) => ((f.repo.head = { ...f.repo.head!, sha: B }), (f.repo.target = { ...f.repo.target!, sha: B }), q(f)))).toEqual([]);
+    // The target is not known (the clone could not be read): a plain note, no command that may do nothing.
+    expect(advise((f) => (delete f.repo.target, (f.repo.relation = 'unknown'), q(f))).filter((a) => a.includes('quarantined'))).toEqual([
+      'info: Release b7c8d9e was rolled back 3h ago (health-check) and stays quarantined: updates skip it while it is the target.',
+    ]);
   });
 
   it('interrupted journal first; a running update is only a note', () => {

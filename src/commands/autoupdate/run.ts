@@ -82,8 +82,8 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
   } catch (error) {
     const json = flags.json ? jsonError(error) : undefined;
     if (!json) throw error;
-    ctx.stdout(`${JSON.stringify({ ok: false, error: json })}\n`);
-    return json.exitCode;
+    ctx.stdout(`${JSON.stringify(json)}\n`);
+    return json.error.exitCode;
   }
 }
 

@@ -44,10 +44,10 @@ export function resultJson(plan: LaunchPlan, result: ApplyResult, messages: stri
   return `${redact(JSON.stringify({ ok: true, plan: planJson(plan), result: { dryRun: false, ...result, messages } }), plan.secrets)}\n`;
 }
 
-/** An error as JSON (core/json-error.ts), with the plan when there was one. */
+/** An error as JSON (core/json-error.ts) with the plan; the exit code stays what the human CLI would return (2 usage, 1 operation). */
 export function errorJson(error: unknown, plan: LaunchPlan | undefined, messages: string[]): { text: string; exitCode: number } | undefined {
-  const json = jsonError(error);
-  if (!json) return undefined;
-  const body = { ok: false, error: json, plan: plan ? planJson(plan) : null, messages };
-  return { text: `${redact(JSON.stringify(body), plan?.secrets ?? [])}\n`, exitCode: json.exitCode };
+  const base = jsonError(error);
+  if (!base) return undefined;
+  const body = { ...base, plan: plan ? planJson(plan) : null, messages };
+  return { text: `${redact(JSON.stringify(body), plan?.secrets ?? [])}\n`, exitCode: base.error.exitCode };
 }

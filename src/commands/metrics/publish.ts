@@ -63,16 +63,20 @@ export function salvageConfig(
   try {
     values = configValues(fs.readFileSync(file, 'utf8'), file, ctx.env, {}, ctx.paths.home).values;
   } catch {
-    // Unreadable or unparseable: only the line we need, if it alone parses.
+    // Unreadable or unparseable: only the lines we need, each if it alone parses.
+    let lines: string[] = [];
     try {
-      const line = fs
-        .readFileSync(file, 'utf8')
-        .split('\n')
-        .filter((l) => /^\s*(export\s+)?METRICS_DIR=/.test(l))
-        .at(-1);
-      if (line) values = configValues(line, file, ctx.env, {}, ctx.paths.home).values;
+      lines = fs.readFileSync(file, 'utf8').split('\n');
     } catch {
       // nothing usable in the file
+    }
+    for (const key of ['METRICS_DIR', 'PM2_NAMESPACE', 'AUTOUPDATE_LOCKFILE'] as const) {
+      const line = lines.filter((l) => new RegExp(`^\\s*(export\\s+)?${key}=`).test(l)).at(-1);
+      try {
+        if (line) values[key] = configValues(line, file, ctx.env, {}, ctx.paths.home).values[key];
+      } catch {
+        // that line does not parse either
+      }
     }
     if (ctx.env.METRICS_DIR) values.METRICS_DIR = ctx.env.METRICS_DIR;
   }

@@ -74,6 +74,20 @@ export function rollbackFailed(f: Pick<Facts, 'journal' | 'lastRun'>): boolean {
   return Boolean(j.rollbackFailed) || f.lastRun?.outcome === 'rollback-failed' || f.lastRun?.reason === 'rollback-failed';
 }
 
+/**
+ * Whether `update --force` would deploy the quarantined `sha` now: only while it is the
+ * updater's target (the PIN when set, else REMOTE/BRANCH as of the last fetch) and HEAD
+ * is not there. Returns why it is the target, undefined when it is not, 'unknown' when
+ * status cannot tell the target.
+ */
+function quarantineRetry(f: Facts, sha: string): string | undefined {
+  const r = f.repo;
+  if (r.head?.sha === sha) return undefined;
+  if (r.pin) return sha.startsWith(r.pin.toLowerCase()) ? `it is the PIN in ${f.config.file}, so updates stop until the pin changes` : undefined;
+  if (!r.target) return 'unknown';
+  return r.target.sha === sha ? `it is the current ${r.remote}/${r.branch}, so updates stop until the branch moves` : undefined;
+}
+
 function updateAdvice(f: Facts, out: Advice[]): void {
   const j = f.journal;
   if (j?.running) {
@@ -94,15 +108,18 @@ function updateAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'warn', text: `Updates have been deferred for ${roughDuration(d.forMs)} (since ${d.since}${reason ? `, last reason ${reason}` : ''}), longer than MAX_DEFERRAL=${formatDuration(d.maxMs)}.${why} To deploy now regardless of the gates (may restart mid-round): ${updateCmd(f, ' --force')}` });
   }
   for (const q of f.quarantine) {
-    const current = f.repo.target?.sha === q.sha;
     if (j && rollbackFailed(f) && q.sha === j.to) {
       out.push({ level: 'warn', text: `Release ${short(q.sha)} failed (${q.reason}) and is quarantined, but it was NOT rolled back: the rollback failed (see above).` });
       continue;
     }
-    out.push({
-      level: current ? 'warn' : 'info',
-      text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined${current ? `; it is the current ${f.repo.remote}/${f.repo.branch}, so updates stop until the branch moves` : ''}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}`,
-    });
+    const retry = quarantineRetry(f, q.sha);
+    if (retry === 'unknown') {
+      out.push({ level: 'info', text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and stays quarantined: updates skip it while it is the target.` });
+    } else if (retry) {
+      out.push({ level: 'warn', text: `Release ${short(q.sha)} was rolled back ${ago(f, q.at)} (${q.reason}) and is quarantined; ${retry}. To retry it anyway once the cause is fixed: ${updateCmd(f, ' --force')}` });
+    }
+    // Otherwise the target has moved on (or HEAD is there): `update --force` would only
+    // say up-to-date, so no advice; the Quarantine line still lists it.
   }
   const last = f.lastRun;
   const saidAbove = last?.reason === 'rollback-failed' && j && rollbackFailed(f);
@@ -114,7 +131,7 @@ function updateAdvice(f: Facts, out: Advice[]): void {
 }
 
 function configAndRepoAdvice(f: Facts, out: Advice[]): void {
-  if (f.config.state === 'missing') {
+  if (f.config.state === 'missing' && !f.asRoot) {
     out.push({ level: 'error', text: `No auto-update config for namespace ${f.namespace} (${f.config.file}): run alphacore launch for this validator; it writes the config and installs the timer.` });
   } else if (f.config.state === 'invalid') {
     out.push({ level: 'error', text: `The auto-update config ${f.config.file} is invalid, so every update run stops at once: ${f.config.problems.join(' ')}` });
@@ -126,12 +143,14 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'error', text: `The last update run (${ago(f, ce.at)}) stopped at once: it could not use its config ${ce.file}: ${configErrorLines(ce).join(' ')} Fix it; the next run clears this.` });
   }
   const r = f.repo;
-  if (r.error && r.dir) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
+  // As root another user's clone is not read on purpose: the root line says why.
+  if (r.error && r.dir && !(f.asRoot && r.error.startsWith('not read as root'))) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
   } else if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
-    const next = f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
+    // (update refuses root: as root, the scheduler seen is root's, and the command is the user's.)
+    const next = f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
   }
 }
@@ -155,8 +174,27 @@ function gateAdvice(f: Facts, out: Advice[]): void {
   }
   if (api.state === 'unreachable' && f.config.state !== 'missing') {
     const name = f.config.processes?.validationApi ?? 'alphacore-validation-api';
-    out.push({ level: 'info', text: `The Validation API does not answer at ${api.endpoint} (${api.detail}); unless it is disabled on purpose, check: pm2 logs ${q(name)} --lines 100` });
+    // As root, `pm2 logs` would read root's PM2, not the validator user's.
+    const check = f.asRoot ? 'check its PM2 logs as the validator\'s user' : `check: pm2 logs ${q(name)} --lines 100`;
+    out.push({ level: 'info', text: `The Validation API does not answer at ${api.endpoint} (${api.detail}); unless it is disabled on purpose, ${check}` });
   }
+}
+
+/**
+ * Status as root for another user's validator: said once, first. The PM2, scheduler
+ * and clone advice is left out then: root's PM2 daemon, crontab and git see nothing of
+ * that user's, and `pm2 resurrect`, `autoupdate enable` or `launch` as root would be
+ * wrong (the last two refuse root anyway).
+ */
+function rootAdvice(f: Facts): Advice | undefined {
+  const r = f.asRoot;
+  if (!r) return undefined;
+  const owner = r.user ?? (r.uid !== undefined ? `the user with uid ${r.uid}` : undefined);
+  const whose = owner && r.owns ? `${owner} (owner of ${r.owns})` : "the validator's own user (the one that ran alphacore launch)";
+  return {
+    level: 'warn',
+    text: `status runs as root, but the validator, its PM2 and its auto-update timer belong to ${whose}; the PM2, scheduler and update state shown here are root's and say nothing about them. Run it as that user: ${r.command}`,
+  };
 }
 
 /** What to do next, most urgent first (pure: the same facts give the same advice). */
@@ -164,10 +202,14 @@ export function adviseOn(facts: Facts): Advice[] {
   const out: Advice[] = [];
   configAndRepoAdvice(facts, out);
   updateAdvice(facts, out);
-  pm2Advice(facts, out);
-  schedulerAdvice(facts, out);
+  if (!facts.asRoot) {
+    pm2Advice(facts, out);
+    schedulerAdvice(facts, out);
+  }
   gateAdvice(facts, out);
   signatureAdvice(facts, out);
   // Array.prototype.sort is stable: within a level, the order above holds.
-  return out.sort((x, y) => ORDER[x.level] - ORDER[y.level]);
+  out.sort((x, y) => ORDER[x.level] - ORDER[y.level]);
+  const root = rootAdvice(facts);
+  return root ? [root, ...out] : out;
 }

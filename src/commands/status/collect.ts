@@ -3,6 +3,7 @@ import type { Context } from '../../core/context.js';
 import { readHistory, readState, type UpdateState } from '../../core/state.js';
 import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
+import { rootView } from './root-view.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
 import type { DeferralView, Pm2View, StatusReport } from './report.js';
 
@@ -36,6 +37,7 @@ function lastChange(file: string): StatusReport['lastChange'] {
  */
 export async function collectStatus(ctx: Context, view: ConfigView): Promise<StatusReport> {
   const ns = view.namespace;
+  const asRoot = rootView(ctx, view);
   const now = ctx.now();
   const nowMs = now.getTime();
   const state = readStateSafely(ctx.paths.state(ns), ctx.now());
@@ -90,6 +92,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),
     ...(state.configError ? { configError: state.configError } : {}),
     ...(signatures ? { signatures: await signatures } : {}),
+    ...(asRoot ? { asRoot } : {}),
   };
   return { ...partial, advice: adviseOn(partial) };
 }

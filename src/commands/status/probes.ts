@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { userNameOf } from '../../adapters/file-owner.js';
 import { openGit, type Git } from '../../adapters/git.js';
 import { isAlive } from '../../adapters/lock.js';
 import { openPm2, parseJlist, toProcesses, type JlistEntry, type Pm2Process } from '../../adapters/pm2.js';
@@ -46,6 +47,12 @@ export async function probeRepo(ctx: Context, dir: string | undefined, remote: s
   const base: RepoView = { dir, remote, branch, relation: 'unknown' };
   if (!dir) return { ...base, error: 'REPO_DIR is not known: no usable auto-update config' };
   if (!fs.existsSync(path.join(dir, '.git'))) return { ...base, error: `${dir} is not a git clone` };
+  const owner = ctx.uid === 0 ? fs.statSync(dir).uid : 0;
+  if (owner !== 0) {
+    // git refuses another user's clone to root ("dubious ownership"), rightly: that user's
+    // .git/config could run programs as root. status does not override it.
+    return { ...base, error: `not read as root: the clone belongs to ${userNameOf(owner) ?? 'the user'} (uid ${owner}), and git run as root refuses another user's repository (safe.directory)` };
+  }
   const git = openGit(dir, ctx.env, BUDGET_MS.git);
   const fetchHead = path.join(dir, '.git', 'FETCH_HEAD');
   const fetchedAt = fs.existsSync(fetchHead) ? fs.statSync(fetchHead).mtime.toISOString() : undefined;

@@ -43,6 +43,10 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   const commit = (c: CommitView) => `${paint.bold(c.short)} ${c.subject} ${paint.dim(`(committed ${rel(c.time)})`)}`;
 
   lines.push(`${paint.bold(`alphacore status: namespace ${r.namespace}`)} ${paint.dim(`at ${isoSeconds(r.now)}`)}`, '');
+  // As root the rest of the screen is root's view: that comes first, and once.
+  const rootLine = r.asRoot ? r.advice[0] : undefined;
+  const advice = rootLine ? r.advice.slice(1) : r.advice;
+  if (rootLine) lines.push(`${paint.warn('WARN ')} ${rootLine.text}`, '');
 
   const configState = r.config.state === 'ok' ? '' : ` ${paint.bad(`(${r.config.state})`)}`;
   row('Config', `${r.config.file}${configState}`, ...r.config.problems.map((p) => paint.bad(p)), ...(r.config.warnings ?? []).map((w) => paint.warn(`warning: ${w}`)));
@@ -124,11 +128,12 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   );
 
   lines.push('');
-  if (r.advice.length === 0) {
-    lines.push(paint.ok('All good: nothing to do.'));
+  if (advice.length === 0) {
+    // As root, "all good" would be about root's empty PM2 and state.
+    lines.push(rootLine ? paint.dim('Nothing more that root can tell: run the command above.') : paint.ok('All good: nothing to do.'));
   } else {
     lines.push(paint.bold('What to do next:'));
-    for (const a of r.advice) {
+    for (const a of advice) {
       const mark = a.level === 'error' ? paint.bad('ERROR') : a.level === 'warn' ? paint.warn('WARN ') : paint.dim('NOTE ');
       lines.push(`  ${mark} ${a.text}`);
     }

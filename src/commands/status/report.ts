@@ -25,8 +25,24 @@ export interface StatusReport {
   configError?: ConfigErrorRecord;
   /** The signature policy (DESIGN.md §11), when ALLOWED_SIGNERS is set. */
   signatures?: SignaturesView;
+  /**
+   * Present when status runs as root for another user's validator (owner of the config
+   * or the deploy clone), or with no config: root's PM2, scheduler and state shown are
+   * not the validator's. advice[0] says so and gives `command`.
+   */
+  asRoot?: RootView;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
+}
+
+export interface RootView {
+  /** The validator's user: the owner's login name, when /etc/passwd has it. */
+  user?: string;
+  uid?: number;
+  /** The file or directory whose owner that is (the config, else the deploy clone). */
+  owns?: string;
+  /** The same status as that user: `sudo -iu USER alphacore status ...`. */
+  command: string;
 }
 
 export interface ConfigSummary {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
+import { readState } from '../../core/state.js';
 import type { Pm2Process } from '../../adapters/pm2.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
 
@@ -54,6 +55,19 @@ function readValues(ctx: Context, file: string): { values: Partial<Record<Config
   }
 }
 
+/**
+ * The venvs of one kind that stay, only those that exist: the one the update recorded
+ * in the state (the validator runs on it; the update does not rewrite the config's key),
+ * else the one the config names; and the config's own when it is another folder.
+ */
+function keptVenvs(what: string, recorded: string | undefined, named: string | undefined, key: string): UninstallPlan['kept'] {
+  const out: UninstallPlan['kept'] = [];
+  const inUse = recorded && fs.existsSync(recorded) ? recorded : named && fs.existsSync(named) ? named : undefined;
+  if (inUse) out.push({ what, path: inUse });
+  if (named && named !== inUse && fs.existsSync(named)) out.push({ what: `older ${what} the config still names (${key})`, path: named });
+  return out;
+}
+
 export function planUninstall(
   ctx: Context,
   namespace: string,
@@ -69,10 +83,9 @@ export function planUninstall(
     const envFile = get('VALIDATOR_ENV_FILE');
     kept.push({ what: 'validator env files', path: envFile ?? path.join(repo, 'env') });
   }
-  const venv = get('VALIDATOR_VENV_DIR');
-  if (venv) kept.push({ what: 'validator venv', path: venv });
-  const apiVenv = get('VALIDATION_VENV_DIR');
-  if (apiVenv) kept.push({ what: 'Validation API venv', path: apiVenv });
+  const recorded = readState(ctx.paths.state(namespace), ctx.now()).venvs?.current ?? {};
+  kept.push(...keptVenvs('validator venv', recorded.validator, get('VALIDATOR_VENV_DIR'), 'VALIDATOR_VENV_DIR'));
+  kept.push(...keptVenvs('Validation API venv', recorded.api, get('VALIDATION_VENV_DIR'), 'VALIDATION_VENV_DIR'));
   const prepared = path.join(ctx.env.XDG_DATA_HOME && path.isAbsolute(ctx.env.XDG_DATA_HOME) ? ctx.env.XDG_DATA_HOME : path.join(ctx.paths.home, '.local', 'share'), 'alphacore', 'venvs');
   if (fs.existsSync(prepared)) kept.push({ what: 'prepared venvs (shared by every namespace)', path: prepared });
   const processes = observed.keepProcesses ? [] : observed.processes.map((p) => ({ name: p.name, pmId: p.pmId }));

@@ -65,8 +65,10 @@ export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<Updat
   const decision = await swap(run, s, { from, to, deploy: plan.deploy, venvs, staleIndexLock: plan.staleIndexLock }, timings);
   if (Object.keys(venvs.to).length > 0) {
     const { retainVenvs } = await import('./prepare.js');
-    if (decision.outcome === 'updated') retainVenvs(run, venvs.to, venvs.from);
-    else if (decision.outcome === 'rolled-back') retainVenvs(run, venvs.from, venvs.to);
+    // Every namespace's processes: the venv root is shared (undefined: keep everything).
+    const processes = decision.outcome === 'updated' || decision.outcome === 'rolled-back' ? await s.io.pm2.list().catch(() => undefined) : undefined;
+    if (decision.outcome === 'updated') retainVenvs(run, venvs.to, venvs.from, processes);
+    else if (decision.outcome === 'rolled-back') retainVenvs(run, venvs.from, venvs.to, processes);
   }
   return decision;
 }

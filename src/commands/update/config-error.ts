@@ -1,26 +1,31 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readRegular } from '../../adapters/owned-files.js';
-import { isUrl, NAME } from '../../core/config.js';
+import { isUrl } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UserError } from '../../core/errors.js';
 import { redact, UpdateLog } from '../../core/log.js';
 import { readStateChecked, writeState } from '../../core/state.js';
+import { salvageConfig } from '../metrics/publish.js';
 
 /**
  * A config that does not parse or validate (§5 step 1) is never silent, even under a
  * timer whose output goes nowhere: the error goes to the namespace's log file and state
- * (the namespace is the file's name, as the timer instance is), `status` shows
+ * (the file's PM2_NAMESPACE when that line parses, else the file's name, as the timer
+ * instance's), `status` shows
  * `state.configError`, and the webhook is told once per distinct error when its URL
  * can still be read from the file or the environment.
  */
 export async function recordConfigError(ctx: Context, file: string, error: UserError): Promise<void> {
   const message = error.message;
-  const base = path.basename(file).replace(/\.env$/, '');
   // A typo on the command line (no such file outside the config folder) is the
   // terminal's business; only a config the timer could be running is recorded.
   const exists = readable(file);
-  if (!NAME.test(base) || (!exists && path.dirname(path.resolve(file)) !== ctx.paths.autoupdateConfigDir)) return;
+  if (!exists && path.dirname(path.resolve(file)) !== ctx.paths.autoupdateConfigDir) return;
+  // The namespace the file names (PM2_NAMESPACE, when that line still parses), else the
+  // file's name as the timer instance's: the one `status` and the metrics will read.
+  const base = salvageConfig(ctx, file)?.namespace;
+  if (!base) return;
   const webhook = webhookOf(file, ctx.env);
   const secrets = webhook ? [webhook] : [];
   const log = new UpdateLog({ ...ctx, stdout: () => undefined }, false);

@@ -61,8 +61,11 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
     config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
-    await recordConfigError(ctx, flags.config, error).catch(() => undefined);
-    await (await import('./lazy-stages.js')).countConfigErrorRun(ctx, flags.config);
+    // A dry run touches nothing (§5.8), not even to record the error: the terminal shows it.
+    if (!flags.dryRun) {
+      await recordConfigError(ctx, flags.config, error).catch(() => undefined);
+      await (await import('./lazy-stages.js')).countConfigErrorRun(ctx, flags.config);
+    }
     if (!flags.json) throw error;
     log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
     return EXIT_CODES['invalid-config'];

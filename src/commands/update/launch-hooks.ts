@@ -16,7 +16,8 @@ export interface LaunchHooks {
 
 const KEY = 'ALPHACORE_OPENAI_API_KEY';
 
-export function launchHooks(ctx: Context, config: AutoupdateConfig, daemon?: Pm2DaemonLink): LaunchHooks {
+/** `fallbackVenv`: the validator venv when a side has no prepared one and the config's is gone (session.ts). */
+export function launchHooks(ctx: Context, config: AutoupdateConfig, daemon?: Pm2DaemonLink, fallbackVenv?: string): LaunchHooks {
   let typed: Promise<LaunchArgs> | undefined;
   const args = () => (typed ??= validatorArgsFromConfig(config));
 
@@ -29,7 +30,8 @@ export function launchHooks(ctx: Context, config: AutoupdateConfig, daemon?: Pm2
    */
   const prepare = async (venvs: SwapVenvs = {}, env: Record<string, string> = {}): Promise<{ c: Context; a: LaunchArgs }> => {
     const base = await args();
-    const a: LaunchArgs = { ...base, ...(venvs.validator ? { venvDir: venvs.validator } : {}) };
+    const venvDir = venvs.validator ?? fallbackVenv;
+    const a: LaunchArgs = { ...base, ...(venvDir ? { venvDir } : {}) };
     const key = config.values[KEY];
     const envHasKey = Boolean(ctx.env[KEY] || ctx.env.OPENAI_API_KEY);
     const c: Context = { ...ctx, env: { ...ctx.env, ...env, ...(key && !envHasKey ? { [KEY]: key } : {}) } };

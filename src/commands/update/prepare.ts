@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Pm2Process } from '../../adapters/pm2.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { writeOwnedAtomic } from '../../adapters/owned-files.js';
 import type { Context } from '../../core/context.js';
@@ -9,6 +10,7 @@ import type { UpdatePlan } from './decide.js';
 import type { SwapVenvs } from './deploy.js';
 import { SCRIPTS } from './deploy-plan.js';
 import type { RunIo, Session } from './session.js';
+import { looksPrepared, preparedLately, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
 
 /**
  * §5.4, the prepare stage: before anything is stopped, the venvs both sides of the swap
@@ -17,7 +19,7 @@ import type { RunIo, Session } from './session.js';
  * filled with `pip install -r`, marked complete only when that succeeded; a complete
  * one is reused as is. The target's venvs carry the swap, the previous commit's the
  * rollback, so neither needs the network (the swap runs the repo's scripts with
- * PIP_NO_INDEX=1). Only adds: never stops, never removes a venv in use.
+ * PIP_NO_INDEX=1). Only adds: never stops; retainVenvs below removes only what nothing names.
  */
 export type VenvKind = 'validator' | 'api';
 
@@ -36,12 +38,25 @@ export function isComplete(dir: string): boolean {
   return fs.existsSync(path.join(dir, COMPLETE_MARKER)) && fs.existsSync(path.join(dir, 'bin', 'activate'));
 }
 
+function touchMarker(dir: string, now: Date): void {
+  try {
+    fs.utimesSync(path.join(dir, COMPLETE_MARKER), now, now);
+  } catch {
+    // read-only or gone: retainVenvs then judges by the names alone
+  }
+}
+
 /** Builds one venv for `requirements` unless a complete one exists. Throws with what failed. */
 async function ensureVenv(run: RunIo, kind: VenvKind, requirements: Buffer, budget: Budget): Promise<string> {
   const { ctx, log } = run;
   const root = venvRoot(ctx);
   const dir = path.join(root, venvName(kind, requirements));
-  if (isComplete(dir)) return dir;
+  if (isComplete(dir)) {
+    // Freshly used: another namespace's update, finishing meanwhile, keeps it until this
+    // one's swap records it (retainVenvs keeps what was prepared or reused lately).
+    touchMarker(dir, ctx.now());
+    return dir;
+  }
   const start = ctx.now().getTime();
   log.info(`preparing the ${kind} venv ${dir} (python3 -m venv, pip install -r; the services keep running)`);
   fs.rmSync(dir, { recursive: true, force: true });
@@ -81,14 +96,27 @@ export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdateP
 }
 
 /**
- * After a swap: the venvs in use become current, the ones before them previous; other
- * prepared venvs are removed. Folders not named `<kind>-<hash>` (anything else under the
- * root) and the bash-era venvs elsewhere are never touched.
+ * After a swap: the venvs in use become this namespace's current, the ones before them
+ * previous. The root is shared by every namespace of the user, so a `<kind>-<hash>`
+ * folder is removed only when nothing else may need it: no other namespace's state, no
+ * auto-update config, PM2's saved list nor a live PM2 process names it, and it was not
+ * prepared or reused lately (another namespace's update may be between its prepare and
+ * its swap, with the venv not yet recorded anywhere; venvs-in-use.ts).
+ * `processes` undefined (PM2 could not be asked): nothing is removed this time, since
+ * what the validators run on is unknown. Folders not named `<kind>-<hash>`, not real
+ * directories or without a sign of being prepared here, and the bash-era venvs
+ * elsewhere, are never touched.
  */
-export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs): void {
-  const { ctx, log, state } = run;
+export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs, processes: readonly Pm2Process[] | undefined): void {
+  const { ctx, config, log, state } = run;
   state.venvs = { current: { ...current }, previous: { ...previous } };
+  if (!processes) {
+    log.warn('could not list the PM2 processes, so no old prepared venv is removed this time (one may be in use)');
+    return;
+  }
   const keep = new Set([...Object.values(current), ...Object.values(previous)].filter((d): d is string => Boolean(d)).map((d) => path.basename(d)));
+  for (const name of venvsNamedOnDisk(ctx, { stateFile: ctx.paths.state(config.namespace), configFile: config.file })) keep.add(name);
+  for (const name of venvsOfProcesses(processes)) keep.add(name);
   const root = venvRoot(ctx);
   let names: string[];
   try {
@@ -97,12 +125,13 @@ export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs)
     return;
   }
   for (const name of names) {
-    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name)) continue;
+    const dir = path.join(root, name);
+    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name) || !looksPrepared(dir) || preparedLately(dir, ctx.now())) continue;
     try {
-      fs.rmSync(path.join(root, name), { recursive: true, force: true });
-      log.info(`removed the old prepared venv ${path.join(root, name)}`);
+      fs.rmSync(dir, { recursive: true, force: true });
+      log.info(`removed the old prepared venv ${dir} (no namespace, config or PM2 process names it)`);
     } catch (error) {
-      log.warn(`could not remove ${path.join(root, name)}: ${(error as Error).message}`);
+      log.warn(`could not remove ${dir}: ${(error as Error).message}`);
     }
   }
 }

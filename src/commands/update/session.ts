@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Interrupts } from '../../adapters/interrupts.js';
 import { openGit } from '../../adapters/git.js';
@@ -43,6 +44,23 @@ export interface Session {
   close(): void;
 }
 
+/**
+ * The validator venv for a side of a swap that has no prepared one (its commit has no
+ * requirements file, a journal from before §5.4): the config's VALIDATOR_VENV_DIR, else
+ * launch's default. The update never rewrites the config (docs/update-cycle.md, "Which
+ * venv the config names"), so after updates the key may name an older venv; it is kept
+ * while the config names it. Only when the folder it names is gone (removed by an older
+ * updater) and the state records the complete prepared venv the validator runs on, that
+ * one: a relaunch into a missing path would start a validator that cannot run.
+ * `override` is set only then, for the relaunch (which otherwise reads the config itself).
+ */
+export function fallbackValidatorVenv(config: AutoupdateConfig, state: UpdateState): { dir: string; override?: string } {
+  const named = config.values.VALIDATOR_VENV_DIR || undefined;
+  const current = state.venvs?.current?.validator;
+  if (named && !fs.existsSync(named) && current && fs.existsSync(path.join(current, '.alphacore-complete'))) return { dir: current, override: current };
+  return { dir: named ?? path.join(config.repoDir, 'venv') };
+}
+
 /** Opens git, PM2 and the launch code for a swap or a recovery. */
 export function openSession(run: RunIo): Session {
   const { ctx, config, log, state } = run;
@@ -56,7 +74,9 @@ export function openSession(run: RunIo): Session {
   const toLog = (text: string) => {
     for (const line of text.split('\n')) if (line.trim()) log.info(line);
   };
-  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config, daemon);
+  const fallback = fallbackValidatorVenv(config, state);
+  if (fallback.override) log.warn(`the config's VALIDATOR_VENV_DIR ${config.values.VALIDATOR_VENV_DIR} does not exist; using the prepared venv the state records, ${fallback.override}`);
+  const hooks = launchHooks({ ...ctx, stdout: toLog, stderr: toLog }, config, daemon, fallback.override);
   const stateFile = ctx.paths.state(config.namespace);
   const save = async (): Promise<string | undefined> => {
     try {
@@ -79,7 +99,7 @@ export function openSession(run: RunIo): Session {
       git,
       pm2,
       relaunch: (venvs, env) => hooks.relaunch(venvs, env),
-      venvDir: config.values.VALIDATOR_VENV_DIR || path.join(config.repoDir, 'venv'),
+      venvDir: fallback.dir,
       onPhase: async (phase) => {
         if (!state.journal) return;
         state.journal.phase = phase;
