@@ -49,9 +49,25 @@ export function cronSchedule(interval: Interval, flag: string): string {
   if (ms % MINUTE === 0 && ms < HOUR && 60 % (ms / MINUTE) === 0) return `*/${ms / MINUTE} * * * *`;
   const near = nearestCronIntervals(ms).map(formatDuration);
   throw new UserError(
-    `${flag}: cron cannot run every ${formatDuration(ms)} (${interval.systemd}); it only expresses minutes that divide 60 and hours that divide 24.`,
+    `${flag}: cron cannot run every ${formatDuration(ms)}${formatDuration(ms) === interval.systemd ? '' : ` (${interval.systemd})`}; it only expresses minutes that divide 60 and hours that divide 24.`,
     { hint: `Use ${near.join(' or ')} instead (cron is used because systemctl --user is not available here).` },
   );
+}
+
+/**
+ * The interval checked as the scheduler will check it, as one problem line (message and
+ * hint) for a command's list of problems, or undefined when it is fine. `scheduler`
+ * 'cron' adds cron's limits; undefined (not known yet) checks the span only.
+ */
+export function intervalProblem(text: string, flag: string, scheduler?: 'systemd' | 'cron'): string | undefined {
+  try {
+    const interval = parseInterval(text, flag);
+    if (scheduler === 'cron') cronSchedule(interval, flag);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    return `${error.message}${error.hint ? ` ${error.hint}` : ''}`;
+  }
 }
 
 /** The valid cron intervals on either side of `ms` (one when `ms` is outside the range). */

@@ -36,12 +36,12 @@ export async function applyCronLine(ctx: Context, namespace: string, line: strin
   return true;
 }
 
-/** Removes the namespace's line, if any; returns it. */
-export async function removeCronLine(ctx: Context, namespace: string): Promise<string | undefined> {
+/** Removes the namespace's line, if any (a dry run only finds it); returns it. */
+export async function removeCronLine(ctx: Context, namespace: string, dryRun = false): Promise<string | undefined> {
   if (!(await cron.crontabAvailable(ctx))) return undefined;
   const before = await cron.readCrontab(ctx);
   const line = findLine(before, namespace);
-  if (line === undefined) return undefined;
+  if (line === undefined || dryRun) return line;
   await cron.writeCrontab(ctx, removeLine(before, namespace));
   return line;
 }

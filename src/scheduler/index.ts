@@ -6,7 +6,9 @@ import { parseInterval } from '../core/interval.js';
 import { loadTemplates, serviceUnit, timerUnit } from '../render/scheduler.js';
 import { applyCronLine, cronDaemonSeen, cronDaemonState, cronState, NO_CRON_FIX, planCronLine, removeCronLine } from './cron-backend.js';
 import { checkNamespace, runSpec, userName } from './spec.js';
-import { applySystemd, hasSystemdFiles, installedInterval, planSystemd, removeSystemd } from './systemd-backend.js';
+import {
+  applyRemoveSystemd, applySystemd, describeRemoval, hasSystemdFiles, installedInterval, planRemoveSystemd, planSystemd, removeSystemd,
+} from './systemd-backend.js';
 import {
   describeCronTakeover, describeSystemdTakeover, disableBashInstances, findBashUpdaters, removeBashCronLines,
   unlinkBashInstances,
@@ -50,12 +52,15 @@ export interface SchedulerReport {
   files?: string[];
   /** What of the bash scripts' updater was replaced (or would be): one line each. */
   replaced?: string[];
+  /** disable --dry-run: the lines say what would be removed; nothing was. */
+  dryRun?: boolean;
 }
 
+/** A backstop: the commands that reach the scheduler refuse root first, with their own words. */
 function refuseRoot(ctx: Context): void {
   if (ctx.uid === 0) {
-    throw new UserError('the auto-update scheduler is per user and will not be installed for root.', {
-      hint: 'Run alphacore as the user that runs the validator under PM2.',
+    throw new UserError('the auto-update scheduler is per user: it is never installed or removed for root.', {
+      hint: 'Run alphacore as the user that runs the validator under PM2 (e.g. sudo -iu <user> alphacore ...).',
     });
   }
 }
@@ -153,16 +158,20 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
   return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, replaced, lines };
 }
 
-export async function removeScheduler(ctx: Context, namespace: string): Promise<SchedulerReport> {
+/** Removes the namespace's timer and crontab line; a dry run says what it would remove and changes nothing. */
+export async function removeScheduler(ctx: Context, namespace: string, options: { dryRun?: boolean } = {}): Promise<SchedulerReport> {
   refuseRoot(ctx);
   checkNamespace(namespace);
+  const dryRun = options.dryRun ?? false;
   const manager = await systemd.userManagerAvailable(ctx);
-  const lines = await removeSystemd(ctx, namespace, manager.ok);
+  const steps = await planRemoveSystemd(ctx, namespace, manager.ok);
+  if (!dryRun) await applyRemoveSystemd(ctx, steps, manager.ok);
+  const lines = steps.map((step) => describeRemoval(step, dryRun));
   const kind: SchedulerReport['kind'] = lines.length > 0 ? 'systemd' : 'none';
-  const line = await removeCronLine(ctx, namespace);
-  if (line !== undefined) lines.push(`Removed the crontab line: ${line}`);
+  const line = await removeCronLine(ctx, namespace, dryRun);
+  if (line !== undefined) lines.push(`${dryRun ? 'Would remove' : 'Removed'} the crontab line: ${line}`);
   if (lines.length === 0) lines.push(`Nothing to remove: no timer or crontab line is installed for namespace ${namespace}.`);
-  return { kind: line !== undefined && kind === 'none' ? 'cron' : kind, namespace, lines };
+  return { kind: line !== undefined && kind === 'none' ? 'cron' : kind, namespace, lines, ...(dryRun ? { dryRun: true } : {}) };
 }
 
 export interface SchedulerStatus {

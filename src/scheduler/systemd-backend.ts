@@ -94,40 +94,61 @@ function otherInstances(ctx: Context, namespace: string): string[] {
   return [...names];
 }
 
+/** One step of removing a namespace's timer; planned first so that a dry run can say it and do nothing. */
+export type RemovalStep =
+  | { kind: 'disable'; unit: string }
+  | { kind: 'unlink'; file: string }
+  | { kind: 'drop-in'; file: string }
+  | { kind: 'template'; file: string };
+
 /**
- * Removes what install wrote for the namespace, and the shared templates once no
- * other namespace uses them. Returns human lines saying what went.
+ * What removing the namespace's timer takes: what install wrote for it, and the shared
+ * templates once no other namespace uses them. Reads only.
  */
-export async function removeSystemd(ctx: Context, namespace: string, managerUp: boolean): Promise<string[]> {
+export async function planRemoveSystemd(ctx: Context, namespace: string, managerUp: boolean): Promise<RemovalStep[]> {
   const files = unitFiles(ctx, namespace);
-  const lines: string[] = [];
-  if (managerUp && (await systemd.unitEnabled(ctx, timerUnit(namespace)) || (await systemd.timerInfo(ctx, timerUnit(namespace))).active)) {
-    await systemd.disableNow(ctx, timerUnit(namespace));
-    lines.push(`Stopped and disabled ${timerUnit(namespace)}.`);
-  } else if (isLink(files.wants)) {
-    fs.rmSync(files.wants);
-    lines.push(`Removed ${files.wants}.`);
+  const steps: RemovalStep[] = [];
+  const unit = timerUnit(namespace);
+  if (managerUp && (await systemd.unitEnabled(ctx, unit) || (await systemd.timerInfo(ctx, unit)).active)) steps.push({ kind: 'disable', unit });
+  else if (isLink(files.wants)) steps.push({ kind: 'unlink', file: files.wants });
+  for (const file of [files.serviceDropIn, files.timerDropIn]) if (fs.existsSync(file)) steps.push({ kind: 'drop-in', file });
+  if (otherInstances(ctx, namespace).length === 0) {
+    for (const file of [files.service, files.timer]) {
+      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('Installed by alphacore-launcher')) steps.push({ kind: 'template', file });
+    }
   }
-  for (const file of [files.serviceDropIn, files.timerDropIn]) {
-    if (!fs.existsSync(file)) continue;
-    fs.rmSync(file);
-    lines.push(`Removed ${file}.`);
+  return steps;
+}
+
+/** A step as the operator reads it: done, or (dry run) what would be done. */
+export function describeRemoval(step: RemovalStep, dryRun: boolean): string {
+  if (step.kind === 'disable') return dryRun ? `Would stop and disable ${step.unit}.` : `Stopped and disabled ${step.unit}.`;
+  const shared = step.kind === 'template' ? ' (no other namespace uses it)' : '';
+  return `${dryRun ? 'Would remove' : 'Removed'} ${step.file}${shared}.`;
+}
+
+export async function applyRemoveSystemd(ctx: Context, steps: readonly RemovalStep[], managerUp: boolean): Promise<void> {
+  for (const step of steps) {
+    if (step.kind === 'disable') {
+      await systemd.disableNow(ctx, step.unit);
+      continue;
+    }
+    fs.rmSync(step.file);
+    if (step.kind !== 'drop-in') continue;
     try {
-      fs.rmdirSync(path.dirname(file)); // only when empty: an operator's own drop-ins stay
+      fs.rmdirSync(path.dirname(step.file)); // only when empty: an operator's own drop-ins stay
     } catch {
       // not empty
     }
   }
-  if (otherInstances(ctx, namespace).length === 0) {
-    for (const file of [files.service, files.timer]) {
-      if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('Installed by alphacore-launcher')) {
-        fs.rmSync(file);
-        lines.push(`Removed ${file} (no other namespace uses it).`);
-      }
-    }
-  }
-  if (managerUp && lines.length > 0) await systemd.daemonReload(ctx);
-  return lines;
+  if (managerUp && steps.length > 0) await systemd.daemonReload(ctx);
+}
+
+/** Removes the namespace's timer (see planRemoveSystemd); returns human lines saying what went. */
+export async function removeSystemd(ctx: Context, namespace: string, managerUp: boolean): Promise<string[]> {
+  const steps = await planRemoveSystemd(ctx, namespace, managerUp);
+  await applyRemoveSystemd(ctx, steps, managerUp);
+  return steps.map((step) => describeRemoval(step, false));
 }
 
 /** The interval in the namespace's timer drop-in, when there is one. */

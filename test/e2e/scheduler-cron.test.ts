@@ -108,6 +108,34 @@ describe('crontab fallback', () => {
     expect(await crontab()).toBe(OTHERS);
   }, 120_000);
 
+  it('disable --dry-run says what it would remove and changes nothing; disable --interval is refused (trial defect 2)', async (ctx) => {
+    need(ctx);
+    await deployFixture(staged.ready.user, root, xdg, 'cron-d');
+    await crontab(OTHERS);
+    expect((await cli(['autoupdate', 'enable', '--namespace', 'cron-d', '--interval', '5m'])).exitCode).toBe(0);
+    const installed = await crontab();
+    const ours = installed.split('\n').find((l) => l.endsWith(' # alphacore-autoupdate:cron-d'));
+    expect(ours).toBeDefined();
+
+    const dry = await cli(['autoupdate', 'disable', '--namespace', 'cron-d', '--dry-run']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toBe(`Would remove the crontab line: ${ours}`);
+    expect(await crontab()).toBe(installed);
+    const dryJson = await cli(['autoupdate', 'disable', '--namespace', 'cron-d', '--dry-run', '--json']);
+    expect(dryJson.json[0]).toMatchObject({ kind: 'cron', namespace: 'cron-d', dryRun: true, lines: [`Would remove the crontab line: ${ours}`] });
+    expect(await crontab()).toBe(installed);
+
+    const flagged = await cli(['autoupdate', 'disable', '--namespace', 'cron-d', '--interval', '10m']);
+    expect(flagged.exitCode).toBe(2);
+    expect(flagged.stderr).toContain('--interval only applies to alphacore autoupdate enable');
+    expect(flagged.stdout).toBe('');
+    expect(await crontab()).toBe(installed);
+
+    const off = await cli(['autoupdate', 'disable', '--namespace', 'cron-d']);
+    expect(off.stdout).toBe(`Removed the crontab line: ${ours}`);
+    expect(await crontab()).toBe(OTHERS);
+  }, 60_000);
+
   it('refuses an interval cron cannot express, naming the nearest, and leaves the crontab alone', async (ctx) => {
     need(ctx);
     await deployFixture(staged.ready.user, root, xdg, 'cron-b');

@@ -90,6 +90,10 @@ describe('systemd user timer', () => {
     // verify exits 0 even on errors: its output is what counts.
     const out = `${verify.stdout}${verify.stderr}`;
     expect(out.split('\n').filter((l) => /alphacore|ExecStart|Environment|Timer/i.test(l))).toEqual([]);
+    // systemd runs any span: 7m (which cron cannot) is accepted here (trial defect 11).
+    const odd = await cli(['autoupdate', 'enable', '--namespace', 'sched-v', '--interval', '7m', '--dry-run']);
+    expect(odd.exitCode, odd.stderr).toBe(0);
+    expect(odd.stdout).toContain('OnUnitActiveSec=7m');
     expect((await cli(['autoupdate', 'disable', '--namespace', 'sched-v'])).exitCode).toBe(0);
   }, 60_000);
 
@@ -106,6 +110,17 @@ describe('systemd user timer', () => {
     const human = await cli(['autoupdate', 'status', '--namespace', 'sched-a']);
     expect(human.stdout).toContain('scheduler: systemd (active): systemd timer alphacore-autoupdate@sched-a.timer is active');
     expect(human.stdout).toContain('linger: off');
+
+    // A dry run says what it would stop and remove, and leaves all of it (trial defect 2).
+    const units = () => fs.readdirSync(unitDir(), { recursive: true }).sort();
+    const before = units();
+    const dry = await cli(['autoupdate', 'disable', '--namespace', 'sched-a', '--dry-run']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toContain('Would stop and disable alphacore-autoupdate@sched-a.timer.');
+    expect(dry.stdout).toContain(`Would remove ${path.join(unitDir(), 'alphacore-autoupdate@sched-a.timer.d', 'alphacore.conf')}.`);
+    expect(dry.stdout).not.toMatch(/^(Removed|Stopped)/m);
+    expect(units()).toEqual(before);
+    expect((await systemctl('is-active', 'alphacore-autoupdate@sched-a.timer')).stdout).toBe('active');
 
     const off = await cli(['autoupdate', 'disable', '--namespace', 'sched-a']);
     expect(off.exitCode).toBe(0);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
-import { cronSchedule, cronScheduleMs, nearestCronIntervals, nextCronRun, parseInterval } from '../../src/core/interval.js';
+import { cronSchedule, cronScheduleMs, intervalProblem, nearestCronIntervals, nextCronRun, parseInterval } from '../../src/core/interval.js';
 
 const cron = (text: string) => cronSchedule(parseInterval(text, '--interval'), '--interval');
 
@@ -100,5 +100,22 @@ describe('nextCronRun', () => {
 
   it('gives up on schedules it did not write', () => {
     expect(nextCronRun('5 4 * * sun', new Date())).toBeUndefined();
+  });
+});
+
+describe('intervalProblem: the interval as the scheduler that would run it checks it', () => {
+  it('cron: a span cron cannot express is one problem line with the nearest valid ones', () => {
+    expect(intervalProblem('7m', '--autoupdate-interval', 'cron')).toBe(
+      '--autoupdate-interval: cron cannot run every 7m; it only expresses minutes that divide 60 and hours that divide 24. ' +
+        'Use 6m or 10m instead (cron is used because systemctl --user is not available here).',
+    );
+    expect(intervalProblem('5m', '--interval', 'cron')).toBeUndefined();
+  });
+
+  it('systemd, or not known yet: any span of at least 1s', () => {
+    expect(intervalProblem('7m', '--interval', 'systemd')).toBeUndefined();
+    expect(intervalProblem('7m', '--interval')).toBeUndefined();
+    expect(intervalProblem('soon', '--interval', 'systemd')).toMatch(/^--interval: "soon" is not a time span\. Use systemd syntax/);
+    expect(intervalProblem('500ms', 'ALPHACORE_AUTOUPDATE_INTERVAL')).toMatch(/^ALPHACORE_AUTOUPDATE_INTERVAL: "500ms" is shorter than 1s/);
   });
 });

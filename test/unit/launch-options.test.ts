@@ -140,8 +140,8 @@ describe('launch checks: each alone names the flag', () => {
     ['bad http port', [...BASE, '--http-port', '80a'], {}, /--http-port 80a must be an integer port/],
     ['bad process name', [...BASE, '--process-name', 'a/b'], {}, /--process-name "a\/b" contains '\/'/],
     ['bad namespace (env)', BASE, { PM2_NAMESPACE: 'a b' }, /--pm2-namespace a b: use letters/],
-    ['bad interval', [...BASE, '--autoupdate-interval', 'soon'], {}, /--autoupdate-interval soon is not a time span/],
-    ['bad interval (env)', BASE, { ALPHACORE_AUTOUPDATE_INTERVAL: '2 fortnights' }, /ALPHACORE_AUTOUPDATE_INTERVAL 2 fortnights is not a time span/],
+    ['bad interval', [...BASE, '--autoupdate-interval', 'soon'], {}, /--autoupdate-interval: "soon" is not a time span/],
+    ['bad interval (env)', BASE, { ALPHACORE_AUTOUPDATE_INTERVAL: '2 fortnights' }, /ALPHACORE_AUTOUPDATE_INTERVAL: "2 fortnights" is not a time span/],
     ['no OpenAI key', BASE, { OPENAI_API_KEY: '' }, /OpenAI key is required.*--disable-llm/],
     ['bad postprocess', [...BASE, '--prompt-postprocess', 'some'], {}, /--prompt-postprocess some is not one of none, minimal, full/],
     ['bad tick seconds', [...BASE, '--tick-seconds', '0'], {}, /--tick-seconds 0 must be an integer of at least 1/],
@@ -176,6 +176,26 @@ describe('launch checks: all reported at once', () => {
     for (const flag of ['--bogus', '--wallet-name', '--hotkey', '--netuid x', '--network foo', '--http-port 0', '--profile p', '--epoch-slots 0', 'OpenAI key', '--prompt-postprocess x']) {
       expect(list.some((p) => p.includes(flag)), `${flag} missing from:\n${list.join('\n')}`).toBe(true);
     }
+  });
+
+  it('an interval cron cannot run is reported with the other problems when cron would run the timer (trial defect 11)', async () => {
+    const w = world();
+    const args = await parseLaunchArgv([...BASE.slice(0, 4), '--netuid', 'abc', '--network', 'test', '--gcp-creds-file', w.creds, '--autoupdate-interval', '7m']);
+    const error = (() => {
+      try {
+        resolveLaunchOptions(args, { ...w.facts, scheduler: 'cron' });
+      } catch (e) {
+        return e as UserError;
+      }
+      throw new Error('expected a UserError');
+    })();
+    expect(error.problems).toEqual([
+      expect.stringMatching(/^--netuid abc must be a subnet uid/),
+      expect.stringMatching(/^--autoupdate-interval: cron cannot run every 7m; .*Use 6m or 10m instead/),
+    ]);
+    // A systemd timer runs any span; without autoupdate there is no timer at all.
+    expect(resolveLaunchOptions({ ...args, netuid: '66' }, { ...w.facts, scheduler: 'systemd' }).autoupdateInterval).toBe('7m');
+    expect(resolveLaunchOptions({ ...args, netuid: '66', autoupdate: false }, { ...w.facts, scheduler: 'cron' }).autoupdate).toBe(false);
   });
 
   it('relaunch skips what only a first launch needs (interval, creds for the updater)', async () => {

@@ -4,7 +4,9 @@ import type { Context } from '../../core/context.js';
 import { DEFAULTS, loadConfig, namespaceOf } from '../../core/config.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { Problems, UserError } from '../../core/errors.js';
-import { parseInterval } from '../../core/interval.js';
+import { jsonError } from '../../core/json-error.js';
+import { intervalProblem } from '../../core/interval.js';
+import { schedulerBackend } from '../../scheduler/backend.js';
 import { installScheduler, removeScheduler, schedulerStatus } from '../../scheduler/index.js';
 import { checkNamespace } from '../../scheduler/spec.js';
 
@@ -46,7 +48,48 @@ function resolveTarget(ctx: Context, flags: AutoupdateFlags): { namespace: strin
   return { namespace, configFile: configFile ?? ctx.paths.autoupdateConfig(namespace) };
 }
 
+/**
+ * The scheduler is the validator user's (their crontab, their systemd user manager, their
+ * config): as root there is nothing to install or remove, and the config check would send
+ * the operator to `alphacore launch`, which refuses root too. So this comes first.
+ */
+function refuseRoot(ctx: Context, flags: AutoupdateFlags): void {
+  if (ctx.uid !== 0 || flags.action === 'status') return;
+  const command = `alphacore autoupdate ${flags.action}${flags.namespace ? ` --namespace ${flags.namespace}` : ''}`;
+  const why = flags.action === 'enable'
+    ? 'the timer or crontab line is per user and must run as the validator\'s own user (its PM2 daemon, its deploy clone, its config).'
+    : 'the timer or crontab line it removes belongs to the validator\'s own user, not to root.';
+  throw new UserError(`autoupdate ${flags.action} refuses to run as root: ${why}`, {
+    hint: `Run it as the validator's user, the one that ran alphacore launch, e.g. \`sudo -iu <user> ${command}\`. Nothing was changed.`,
+  });
+}
+
+/** Flags only `enable` uses: refused elsewhere rather than silently ignored. */
+function refuseEnableOnlyFlags(flags: AutoupdateFlags): void {
+  if (flags.action === 'enable') return;
+  const problems = new Problems();
+  const given: [string, boolean][] = [['--interval', flags.interval !== undefined], ['--enable-linger', flags.enableLinger]];
+  for (const [flag, present] of given) {
+    if (present) problems.add(`${flag} only applies to alphacore autoupdate enable; ${flags.action} ${flags.action === 'disable' ? 'removes the timer whatever its settings' : 'only reports what is installed'}.`);
+  }
+  problems.throwIfAny(`autoupdate ${flags.action}: flags it does not take (nothing was changed):`, `Drop them, or run alphacore autoupdate enable ${flags.interval !== undefined ? `--interval ${flags.interval} ` : ''}to change the timer.`);
+}
+
+/** `alphacore autoupdate`; with --json an error is one object on stdout too (exit code unchanged). */
 export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promise<number> {
+  try {
+    return await runAction(ctx, flags);
+  } catch (error) {
+    const json = flags.json ? jsonError(error) : undefined;
+    if (!json) throw error;
+    ctx.stdout(`${JSON.stringify(json)}\n`);
+    return json.error.exitCode;
+  }
+}
+
+async function runAction(ctx: Context, flags: AutoupdateFlags): Promise<number> {
+  refuseRoot(ctx, flags);
+  refuseEnableOnlyFlags(flags);
   const { namespace, configFile } = resolveTarget(ctx, flags);
   const print = (object: unknown, lines: string[]) =>
     ctx.stdout(flags.json ? `${JSON.stringify(object)}\n` : lines.map((l) => `${l}\n`).join(''));
@@ -71,7 +114,7 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
   }
 
   if (flags.action === 'disable') {
-    const report = await removeScheduler(ctx, namespace);
+    const report = await removeScheduler(ctx, namespace, { dryRun: flags.dryRun });
     print(report, report.lines);
     return 0;
   }
@@ -80,12 +123,8 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
   const interval = flags.interval ?? ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ?? DEFAULT_INTERVAL;
   const intervalFlag = flags.interval === undefined && ctx.env.ALPHACORE_AUTOUPDATE_INTERVAL ? 'ALPHACORE_AUTOUPDATE_INTERVAL' : '--interval';
   const problems = new Problems();
-  try {
-    parseInterval(interval, intervalFlag);
-  } catch (error) {
-    if (!(error instanceof UserError)) throw error;
-    problems.add(`${error.message}${error.hint ? ` ${error.hint}` : ''}`);
-  }
+  const intervalWrong = intervalProblem(interval, intervalFlag, await schedulerBackend(ctx));
+  if (intervalWrong) problems.add(intervalWrong);
   if (!fs.existsSync(configFile)) {
     problems.add(`--config: ${configFile} does not exist, so the timer would have nothing to run. Run \`alphacore launch\` first (it writes that config), or pass --config with the auto-update config of this namespace.`);
   }

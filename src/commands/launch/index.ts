@@ -15,6 +15,7 @@ import { launchHealth } from './health.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, MANAGED_CONFIG_KEYS, planLaunch, type Ecosystem, type LaunchPlan } from './plan.js';
 import { renderDryRun, type DryRunFacts } from './print.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
+import { schedulerBackend } from '../../scheduler/backend.js';
 import { inspectVenv } from './venv.js';
 import { guardNamespaceQuietly, probePm2Quietly } from './pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
@@ -103,7 +104,9 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   let plan: LaunchPlan | undefined;
   try {
     refuseRoot(ctx);
-    const options = resolveLaunchOptions(withPreparedVenv(ctx, args), factsFor(ctx, await repoOf(ctx, args.repoDir)), 'launch');
+    // Which scheduler would run the timer decides which intervals are valid (cron: not 7m).
+    const scheduler = args.autoupdate ? await schedulerBackend(ctx) : undefined;
+    const options = resolveLaunchOptions(withPreparedVenv(ctx, args), { ...factsFor(ctx, await repoOf(ctx, args.repoDir)), scheduler }, 'launch');
     const configPath = ctx.paths.autoupdateConfig(options.namespace);
     const kept = keptEntries(ctx, configPath);
     plan = planLaunch(options, {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
 import { parseAllowedSigners } from '../../core/allowed-signers.js';
-import { parseDurationMs } from '../../core/duration.js';
 import { Problems } from '../../core/errors.js';
+import { intervalProblem } from '../../core/interval.js';
 import { nearest } from '../../core/suggest.js';
 import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
 import { INCOMPLETE_MARKER } from './venv.js';
@@ -20,6 +20,8 @@ export interface LaunchFacts extends WriteFacts {
   repoProblem?: string;
   exists(file: string): boolean;
   readText(file: string): string | undefined;
+  /** The scheduler launch would install (systemd when `systemctl --user` answers, else cron); undefined: not probed. */
+  scheduler?: 'systemd' | 'cron';
 }
 
 /** Validated launch settings, every default resolved (DESIGN.md §4). */
@@ -204,9 +206,9 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
 
   const autoupdateInterval = args.autoupdateInterval ?? env('ALPHACORE_AUTOUPDATE_INTERVAL') ?? '2m';
   if (args.autoupdate && purpose === 'launch') {
-    const ms = parseDurationMs(autoupdateInterval);
     const from = args.autoupdateInterval !== undefined ? '--autoupdate-interval' : 'ALPHACORE_AUTOUPDATE_INTERVAL';
-    if (ms === undefined || ms < 1000) p.add(`${from} ${autoupdateInterval} is not a time span of at least 1s; use systemd syntax such as 2m, 90s, 1h.`);
+    const problem = intervalProblem(autoupdateInterval, from, facts.scheduler);
+    if (problem) p.add(problem);
   }
 
   const enableLlm = !args.disableLlm;
