@@ -5,6 +5,7 @@ import { processContext } from './core/context.js';
 import { tolerateClosedOutput, usageMiddleware } from './cli-usage.js';
 import { reportError } from './core/report-error.js';
 import { UserError } from './core/errors.js';
+import { jsonError } from './core/json-error.js';
 import { completionHelp } from './completion-help.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -19,6 +20,9 @@ const setExit = (code: number) => {
 function version(): string {
   return (JSON.parse(fs.readFileSync(path.join(packageRoot, 'package.json'), 'utf8')) as { version: string }).version;
 }
+
+/** The commands whose --json errors are one `{ ok: false, error }` object (core/json-error.ts). */
+const JSON_ERRORS = new Set(['launch', 'status', 'autoupdate', 'uninstall']);
 
 const report = (error: unknown): Promise<number> => reportError(ctx, error, Boolean(process.stderr.isTTY));
 
@@ -81,7 +85,15 @@ async function main(): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (error) {
-    exitCode = await report(error);
+    // A usage error yargs itself raises (an unknown flag, a missing value) with --json is
+    // still one JSON object on stdout, as each command's own errors are; `update --json`
+    // speaks JSON lines ending in a result event instead, and keeps its text error here.
+    const words = process.argv.slice(2);
+    const json = words.includes('--json') && JSON_ERRORS.has(words[0] ?? '') ? jsonError(error) : undefined;
+    if (json) {
+      ctx.stdout(`${JSON.stringify(json)}\n`);
+      exitCode = json.error.exitCode;
+    } else exitCode = await report(error);
   }
   process.exitCode = exitCode;
 }

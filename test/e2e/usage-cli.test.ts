@@ -50,6 +50,18 @@ describe('flags', () => {
     expect([none.exitCode, none.stderr]).toEqual([2, expect.stringContaining('Name a command')]);
   });
 
+  it('with --json, a usage error yargs raises is one JSON object on stdout (status, autoupdate, uninstall); update keeps text', async () => {
+    const e = env();
+    for (const args of [['status', '--json', '--nmaespace', 'x'], ['autoupdate', 'status', '--json', '--bogus'], ['uninstall', '--json', '--bogus']]) {
+      const r = await runCli(args, { env: e });
+      expect([r.exitCode, r.stderr], args.join(' ')).toEqual([2, '']);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2, message: expect.stringContaining('unknown flag') } });
+    }
+    // update --json speaks JSON lines ending in a result event; metrics has no --json.
+    const u = await runCli(['update', '--json', '--bogus'], { env: e });
+    expect([u.exitCode, u.stdout, u.stderr]).toEqual([2, '', expect.stringContaining('--bogus: unknown flag.')]);
+  });
+
   it('a misspelled flag is named, with the nearest known flag', async () => {
     const e = env();
     const r = await runCli(['update', '--conifg', 'X'], { env: e });
