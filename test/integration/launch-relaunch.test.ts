@@ -5,11 +5,11 @@ import { relaunchValidator, validatorArgvFromConfig } from '../../src/commands/l
 import { runLaunch } from '../../src/commands/launch/index.js';
 import { parseLaunchArgv } from '../../src/commands/launch/options.js';
 import { loadConfig } from '../../src/core/config.js';
-import { makePaths, type Context } from '../../src/core/context.js';
 import { UserError } from '../../src/core/errors.js';
 import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { installFakePython } from '../helpers/fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import { testContext } from '../helpers/context.js';
 import { isolatedEnv, tempDir } from '../helpers/tmp.js';
 
 // In-process, as root but with a non-root uid in the Context (launch refuses uid 0);
@@ -28,18 +28,7 @@ async function world() {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'relaunch@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '1s' };
   const out: string[] = [];
-  const ctx: Context = {
-    env,
-    cwd: setup.deploy,
-    now: () => new Date(),
-    paths: makePaths(env),
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void out.push(t),
-    isTTY: false,
-    uid: 4242,
-    nodePath: process.execPath,
-    cliPath: '/nonexistent',
-  };
+  const ctx = testContext(env, setup.deploy, { out, uid: 4242 });
   return { root, setup, pm2, creds, ctx, out };
 }
 

@@ -6,10 +6,10 @@ import { describePlan, planUninstall } from '../../src/commands/uninstall/plan.j
 import { retainVenvs, venvRoot } from '../../src/commands/update/prepare.js';
 import { fallbackValidatorVenv, type RunIo } from '../../src/commands/update/session.js';
 import { loadConfig } from '../../src/core/config.js';
-import { makePaths, type Context } from '../../src/core/context.js';
 import { UpdateLog } from '../../src/core/log.js';
 import { readState, type UpdateState } from '../../src/core/state.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import { testContext } from '../helpers/context.js';
 import { isolatedEnv, tempDir } from '../helpers/tmp.js';
 
 // Defects 1 and 5 of the operator trial: the prepared-venv root is shared by every
@@ -28,18 +28,7 @@ function world() {
   daemons.push(pm2);
   const env = { ...isolatedEnv(root), ...pm2.env };
   const out: string[] = [];
-  const ctx: Context = {
-    env,
-    cwd: root,
-    now: () => new Date(),
-    paths: makePaths(env),
-    stdout: (t) => void out.push(t),
-    stderr: (t) => void out.push(t),
-    isTTY: false,
-    uid: 4242,
-    nodePath: process.execPath,
-    cliPath: '/nonexistent',
-  };
+  const ctx = testContext(env, root, { out, uid: 4242 });
   const repo = path.join(root, 'alphacore');
   fs.mkdirSync(path.join(repo, '.git'), { recursive: true });
   const creds = path.join(root, 'sa.json');

@@ -6,6 +6,7 @@ import { missingValues, needsValue } from '../../src/core/flag-value.js';
 import { parseLaunchArgv } from '../../src/commands/launch/options.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/commands/launch/validate.js';
 import { folderProblem, writeStep } from '../../src/commands/launch/writable.js';
+import { launchWorld } from '../helpers/launch-world.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /**
@@ -13,24 +14,7 @@ import { tempDir } from '../helpers/tmp.js';
  * words show (a flag with no value, a flag given twice) and folders launch cannot write,
  * all reported as bad input together with every other problem.
  */
-function world(facts: Partial<LaunchFacts> = {}) {
-  const root = tempDir('alphacore-launch-usage-');
-  const repo = path.join(root, 'AlphaCore');
-  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
-  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
-  const creds = path.join(root, 'sa.json');
-  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
-  const all: LaunchFacts = {
-    env: { OPENAI_API_KEY: 'sk-env-key' },
-    home: path.join(root, 'home'),
-    cwd: root,
-    repoDir: repo,
-    exists: (f) => fs.existsSync(f),
-    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
-    ...facts,
-  };
-  return { root, repo, creds, facts: all };
-}
+const world = (facts: Partial<LaunchFacts> = {}) => launchWorld(facts, 'alphacore-launch-usage-');
 
 const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'finney', '--no-autoupdate'];
 

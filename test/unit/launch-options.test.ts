@@ -4,27 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
 import { parseLaunchArgv } from '../../src/commands/launch/options.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/commands/launch/validate.js';
-import { tempDir } from '../helpers/tmp.js';
+import { launchWorld } from '../helpers/launch-world.js';
 
-/** A fake deploy clone (just the wrapper path validation looks for) and a creds file. */
-function world(env: Record<string, string> = {}) {
-  const root = tempDir('alphacore-launch-opts-');
-  const repo = path.join(root, 'AlphaCore');
-  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
-  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
-  const creds = path.join(root, 'sa.json');
-  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
-  const facts: LaunchFacts = {
-    env: { OPENAI_API_KEY: 'sk-env-key', ...env },
-    home: path.join(root, 'home'),
-    cwd: root,
-    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
-    repoDir: repo,
-    exists: (f) => fs.existsSync(f),
-    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
-  };
-  return { root, repo, creds, facts };
-}
+/** The launch world with extra environment variables (OPENAI_API_KEY always set). */
+const world = (env: Record<string, string> = {}) => launchWorld({ env: { OPENAI_API_KEY: 'sk-env-key', ...env } });
 
 const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'finney'];
 

@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LaunchFacts } from '../../src/commands/launch/validate.js';
+import { tempDir } from './tmp.js';
+
+/**
+ * For unit tests of launch's option validation: a fake deploy clone (just the wrapper
+ * path validation looks for), a creds file, and the facts validation reads, with
+ * `facts` overriding any of them (OPENAI_API_KEY is set unless `facts.env` says otherwise).
+ */
+export function launchWorld(facts: Partial<LaunchFacts> = {}, prefix = 'alphacore-launch-opts-') {
+  const root = tempDir(prefix);
+  const repo = path.join(root, 'AlphaCore');
+  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
+  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
+  const creds = path.join(root, 'sa.json');
+  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
+  const all: LaunchFacts = {
+    env: { OPENAI_API_KEY: 'sk-env-key' },
+    home: path.join(root, 'home'),
+    cwd: root,
+    repoDir: repo,
+    exists: (f) => fs.existsSync(f),
+    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
+    ...facts,
+  };
+  return { root, repo, creds, facts: all };
+}
