@@ -1,0 +1,38 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { realRepoSkip } from '../helpers/real-repo.js';
+import { stage, type StagedRun } from '../helpers/user.js';
+import { contractWorld, until } from './contract-world.js';
+
+// Trial defect 19: after `alphacore update` rolled back a release whose validator
+// crashes, the validator the rollback started logged `listen EADDRINUSE` for its
+// task-generation API (scripts/start_validator.py serves it on ALPHACORE_HTTP_PORT).
+// A rolled-back validator must serve that API, not just be `online` in PM2.
+const staged = stage();
+const skip = staged.skip ?? realRepoSkip();
+const run = staged.ready as StagedRun;
+
+const VALIDATOR = 'validator-hot-test';
+
+describe.skipIf(skip)('contract: the validator a rollback starts serves its task-generation API', { timeout: 300_000 }, () => {
+  it('rolled back from a crashing release: the task-generation API listens on the port, no EADDRINUSE', async () => {
+    const w = await contractWorld(run);
+    await w.launched();
+    const bad = w.origin.pushSettings({ validator: 'crash' });
+    const r = await w.update();
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', to: bad });
+
+    const validator = w.jlist().find((p) => p.name === VALIDATOR)!;
+    expect(validator.pm2_env.status).toBe('online');
+    const ready = () => fs.existsSync(path.join(w.fake.control, 'taskgen-ready.jsonl'))
+      ? fs.readFileSync(path.join(w.fake.control, 'taskgen-ready.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { pid: number; port: number })
+      : [];
+    // The API answers on the configured port, and it is the rolled-back validator's.
+    const health = await until(() => fetch(`http://127.0.0.1:${w.httpPort}/health`).then((res) => (res.ok ? res.json() : undefined)).catch(() => undefined));
+    expect(health).toMatchObject({ service: 'task-generation' });
+    expect(ready().filter((x) => x.pid === validator.pid)).toEqual([expect.objectContaining({ port: w.httpPort })]);
+    const errorLog = String(validator.pm2_env.pm_err_log_path);
+    expect(fs.readFileSync(errorLog, 'utf8')).not.toMatch(/EADDRINUSE/);
+  });
+});
