@@ -26,12 +26,12 @@ describe.skipIf(skip)('contract: the validator a rollback starts serves its task
     const validator = w.jlist().find((p) => p.name === VALIDATOR)!;
     expect(validator.pm2_env.status).toBe('online');
     const ready = () => fs.existsSync(path.join(w.fake.control, 'taskgen-ready.jsonl'))
-      ? fs.readFileSync(path.join(w.fake.control, 'taskgen-ready.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { pid: number; port: number })
+      ? fs.readFileSync(path.join(w.fake.control, 'taskgen-ready.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { validatorPid: number; port: number })
       : [];
     // The API answers on the configured port, and it is the rolled-back validator's.
     const health = await until(() => fetch(`http://127.0.0.1:${w.httpPort}/health`).then((res) => (res.ok ? res.json() : undefined)).catch(() => undefined));
     expect(health).toMatchObject({ service: 'task-generation' });
-    expect(ready().filter((x) => x.pid === validator.pid)).toEqual([expect.objectContaining({ port: w.httpPort })]);
+    expect(ready().filter((x) => x.validatorPid === validator.pid)).toEqual([expect.objectContaining({ port: w.httpPort })]);
     const errorLog = String(validator.pm2_env.pm_err_log_path);
     expect(fs.readFileSync(errorLog, 'utf8')).not.toMatch(/EADDRINUSE/);
   });
