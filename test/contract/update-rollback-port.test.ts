@@ -8,7 +8,10 @@ import { contractWorld, until } from './contract-world.js';
 // Trial defect 19: after `alphacore update` rolled back a release whose validator
 // crashes, the validator the rollback started logged `listen EADDRINUSE` for its
 // task-generation API (scripts/start_validator.py serves it on ALPHACORE_HTTP_PORT).
-// A rolled-back validator must serve that API, not just be `online` in PM2.
+// A rolled-back validator must serve that API, not just be `online` in PM2. The crashing
+// release holds the port for 2 s of each start (start_validator.py starts the API before
+// the Validator), so the rollback's start must come after PM2 stopped the whole tree.
+// (In the trial the holder was another validator on 8000; see docs/launch.md.)
 const staged = stage();
 const skip = staged.skip ?? realRepoSkip();
 const run = staged.ready as StagedRun;
