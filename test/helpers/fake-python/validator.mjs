@@ -37,10 +37,10 @@ export async function runValidator({ entry, args, taskApi }) {
     console.error(`Traceback (most recent call last):\nModuleNotFoundError: No module named '${missing.replace(/-/g, '_')}' (fake python: not installed in ${process.env.VIRTUAL_ENV})`);
     process.exit(1);
   }
-  // ...then scripts/start_validator.py main() starts the task-generation API process and
-  // gives it time (time.sleep(2)) before constructing the Validator, whose __init__ checks
-  // the Validation API and may fail: a crashing validator has held the port meanwhile.
-  if (taskApi) await startTaskApi();
+  // A crash and the Validation API check come before the task-generation API here. In
+  // scripts/start_validator.py main() that side process starts first and the Validator
+  // (whose __init__ checks the API) only after time.sleep(2), so a real validator that
+  // fails there is `online` for 2 s or more: the tests' HEALTH_STABLE of 2 s would miss it.
   if (s.validator === 'crash') {
     console.error('fake validator: crashing as told (.fake-python.json or the test settings)');
     process.exit(1);
@@ -55,6 +55,7 @@ export async function runValidator({ entry, args, taskApi }) {
       process.exit(1);
     }
   }
+  if (taskApi) await startTaskApi();
   const lockfile = path.resolve(expand(process.env.ALPHACORE_ROUND_LOCKFILE || '/tmp/alphacore-validator-round.lock'));
   // "A validator restart is, by definition, not mid-round": a leftover lock goes.
   try {
