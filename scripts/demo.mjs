@@ -128,6 +128,9 @@ try {
   const creds = path.join(tmp, 'service-account.json');
   fs.writeFileSync(creds, '{"client_email":"demo-validator@demo-project.iam.gserviceaccount.com"}\n');
   const port = await freePort();
+  // The validator's task-generation API gets a free port too: on a validator machine the
+  // default 8000 is the real validator's (trial defect 19: EADDRINUSE for one or the other).
+  const httpPort = await freePort();
   const roundLock = path.join(tmp, 'round.lock');
   console.log(`An AlphaCore-shaped repo with stub services; release ${v1} (VERSION 1.0.0) is deployed in $DEMO/AlphaCore.`);
 
@@ -138,7 +141,7 @@ try {
 
   const launchArgs = [
     'launch', '--wallet-name', 'demo', '--hotkey', 'demo-hot', '--netuid', '66', '--network', 'test', '--gcp-creds-file', creds,
-    '--validation-api-endpoint', `http://127.0.0.1:${port}`, '--round-lockfile', roundLock, '--disable-llm', '--no-autoupdate',
+    '--validation-api-endpoint', `http://127.0.0.1:${port}`, '--round-lockfile', roundLock, '--http-port', String(httpPort), '--disable-llm', '--no-autoupdate',
   ];
   if (alphacore('1. launch the validator under PM2 (namespace alphacore)', launchArgs, deploy) !== 0) throw new Error('launch failed');
   const config = path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env');

@@ -28,6 +28,8 @@ describe('npm run demo', () => {
         expect(found, `"${marker}" after position ${at}`).toBeGreaterThanOrEqual(0);
         at = found;
       }
+      // Its validator serves the task-generation API on a free port, never the machine's 8000.
+      expect(out).toMatch(/\$ alphacore launch .*--http-port (?!8000 )\d+ /);
       const tmp = /removed \(|is removed/.test(out) ? /alphacore demo in (\S+)/.exec(out)?.[1] : undefined;
       expect(tmp).toBeDefined();
       expect(fs.existsSync(tmp!)).toBe(false);

@@ -16,6 +16,7 @@ const e2e = staged.skip ? describe.skip : describe;
 interface World {
   setup: AlphaCoreSetup;
   apiUrl: string;
+  httpPort: number;
   pm2: IsolatedPm2;
   env: Record<string, string>;
   creds: string;
@@ -54,6 +55,7 @@ async function world(options: { api?: boolean } = {}): Promise<World> {
   return {
     setup,
     apiUrl: `http://127.0.0.1:${apiPort}`,
+    httpPort: await closedPort(),
     pm2,
     env,
     creds,
@@ -62,7 +64,11 @@ async function world(options: { api?: boolean } = {}): Promise<World> {
   };
 }
 
-const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--validation-api-endpoint', w.apiUrl, '--no-autoupdate', ...more];
+// Each world's validator serves its own free port, never the machine's 8000 (trial defect 19).
+const flags = (w: World, ...more: string[]) => [
+  'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--validation-api-endpoint', w.apiUrl, '--no-autoupdate',
+  ...(more.includes('--http-port') ? [] : ['--http-port', String(w.httpPort)]), ...more,
+];
 const launch = (w: World, args: string[]) => runCliAs(run, args, { env: w.env, cwd: w.setup.deploy });
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
 

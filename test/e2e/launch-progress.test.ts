@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup, pushRelease, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { closedPort } from '../helpers/api.js';
 import { runCli } from '../helpers/cli.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { restartWorld } from '../helpers/restart-world.js';
@@ -26,6 +27,7 @@ interface World {
   creds: string;
   root: string;
   logFile: string;
+  httpPort: number;
 }
 
 const daemons: IsolatedPm2[] = [];
@@ -73,10 +75,14 @@ async function world(): Promise<World> {
   // HEALTH_STABLE short: launch waits that long for a healthy validator.
   const env = { ...base, ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', PATH: `${fakePython(root, setup.venv)}:${pm2.env.PATH}` };
   await chownTree(root, run.user);
-  return { setup, pm2, env, creds, root, logFile: path.join(base.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.log') };
+  return { setup, pm2, env, creds, root, logFile: path.join(base.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.log'), httpPort: await closedPort() };
 }
 
-const flags = (w: World, ...more: string[]) => ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--disable-validation-api', ...more];
+// Each world's validator serves its own free port, never the machine's 8000 (trial defect 19).
+const flags = (w: World, ...more: string[]) => [
+  'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--disable-validation-api',
+  '--http-port', String(w.httpPort), ...more,
+];
 const newVenv = (w: World) => ['--venv-dir', path.join(w.root, 'new venv')];
 
 e2e('launch --json and progress (built CLI as a non-root user, real PM2, a real pseudo-terminal)', () => {

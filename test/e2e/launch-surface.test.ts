@@ -33,6 +33,7 @@ interface World {
   pm2: IsolatedPm2;
   env: Record<string, string>;
   creds: string;
+  httpPort: number;
   apiUrl: string;
   configFile: string;
 }
@@ -51,7 +52,7 @@ async function world(): Promise<World> {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '2s' };
   await chownTree(root, run.user);
-  return { root, setup, pm2, env, creds, apiUrl: 'http://127.0.0.1:8888', configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env') };
+  return { root, setup, pm2, env, creds, httpPort: await closedPort(), apiUrl: 'http://127.0.0.1:8888', configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env') };
 }
 
 /** The Validation API first, as on a real machine: the validator refuses to start without it (real launches only). */
@@ -63,7 +64,8 @@ async function startApi(w: World): Promise<void> {
 }
 
 const launch = (w: World, args: string[], env: Record<string, string> = {}) => runCliAs(run, ['launch', ...args], { env: { ...w.env, ...env }, cwd: w.setup.deploy });
-const base = (w: World) => ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds];
+// Each world's validator serves its own free port, never the machine's 8000 (trial defect 19).
+const base = (w: World) => ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--http-port', String(w.httpPort)];
 
 /** Pids of processes whose environment names this PM2_HOME (a PM2 daemon started for it). */
 function processesFor(home: string): number[] {
@@ -165,7 +167,7 @@ e2e('launch: the bash launcher\'s rules for networks and names (issue 9)', () =>
     const w = await world();
     const wallet = "my cold 'wallet'";
     const hotkey = 'hot key $HOME';
-    const args = ['--wallet-name', wallet, '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--disable-llm', '--no-autoupdate'];
+    const args = ['--wallet-name', wallet, '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', w.creds, '--disable-llm', '--no-autoupdate', '--http-port', String(w.httpPort)];
     const envFile = path.join(w.setup.deploy, 'env', 'test', `validator-${wallet}-${hotkey}.env`);
     const processName = `validator-${hotkey}-test`;
 

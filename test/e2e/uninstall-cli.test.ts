@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
+import { closedPort } from '../helpers/api.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { cliInTerminal } from '../helpers/terminal.js';
 import { isolatedEnv } from '../helpers/tmp.js';
@@ -80,7 +81,7 @@ async function world(): Promise<World> {
   const [a, b] = [`un-${id}-a`, `un-${id}-b`];
   await crontab(env, OTHERS);
   for (const [ns, hotkey] of [[a, 'hot-a'], [b, 'hot-b']] as const) {
-    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--disable-validation-api', '--pm2-namespace', ns], { env, cwd: setup.deploy });
+    const r = await runCliAs(run, ['launch', '--wallet-name', 'cold', '--hotkey', hotkey, '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm', '--disable-validation-api', '--pm2-namespace', ns, '--http-port', String(await closedPort())], { env, cwd: setup.deploy });
     expect(r.exitCode, r.stdout + r.stderr).toBe(0);
   }
   // The API of namespace a, as the update would have started it.

@@ -20,7 +20,10 @@ import { fileURLToPath } from 'node:url';
  * scripts/start_validator.py` / `neurons/validator.py` (fake validator: needs the API's
  * /health when ALPHACORE_VALIDATION_API_ENABLED, removes a leftover
  * ALPHACORE_ROUND_LOCKFILE, writes {round_id,block,ts,pid} there while a round is held and
- * removes it at round end or Ctrl-C, serves ALPHACORE_HTTP_PORT for start_validator.py),
+ * removes it at round end or Ctrl-C; for start_validator.py the task-generation API in a
+ * side process on ALPHACORE_HTTP_PORT, 2 s before the round loop, as there: records
+ * taskgen-ready.jsonl {pid, validatorPid, port} when it listens, logs `Task Generation API
+ * error: ... EADDRINUSE` when the port is busy),
  * `python -m modules.evaluation.validation.sandbox.validation_api` (fake API on
  * ALPHACORE_VALIDATION_HTTP_HOST/PORT: /health, /validate/active).
  *

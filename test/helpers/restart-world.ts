@@ -60,6 +60,8 @@ export async function restartWorld(
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const apiPort = await closedPort();
+  // Its own task-generation port: the default 8000 is the machine's real validator's (trial defect 19).
+  const httpPort = await closedPort();
   // The update prepares venvs with `python3 -m venv` and pip (§5.4): here python3 makes
   // the fixture's stub venvs, whose python runs the fixture's node services.
   const pyBin = fixturePython3(path.join(root, 'python-bin'));
@@ -73,6 +75,7 @@ export async function restartWorld(
     'launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
     '--validation-api-endpoint', `http://127.0.0.1:${apiPort}`, '--round-lockfile', path.join(root, 'round.lock'),
     ...(options.openaiKeyInEnv ? [] : ['--disable-llm']), '--no-autoupdate', ...(options.launchFlags ?? []),
+    ...(options.launchFlags?.includes('--http-port') ? [] : ['--http-port', String(httpPort)]),
   ];
   const launchEnv = options.openaiKeyInEnv ? { ...env, ALPHACORE_OPENAI_API_KEY: options.openaiKeyInEnv } : env;
   const relaunch = () => runCliAs(run, launchArgs, { env: launchEnv, cwd: setup.deploy, timeoutMs: 180_000 });

@@ -29,13 +29,14 @@ async function world() {
   const pm2 = isolatedPm2(root);
   daemons.push(pm2);
   const env = { PATH: pm2.env.PATH, HOME: root, PM2_HOME: pm2.home, ...setup.control.env };
-  return { root, setup, pm2, env };
+  // The validator's task-generation port: a free one, never the machine's 8000 (trial defect 19).
+  return { root, setup, pm2, env, httpPort: await closedPort() };
 }
 
 function startValidator(w: Awaited<ReturnType<typeof world>>, lockfile: string) {
   const envFile = path.join(w.root, 'v.env');
   // No Validation API here: the stub, like the real validator, only skips it when disabled.
-  fs.writeFileSync(envFile, 'ALPHACORE_NETUID="5"\nALPHACORE_VALIDATION_API_ENABLED="false"\n');
+  fs.writeFileSync(envFile, `ALPHACORE_NETUID="5"\nALPHACORE_VALIDATION_API_ENABLED="false"\nALPHACORE_HTTP_PORT="${w.httpPort}"\n`);
   execFileSync(path.join(w.pm2.env.PATH.split(':')[0]!, 'pm2'), ['start', path.join(w.setup.deploy, 'scripts/validator/process/pm2.config.js'), '--name', 'v', '--update-env'], {
     env: { ...w.env, PROCESS_NAME: 'v', PM2_NAMESPACE: 'fx', ENV_FILE: envFile, VENV_DIR: w.setup.venv, ALPHACORE_ROUND_LOCKFILE: lockfile },
     stdio: 'ignore',

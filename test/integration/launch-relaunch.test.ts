@@ -11,6 +11,7 @@ import { installFakePython } from '../helpers/fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { testContext } from '../helpers/context.js';
 import { isolatedEnv, tempDir } from '../helpers/tmp.js';
+import { closedPort } from '../helpers/api.js';
 
 // In-process, as root but with a non-root uid in the Context (launch refuses uid 0);
 // PM2 is the devDependency with a PM2_HOME in a temp dir.
@@ -32,10 +33,13 @@ async function world() {
   return { root, setup, pm2, creds, ctx, out };
 }
 
+// The validators these start serve a free port, never the machine's 8000 (trial defect 19).
+const HTTP_PORT = ['--http-port', String(await closedPort())];
+
 describe('relaunchValidator (the update cycle\'s validator restart)', () => {
   it('relaunches from the auto-update config: same env file, process replaced, config and scheduler untouched', async () => {
     const w = await world();
-    const argv = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '3', '--network', 'local', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--epoch-slots', '2', '--pm2-namespace', 'relns', '--disable-validation-api'];
+    const argv = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '3', '--network', 'local', '--gcp-creds-file', w.creds, '--no-autoupdate', '--disable-llm', '--epoch-slots', '2', '--pm2-namespace', 'relns', '--disable-validation-api', ...HTTP_PORT];
     expect(await runLaunch(w.ctx, await parseLaunchArgv(argv))).toBe(0);
     const configFile = w.ctx.paths.autoupdateConfig('relns');
     const envFile = path.join(w.setup.deploy, 'env', 'local', 'validator-cold-hot.env');
@@ -59,7 +63,7 @@ describe('relaunchValidator (the update cycle\'s validator restart)', () => {
 
   it('restarts a stopped validator (the cycle stopped the namespace) even with unchanged settings', async () => {
     const w = await world();
-    const argv = ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api'];
+    const argv = ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api', ...HTTP_PORT];
     await relaunchValidator(w.ctx, argv, w.setup.deploy);
     w.pm2.pm2('stop', 'all');
     expect(w.pm2.list().map((p) => p.status)).toEqual(['stopped']);
@@ -100,7 +104,7 @@ describe('relaunchValidator (the update cycle\'s validator restart)', () => {
     fs.rmSync(w.setup.venv, { recursive: true });
     fs.writeFileSync(path.join(w.setup.deploy, 'modules', 'requirements.txt'), 'bittensor\n');
     const ctx = { ...w.ctx, env: { ...w.ctx.env, PATH: `${fake.bin}:${w.ctx.env.PATH}` } };
-    await relaunchValidator(ctx, ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api'], w.setup.deploy);
+    await relaunchValidator(ctx, ['--wallet-name', 'c', '--hotkey', 'h', '--netuid', '1', '--network', 'local', '--validator-sa', 'a@b.iam.gserviceaccount.com', '--disable-llm', '--disable-validation-api', ...HTTP_PORT], w.setup.deploy);
     expect(fs.existsSync(path.join(w.setup.venv, 'bin', 'activate'))).toBe(true);
     expect(fs.existsSync(path.join(w.setup.venv, '.alphacore-incomplete'))).toBe(false);
     expect(fake.installed(w.setup.venv)).toEqual(['bittensor', 'pip']);

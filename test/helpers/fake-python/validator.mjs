@@ -1,7 +1,7 @@
 // The fake validator: what neurons/validator.py (and scripts/start_validator.py, which
 // adds the task-generation API on ALPHACORE_HTTP_PORT) do that the toolkit depends on.
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { envFlag, missingImport, record, relevantEnv, settings, sleep, version } from './common.mjs';
@@ -31,11 +31,16 @@ export async function runValidator({ entry, args, taskApi }) {
   record('validator-starts.jsonl', { entry, argv: args, cwd: process.cwd(), env: relevantEnv(), version: version(), mode: s.validator ?? 'ok' });
   console.log(`fake validator (${entry}) starting, version ${version()}`);
   if (s.startDelaySeconds > 0) await sleep(s.startDelaySeconds * 1000);
+  // The imports come first (a missing requirement ends it before anything else)...
   const missing = missingImport();
   if (missing) {
     console.error(`Traceback (most recent call last):\nModuleNotFoundError: No module named '${missing.replace(/-/g, '_')}' (fake python: not installed in ${process.env.VIRTUAL_ENV})`);
     process.exit(1);
   }
+  // A crash and the Validation API check come before the task-generation API here. In
+  // scripts/start_validator.py main() that side process starts first and the Validator
+  // (whose __init__ checks the API) only after time.sleep(2), so a real validator that
+  // fails there is `online` for 2 s or more: the tests' HEALTH_STABLE of 2 s would miss it.
   if (s.validator === 'crash') {
     console.error('fake validator: crashing as told (.fake-python.json or the test settings)');
     process.exit(1);
@@ -50,6 +55,7 @@ export async function runValidator({ entry, args, taskApi }) {
       process.exit(1);
     }
   }
+  if (taskApi) await startTaskApi();
   const lockfile = path.resolve(expand(process.env.ALPHACORE_ROUND_LOCKFILE || '/tmp/alphacore-validator-round.lock'));
   // "A validator restart is, by definition, not mid-round": a leftover lock goes.
   try {
@@ -59,19 +65,6 @@ export async function runValidator({ entry, args, taskApi }) {
     }
   } catch {
     // as the real one: ignored
-  }
-  if (taskApi) {
-    // scripts/start_validator.py: the task-generation API in a side process; its failure
-    // (e.g. a busy port) is logged and the validator keeps running, as there.
-    const port = Number(process.env.ALPHACORE_HTTP_PORT || 8000);
-    const host = process.env.ALPHACORE_HTTP_HOST || '0.0.0.0';
-    http
-      .createServer((req, res) => {
-        res.writeHead(req.url === '/health' ? 200 : 404, { 'content-type': 'application/json' });
-        res.end(JSON.stringify(req.url === '/health' ? { status: 'healthy', service: 'task-generation', version: version() } : { detail: 'Not Found' }));
-      })
-      .on('error', (error) => console.error(`Task Generation API error: ${error.message}`))
-      .listen(port, host, () => record('taskgen-ready.jsonl', { host, port }));
   }
   let holding = false;
   const releaseLock = () => {
@@ -104,4 +97,15 @@ export async function runValidator({ entry, args, taskApi }) {
   setInterval(tick, 200);
   record('validator-ready.jsonl', { entry, lockfile });
   console.log(`fake validator ready (round lockfile ${lockfile})`);
+}
+
+/** The side process (daemon=True: ended when the validator exits), then time.sleep(2) as there. */
+async function startTaskApi() {
+  const child = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), 'taskgen.mjs')], { stdio: ['ignore', 'inherit', 'inherit'] });
+  process.on('exit', () => child.kill('SIGTERM'));
+  // Ctrl-C meanwhile: main()'s KeyboardInterrupt handler ends the child and exits 0.
+  const early = () => process.exit(0);
+  process.on('SIGINT', early);
+  await sleep(2000);
+  process.off('SIGINT', early);
 }
