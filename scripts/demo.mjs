@@ -145,8 +145,8 @@ try {
   ];
   if (alphacore('1. launch the validator under PM2 (namespace alphacore)', launchArgs, deploy) !== 0) throw new Error('launch failed');
   const config = path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env');
-  // Short health windows so the demo takes seconds, and where the stub API listens.
-  fs.appendFileSync(config, `VALIDATION_HTTP_PORT=${port}\nHEALTH_STABLE=2s\nHEALTH_TIMEOUT=20s\n`);
+  // Short health windows so the demo takes seconds (the stub API's port comes from the endpoint).
+  fs.appendFileSync(config, `HEALTH_STABLE=2s\nHEALTH_TIMEOUT=20s\n`);
 
   const v2 = release('1.1.0');
   fs.writeFileSync(path.join(control, 'hold-round-lock'), '{"round_id":"demo-round-7","block":4242}');

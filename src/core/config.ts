@@ -254,6 +254,29 @@ export function scanConfig(
 }
 
 /** Applies the defaults and checks every key; all problems at once (UserError, exit 2). */
+/** The port of a plain-http Validation API endpoint on this machine (loopback or 0.0.0.0), else undefined. */
+function localEndpointPort(endpoint: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]', '0.0.0.0'].includes(url.hostname)) return undefined;
+  return url.port || '80';
+}
+
+/**
+ * The port to start the Validation API on when VALIDATION_HTTP_PORT does not say: that of
+ * a plain-http endpoint on this machine, the one the gate and the health check poll,
+ * unless it is the repo script's default 8888. undefined for another host or https (a
+ * TLS proxy in front of the API: its port is the proxy's).
+ */
+export function localApiPort(endpoint: string): string | undefined {
+  const port = localEndpointPort(endpoint);
+  return port === '8888' ? undefined : port;
+}
+
 export function validateConfig(
   file: string,
   values: Partial<Record<ConfigKey, string>>,
@@ -263,6 +286,7 @@ export function validateConfig(
   warnings: readonly string[] = [],
 ): AutoupdateConfig {
   const problems = new Problems();
+  const extraWarnings: string[] = [];
   const get = (key: ConfigKey): string | undefined => values[key] || undefined;
 
   for (const key of ['NETWORK', 'WALLET_NAME', 'WALLET_HOTKEY', 'NETUID'] as const) {
@@ -307,6 +331,13 @@ export function validateConfig(
   for (const key of ['VALIDATOR_HTTP_PORT', 'VALIDATION_HTTP_PORT'] as const) {
     const v = get(key);
     if (v && !(/^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 65535)) problems.add(`${key}=${shown(v)} must be a port number 1-65535.`);
+  }
+  // The API is started on VALIDATION_HTTP_PORT (else the endpoint's port, see localApiPort)
+  // and waited for on the endpoint: two different local ports can only fail the health check.
+  const apiPort = get('VALIDATION_HTTP_PORT');
+  const polled = localEndpointPort(apiEndpoint);
+  if (apiPort && polled && apiPort !== polled) {
+    extraWarnings.push(`VALIDATION_HTTP_PORT=${apiPort} but VALIDATION_API_ENDPOINT=${apiEndpoint} is port ${polled} of this machine: an update starts the API on ${apiPort} and waits for it on ${polled}, and fails. Make them agree (or remove VALIDATION_HTTP_PORT: the endpoint's port is used).`);
   }
   // PM2 names hold what wallet names hold (the default is validator-<hotkey>-<network>); PM2 makes log file names of them.
   for (const key of ['VALIDATOR_PROCESS_NAME', 'VALIDATION_PROCESS_NAME'] as const) {
@@ -382,7 +413,7 @@ export function validateConfig(
     metricsDir,
     pin,
     unknownKeys: unknown,
-    warnings: [...warnings],
+    warnings: [...warnings, ...extraWarnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),
   };
   problems.throwIfAny(`Invalid auto-update config ${file}:`, 'Fix the keys above in the file (or the environment variable of the same name) and run again.', warnings);

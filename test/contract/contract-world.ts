@@ -109,7 +109,7 @@ export async function contractWorld(run: StagedRun, options: { releaseAt?: strin
       await self.launchApi();
       const r = await self.cli(self.launchFlags(...flags));
       if (r.exitCode !== 0) throw new Error(`launch failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
-      fs.appendFileSync(self.configFile, [`VALIDATION_HTTP_PORT=${apiPort}`, 'HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=40s', ''].join('\n'));
+      fs.appendFileSync(self.configFile, ['HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=40s', ''].join('\n'));
     },
     update: (args = []) => runCliAs(run, ['update', '--config', self.configFile, '--json', ...args], { env, cwd: env.HOME, timeoutMs: 240_000 }),
     services: () =>

@@ -64,7 +64,9 @@ describe.skipIf(skip)('contract: launch guards on the real repository', { timeou
     expect(w.jlist().map((p) => [p.name, p.pid, p.pm2_env.status])).toEqual([['validator-hot-test', firstPid, 'online']]);
 
     // Another namespace is fine; --replace in this one deletes the other validator.
-    const elsewhere = await w.cli([...other, '--pm2-namespace', 'second', '--http-port', String(w.httpPort + 1)]);
+    // (its own task-generation port: the world's --http-port value replaced, a flag given twice is refused)
+    const ownPort = other.map((f, i) => (other[i - 1] === '--http-port' ? String(w.httpPort + 1) : f));
+    const elsewhere = await w.cli([...ownPort, '--pm2-namespace', 'second']);
     expect(elsewhere.exitCode, elsewhere.stdout + elsewhere.stderr).toBe(0);
     const replaced = await w.cli([...other, '--replace']);
     expect(replaced.exitCode, replaced.stdout + replaced.stderr).toBe(0);

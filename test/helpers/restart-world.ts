@@ -84,7 +84,7 @@ export async function restartWorld(
   const configFile = path.join(env.XDG_CONFIG_HOME!, 'alphacore', 'autoupdate', 'alphacore.env');
   fs.appendFileSync(
     configFile,
-    [`VALIDATION_HTTP_PORT=${apiPort}`, 'HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=20s', ...(options.config ?? []), ''].join('\n'),
+    ['HEALTH_STABLE=2s', 'HEALTH_TIMEOUT=20s', ...(options.config ?? []), ''].join('\n'),
   );
   // A process of another namespace that no update may touch.
   const bystanderScript = path.join(root, 'bystander.sh');

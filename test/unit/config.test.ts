@@ -131,6 +131,18 @@ describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 1
     ]));
   });
 
+  it('VALIDATION_HTTP_PORT that disagrees with a local VALIDATION_API_ENDPOINT is warned about (the update could only fail its health check)', () => {
+    const mismatch = setup([...VALID, 'VALIDATION_API_ENDPOINT=http://127.0.0.1:18711', 'VALIDATION_HTTP_PORT=8888']).load();
+    expect(mismatch.warnings).toEqual([expect.stringContaining('VALIDATION_HTTP_PORT=8888 but VALIDATION_API_ENDPOINT=http://127.0.0.1:18711 is port 18711 of this machine')]);
+    for (const agree of [
+      ['VALIDATION_API_ENDPOINT=http://127.0.0.1:18711', 'VALIDATION_HTTP_PORT=18711'],
+      ['VALIDATION_API_ENDPOINT=http://127.0.0.1:18711'],
+      ['VALIDATION_API_ENDPOINT=https://127.0.0.1:443', 'VALIDATION_HTTP_PORT=8888'],
+      ['VALIDATION_API_ENDPOINT=http://api.example:9000', 'VALIDATION_HTTP_PORT=8888'],
+      ['VALIDATION_HTTP_PORT=8888'],
+    ]) expect(setup([...VALID, ...agree]).load().warnings, agree.join(' ')).toEqual([]);
+  });
+
   it('warnings travel with the errors, and in config.warnings when the config is good', () => {
     const good = setup([...VALID, 'NETWROK=finney', 'NETUID=67']).load();
     expect(good.netuid).toBe('67');

@@ -66,6 +66,26 @@ describe('relaunch command lines', () => {
   });
 });
 
+describe('the Validation API port (operator trial: an API on --port 18711 came back on 8888 after an update)', () => {
+  const port = (endpoint: string, values: AutoupdateConfig['values'] = {}) => {
+    const args = apiCommand(config({ validationApiEndpoint: endpoint }, values)).args;
+    return args.includes('--port') ? args[args.indexOf('--port') + 1] : undefined;
+  };
+  it('is the endpoint\'s when the endpoint is plain http on this machine and the file names none', () => {
+    expect(port('http://127.0.0.1:18711')).toBe('18711');
+    expect(port('http://localhost:9000/')).toBe('9000');
+    expect(port('http://0.0.0.0:9001')).toBe('9001');
+  });
+  it('is left to the script (8888) for the default endpoint, another host or https (a proxy in front)', () => {
+    expect(port('http://127.0.0.1:8888')).toBeUndefined();
+    expect(port('http://api.example:18711')).toBeUndefined();
+    expect(port('https://127.0.0.1:18711')).toBeUndefined();
+  });
+  it('is VALIDATION_HTTP_PORT when the file names it', () => {
+    expect(port('http://127.0.0.1:18711', { VALIDATION_HTTP_PORT: '18712' })).toBe('18712');
+  });
+});
+
 describe('notification body', () => {
   it('has text and content for chat hooks and a structured part', () => {
     const body = JSON.parse(notificationBody({ namespace: 'alphacore', host: 'vm1', outcome: 'updated', from: 'a'.repeat(40), to: 'b'.repeat(40), summary: 'updated aaaaaaa -> bbbbbbb' }));

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AutoupdateConfig, RefreshMode } from '../../core/config.js';
+import { localApiPort, type AutoupdateConfig, type RefreshMode } from '../../core/config.js';
 
 /** Paths in the AlphaCore repository that the cycle drives (DESIGN.md §4-5). */
 export const SCRIPTS = {
@@ -54,7 +54,10 @@ export function apiCommand(config: AutoupdateConfig, venvDir?: string): { file: 
     ['--env-out', v.VALIDATION_ENV_FILE],
     ['--venv-dir', venvDir ?? v.VALIDATION_VENV_DIR],
     ['--bind-host', v.VALIDATION_HTTP_HOST],
-    ['--port', v.VALIDATION_HTTP_PORT],
+    // The endpoint the health check polls names the port when the file does not (an API
+    // started with the repo script's --port 18711 and launch --validation-api-endpoint
+    // http://127.0.0.1:18711 came back on 8888 and the update could only fail).
+    ['--port', v.VALIDATION_HTTP_PORT || localApiPort(config.validationApiEndpoint)],
   ];
   for (const [flag, value] of optional) if (value) args.push(flag, value);
   return { file: 'bash', args: [path.join(config.repoDir, SCRIPTS.api), ...args, ...config.validationApiExtraArgs] };
