@@ -87,12 +87,16 @@ async function main(): Promise<void> {
   } catch (error) {
     // A usage error yargs itself raises (an unknown flag, a missing value) with --json is
     // still one JSON object on stdout, as each command's own errors are; `update --json`
-    // speaks JSON lines ending in a result event instead, and keeps its text error here.
+    // speaks JSON lines ending in a result event instead.
     const words = process.argv.slice(2);
     const json = words.includes('--json') && JSON_ERRORS.has(words[0] ?? '') ? jsonError(error) : undefined;
     if (json) {
       ctx.stdout(`${JSON.stringify(json)}\n`);
       exitCode = json.error.exitCode;
+    } else if (words[0] === 'update' && words.includes('--json') && error instanceof UserError) {
+      // update --json: its result event, as for an invalid config (nothing ran, nothing changed).
+      ctx.stdout(`${JSON.stringify({ event: 'result', outcome: 'invalid-usage', reason: error.message, from: null, to: null })}\n`);
+      exitCode = 2;
     } else exitCode = await report(error);
   }
   process.exitCode = exitCode;

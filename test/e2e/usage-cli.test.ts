@@ -50,16 +50,21 @@ describe('flags', () => {
     expect([none.exitCode, none.stderr]).toEqual([2, expect.stringContaining('Name a command')]);
   });
 
-  it('with --json, a usage error yargs raises is one JSON object on stdout (status, autoupdate, uninstall); update keeps text', async () => {
+  it('with --json, a usage error yargs raises is one JSON object on stdout (status, autoupdate, uninstall); for update, its result event', async () => {
     const e = env();
     for (const args of [['status', '--json', '--nmaespace', 'x'], ['autoupdate', 'status', '--json', '--bogus'], ['uninstall', '--json', '--bogus']]) {
       const r = await runCli(args, { env: e });
       expect([r.exitCode, r.stderr], args.join(' ')).toEqual([2, '']);
       expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { kind: 'usage', exitCode: 2, message: expect.stringContaining('unknown flag') } });
     }
-    // update --json speaks JSON lines ending in a result event; metrics has no --json.
-    const u = await runCli(['update', '--json', '--bogus'], { env: e });
-    expect([u.exitCode, u.stdout, u.stderr]).toEqual([2, '', expect.stringContaining('--bogus: unknown flag.')]);
+    // update --json speaks JSON lines ending in a result event (also for a missing --config).
+    for (const [args, reason] of [[['update', '--json', '--bogus'], '--bogus: unknown flag.'], [['update', '--json'], '--config is required']] as const) {
+      const u = await runCli([...args], { env: e });
+      expect([u.exitCode, u.stderr], args.join(' ')).toEqual([2, '']);
+      expect(JSON.parse(u.stdout)).toEqual({ event: 'result', outcome: 'invalid-usage', reason: expect.stringContaining(reason), from: null, to: null });
+    }
+    const plain = await runCli(['update'], { env: e });
+    expect([plain.exitCode, plain.stderr]).toEqual([2, expect.stringContaining('--config is required: the auto-update config file launch wrote')]);
   });
 
   it('a misspelled flag is named, with the nearest known flag', async () => {

@@ -10,12 +10,14 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
     'Bring the deploy clone to the newest release, never mid-round (see README: the guarded cycle)',
     (y) =>
       y
-        .option('config', { type: 'string', demandOption: true, describe: 'auto-update config file (KEY=VALUE)', normalize: true })
+        .option('config', { type: 'string', describe: 'auto-update config file (KEY=VALUE), required', normalize: true })
         .option('repo-dir', { type: 'string', describe: 'deploy clone (overrides REPO_DIR)' })
         .option('remote', { type: 'string', describe: 'git remote (overrides REMOTE; default origin)' })
         .option('branch', { type: 'string', describe: 'branch to follow (overrides BRANCH; default release)' })
         .option('to', { type: 'string', describe: 'deploy this commit of REMOTE/BRANCH instead of its tip (overrides PIN)' })
         .check((a) => {
+          // Said here rather than by yargs' "Missing required argument", which points at the general --help.
+          if (a.config === undefined) throw new UserError('--config is required: the auto-update config file launch wrote, e.g. --config ~/.config/alphacore/autoupdate/alphacore.env.', { hint: 'Run alphacore update --help for its flags.' });
           if (a.to !== undefined && !COMMIT_SHA.test(String(a.to))) throw new UserError(`--to ${String(a.to)} is not a commit sha (7 to 40 hex digits); pass a commit of the followed branch, e.g. --to $(git -C <repo> rev-parse origin/release).`);
           return true;
         })
@@ -31,7 +33,7 @@ export function updateCommand(yargs: Argv, ctx: Context, setExit: (code: number)
       const path = await import('node:path');
       setExit(
         await runUpdate(ctx, {
-          config: path.resolve(ctx.cwd, argv.config),
+          config: path.resolve(ctx.cwd, argv.config!),
           repoDir: argv['repo-dir'] ? path.resolve(ctx.cwd, argv['repo-dir']) : undefined,
           remote: argv.remote,
           branch: argv.branch,
