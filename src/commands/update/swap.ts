@@ -61,6 +61,11 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
   }
   if (!failure) {
     delete state.journal;
+    // A quarantined release retried with --force that came up healthy is quarantined no more.
+    if (state.quarantine.some((q) => q.sha === to)) {
+      state.quarantine = state.quarantine.filter((q) => q.sha !== to);
+      log.info(`${short(to)} is healthy now: taken out of the quarantine`);
+    }
     const problem = await s.save();
     if (problem) log.error(`${problem}; the update itself succeeded`);
     await savePm2List(run, s);
