@@ -95,7 +95,7 @@ async function main(): Promise<void> {
       exitCode = json.error.exitCode;
     } else if (words[0] === 'update' && words.includes('--json') && error instanceof UserError) {
       // update --json: its result event, as for an invalid config (nothing ran, nothing changed).
-      ctx.stdout(`${JSON.stringify({ event: 'result', outcome: 'invalid-usage', reason: error.message, from: null, to: null })}\n`);
+      ctx.stdout(`${JSON.stringify({ event: 'result', outcome: 'invalid-usage', reason: error.message, ...(error.hint ? { hint: error.hint } : {}), from: null, to: null })}\n`);
       exitCode = 2;
     } else exitCode = await report(error);
   }

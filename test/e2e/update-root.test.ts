@@ -41,13 +41,17 @@ describe('update as root', () => {
     const gitBefore = snapshot(path.join(s.deploy, '.git'));
     const stateDir = path.dirname(s.logFile);
 
-    for (const args of [[], ['--json'], ['--dry-run']]) {
+    for (const args of [[], ['--dry-run']]) {
       const r = await runCli(['update', '--config', s.configFile, ...args], { env });
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain('alphacore: update refuses to run as root');
       expect(r.stderr).toContain('sudo -iu'); // names the fix: run it as the validator's user
       expect(r.stdout).not.toContain('result:');
     }
+    // --json: the run's result event says the same, nothing on stderr.
+    const json = await runCli(['update', '--config', s.configFile, '--json'], { env });
+    expect([json.exitCode, json.stderr]).toEqual([2, '']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ event: 'result', outcome: 'invalid-usage', reason: expect.stringContaining('update refuses to run as root'), hint: expect.stringContaining('sudo -iu') });
 
     expect(fs.readdirSync(pm2.home)).toEqual([]); // no PM2 daemon was started
     expect(snapshot(path.join(s.deploy, '.git'))).toEqual(gitBefore); // no fetch, no reset

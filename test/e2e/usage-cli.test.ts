@@ -61,7 +61,7 @@ describe('flags', () => {
     for (const [args, reason] of [[['update', '--json', '--bogus'], '--bogus: unknown flag.'], [['update', '--json'], '--config is required']] as const) {
       const u = await runCli([...args], { env: e });
       expect([u.exitCode, u.stderr], args.join(' ')).toEqual([2, '']);
-      expect(JSON.parse(u.stdout)).toEqual({ event: 'result', outcome: 'invalid-usage', reason: expect.stringContaining(reason), from: null, to: null });
+      expect(JSON.parse(u.stdout)).toEqual({ event: 'result', outcome: 'invalid-usage', reason: expect.stringContaining(reason), hint: 'Run alphacore update --help for its flags.', from: null, to: null });
     }
     const plain = await runCli(['update'], { env: e });
     expect([plain.exitCode, plain.stderr]).toEqual([2, expect.stringContaining('--config is required: the auto-update config file launch wrote')]);

@@ -22,4 +22,11 @@ http
 process.on('SIGINT', () => process.exit(0));
 process.on('SIGTERM', () => process.exit(0));
 // Like the real daemonic child it has no parent-death signal: the validator ends it when it
-// exits (multiprocessing's atexit), PM2's stop reaches it through the process tree.
+// exits (multiprocessing's atexit), PM2's stop reaches it through the process tree. Unlike
+// it, this stand-in also ends once orphaned (its validator killed with SIGKILL, e.g. with a
+// test's PM2 daemon): a leftover would hold the port and keep the throwaway user from
+// being deleted (userdel refuses a user with a running process).
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) process.exit(0);
+}, 500).unref();
