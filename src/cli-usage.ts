@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import { UserError } from './core/errors.js';
-import { keysOfWord, missingValues, needsValue } from './core/flag-value.js';
+import { keysOfWord, missingValues, needsValue, spellings } from './core/flag-value.js';
 import { nearest } from './core/suggest.js';
 
 /**
@@ -41,12 +41,12 @@ export function checkUsage(argv: Record<string, unknown>, y: Argv, raw: readonly
     // From the words typed: yargs gives '' for `--config` at the end, and normalises it to '.'.
     const names = [key, ...(options.alias[key] ?? [])];
     const missing = missingValues(raw, names);
-    const explicitEmpty = raw.some((word) => names.some((n) => word === `${n.length === 1 ? '-' : '--'}${n}=`));
+    const explicitEmpty = spellings(names).some((s) => raw.includes(`${s}=`));
     if (missing.length > 0 || explicitEmpty || argv[key] === '') problems.push(needsValue(key, example(key), missing[0]?.next, known));
   }
   if (problems.length > 0) {
     throw new UserError(problems.length === 1 ? problems[0]! : `invalid usage:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
-      hint: `Run alphacore ${command || ''}${command ? ' ' : ''}--help for ${command ? 'its flags' : 'the commands and their flags'}.`,
+      hint: command ? `Run alphacore ${command} --help for its flags.` : 'Run alphacore --help for the commands and their flags.',
       problems,
     });
   }

@@ -85,9 +85,10 @@ async function main(): Promise<void> {
   try {
     await parser.parseAsync();
   } catch (error) {
-    // A usage error yargs itself raises (an unknown flag, a missing value) with --json is
-    // still one JSON object on stdout, as each command's own errors are; `update --json`
-    // speaks JSON lines ending in a result event instead.
+    // With --json an error is one JSON object on stdout: here for yargs' own usage errors
+    // (an unknown flag, a missing value) and for autoupdate's and uninstall's errors; launch
+    // (with its plan) and status (also reached without yargs) print theirs themselves.
+    // `update --json` speaks JSON lines ending in a result event instead.
     const words = process.argv.slice(2);
     const json = words.includes('--json') && JSON_ERRORS.has(words[0] ?? '') ? jsonError(error) : undefined;
     if (json) {

@@ -4,7 +4,6 @@ import type { Context } from '../../core/context.js';
 import { DEFAULTS, loadConfig, namespaceOf } from '../../core/config.js';
 import { parseEnvFile } from '../../core/envfile.js';
 import { Problems, UserError } from '../../core/errors.js';
-import { jsonError } from '../../core/json-error.js';
 import { intervalProblem } from '../../core/interval.js';
 import { schedulerBackend } from '../../scheduler/backend.js';
 import { installScheduler, removeScheduler, schedulerStatus } from '../../scheduler/index.js';
@@ -75,19 +74,11 @@ function refuseEnableOnlyFlags(flags: AutoupdateFlags): void {
   problems.throwIfAny(`autoupdate ${flags.action}: flags it does not take (nothing was changed):`, `Drop them, or run alphacore autoupdate enable ${flags.interval !== undefined ? `--interval ${flags.interval} ` : ''}to change the timer.`);
 }
 
-/** `alphacore autoupdate`; with --json an error is one object on stdout too (exit code unchanged). */
+/**
+ * `alphacore autoupdate`. With --json an error is one object on stdout too (exit code
+ * unchanged): cli.ts's catch prints it, for this command's errors and yargs' alike.
+ */
 export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promise<number> {
-  try {
-    return await runAction(ctx, flags);
-  } catch (error) {
-    const json = flags.json ? jsonError(error) : undefined;
-    if (!json) throw error;
-    ctx.stdout(`${JSON.stringify(json)}\n`);
-    return json.error.exitCode;
-  }
-}
-
-async function runAction(ctx: Context, flags: AutoupdateFlags): Promise<number> {
   refuseRoot(ctx, flags);
   refuseEnableOnlyFlags(flags);
   const { namespace, configFile } = resolveTarget(ctx, flags);

@@ -10,15 +10,6 @@ export interface WriteFacts {
   isDir?(file: string): boolean;
 }
 
-export function canWriteDir(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-    return fs.statSync(dir).isDirectory();
-  } catch {
-    return false;
-  }
-}
-
 const isDirectory = (file: string): boolean => {
   try {
     return fs.statSync(file).isDirectory();
@@ -26,6 +17,15 @@ const isDirectory = (file: string): boolean => {
     return false;
   }
 };
+
+export function canWriteDir(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    return false;
+  }
+  return isDirectory(dir);
+}
 
 /**
  * Why launch could not create `dir` (or entries in it), or undefined when it can: the

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../core/duration.js';
+import { joinWords } from '../../core/envfile.js';
 import { ADVICE } from '../update/signatures.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
@@ -8,7 +9,7 @@ type Facts = Omit<StatusReport, 'advice'>;
 
 const ORDER: Record<Advice['level'], number> = { error: 0, warn: 1, info: 2 };
 /** A PM2 name as a shell command needs it (names may hold spaces, §4). */
-const q = (name: string) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(name) ? name : `'${name.replaceAll("'", `'\\''`)}'`);
+const q = (name: string) => joinWords([name]);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 function ago(facts: Facts, iso: string): string {

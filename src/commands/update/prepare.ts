@@ -10,7 +10,7 @@ import type { UpdatePlan } from './decide.js';
 import type { SwapVenvs } from './deploy.js';
 import { SCRIPTS } from './deploy-plan.js';
 import type { RunIo, Session } from './session.js';
-import { looksPrepared, preparedLately, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
+import { isPreparedName, looksPrepared, preparedLately, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
 
 /**
  * §5.4, the prepare stage: before anything is stopped, the venvs both sides of the swap
@@ -126,7 +126,7 @@ export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs,
   }
   for (const name of names) {
     const dir = path.join(root, name);
-    if (!/^(validator|api)-[0-9a-f]{16}$/.test(name) || keep.has(name) || !looksPrepared(dir) || preparedLately(dir, ctx.now())) continue;
+    if (!isPreparedName(name) || keep.has(name) || !looksPrepared(dir) || preparedLately(dir, ctx.now())) continue;
     try {
       fs.rmSync(dir, { recursive: true, force: true });
       log.info(`removed the old prepared venv ${dir} (no namespace, config or PM2 process names it)`);

@@ -24,7 +24,11 @@ import type { Context } from '../../core/context.js';
  * parse, a comment or a symlinked path then keeps a venv rather than losing one. The
  * names carry 64 bits of a hash, so an accidental match is not a concern.
  */
-const NAME = /\b(?:validator|api)-[0-9a-f]{16}\b/g;
+const NAME_SOURCE = '(?:validator|api)-[0-9a-f]{16}';
+const NAME = new RegExp(`\\b${NAME_SOURCE}\\b`, 'g');
+
+/** Whether a folder name is a prepared venv's (`<kind>-<16 hex>`, prepare.ts venvName). */
+export const isPreparedName = (name: string): boolean => new RegExp(`^${NAME_SOURCE}$`).test(name);
 const MAX_TEXT = 4 * 1024 * 1024;
 
 /** Every prepared-venv name (`<kind>-<16 hex>`) a text mentions. */
