@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LaunchFacts } from '../../src/commands/launch/validate.js';
+import type { LaunchFacts } from '../../src/domain/launch/validate.js';
 import { tempDir } from './tmp.js';
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openGit } from '../../src/adapters/git.js';
-import { evaluatePolicy, verifySignature } from '../../src/commands/update/signatures.js';
+import { evaluatePolicy, verifySignature } from '../../src/domain/signatures.js';
 import { signatureSettings, type SignaturePolicy } from '../../src/core/signature-config.js';
 import { cloneDeploy, createOrigin, git } from '../helpers/repo.js';
 import { alterCommit, commitSigned, makeSigner, pushSigned, signerLine, withPgpHeader, writeSignersFile } from '../helpers/signing.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decideGates, decideTarget } from '../../src/commands/update/decide.js';
-import { classifyApiAnswer, judgeRoundLock } from '../../src/commands/update/gates.js';
+import { classifyApiAnswer, judgeRoundLock } from '../../src/domain/gates.js';
 
 const NOW = Date.parse('2026-11-28T12:00:00Z');
 const HOUR = 3_600_000;

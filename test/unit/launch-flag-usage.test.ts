@@ -3,9 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OperationError, UserError } from '../../src/core/errors.js';
 import { missingValues, needsValue } from '../../src/core/flag-value.js';
-import { parseLaunchArgv } from '../../src/commands/launch/options.js';
-import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/commands/launch/validate.js';
-import { folderProblem, writeStep } from '../../src/commands/launch/writable.js';
+import { parseLaunchArgv } from '../../src/domain/launch/options.js';
+import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/domain/launch/validate.js';
+import { folderProblem, writeStep } from '../../src/domain/launch/writable.js';
 import { launchWorld } from '../helpers/launch-world.js';
 import { tempDir } from '../helpers/tmp.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Pm2App, Pm2Process } from '../../src/adapters/pm2.js';
 import { UserError } from '../../src/core/errors.js';
-import { launchHealth, tailLines } from '../../src/commands/launch/health.js';
-import { otherValidators } from '../../src/commands/launch/namespace-guard.js';
+import { launchHealth, tailLines } from '../../src/domain/launch/health.js';
+import { otherValidators } from '../../src/domain/launch/namespace-guard.js';
 
 const app: Pm2App = { name: 'validator-hot-test', namespace: 'alphacore', script: '/r/scripts/validator/process/start_validator_pm2.sh', interpreter: '/bin/bash', cwd: '/r', env: {} };
 const proc = (name: string, namespace: string, script: string): Pm2Process => ({ name, namespace, script, pmId: 1, status: 'online', pid: 2, restarts: 0 });

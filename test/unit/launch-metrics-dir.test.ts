@@ -3,9 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { makePaths } from '../../src/core/context.js';
-import { parseLaunchArgv } from '../../src/commands/launch/options.js';
-import { planLaunch } from '../../src/commands/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/commands/launch/validate.js';
+import { parseLaunchArgv } from '../../src/domain/launch/options.js';
+import { planLaunch } from '../../src/domain/launch/plan.js';
+import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function world() {

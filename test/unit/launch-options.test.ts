@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../../src/core/errors.js';
-import { parseLaunchArgv } from '../../src/commands/launch/options.js';
-import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/commands/launch/validate.js';
+import { parseLaunchArgv } from '../../src/domain/launch/options.js';
+import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/domain/launch/validate.js';
 import { launchWorld } from '../helpers/launch-world.js';
 
 /** The launch world with extra environment variables (OPENAI_API_KEY always set). */

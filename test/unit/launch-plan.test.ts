@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { makePaths } from '../../src/core/context.js';
 import { parseEnvFile, splitWords } from '../../src/core/envfile.js';
-import { validatorArgvFromConfig } from '../../src/commands/launch/relaunch-args.js';
-import { parseLaunchArgv } from '../../src/commands/launch/options.js';
-import { planLaunch, renderValidatorEnv, validatorApp, validatorExtraArgs } from '../../src/commands/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/commands/launch/validate.js';
-import { renderDryRun } from '../../src/commands/launch/print.js';
+import { validatorArgvFromConfig } from '../../src/domain/launch/relaunch-args.js';
+import { parseLaunchArgv } from '../../src/domain/launch/options.js';
+import { planLaunch, renderValidatorEnv, validatorApp, validatorExtraArgs } from '../../src/domain/launch/plan.js';
+import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
+import { renderDryRun } from '../../src/domain/launch/print.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function world() {
@@ -184,7 +184,7 @@ describe('the validator PM2 app (DESIGN.md §4, §10: as launch_pm2.sh starts it
   const ECOSYSTEM = "  env: {\n    ENTRYPOINT: process.env.ENTRYPOINT || 'scripts/start_validator.py',\n";
 
   it('reads the entry point the ecosystem file defaults to', async () => {
-    const { ecosystemEntrypoint } = await import('../../src/commands/launch/plan.js');
+    const { ecosystemEntrypoint } = await import('../../src/domain/launch/plan.js');
     expect(ecosystemEntrypoint(ECOSYSTEM)).toBe('scripts/start_validator.py');
     expect(ecosystemEntrypoint(ECOSYSTEM.replace('scripts/start_validator.py', 'neurons/validator.py'))).toBe('neurons/validator.py');
     expect(ecosystemEntrypoint('module.exports = {}')).toBe('scripts/start_validator.py');

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseLaunchArgv } from '../../src/commands/launch/options.js';
-import { renderAutoupdateConfig } from '../../src/commands/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/commands/launch/validate.js';
+import { parseLaunchArgv } from '../../src/domain/launch/options.js';
+import { renderAutoupdateConfig } from '../../src/domain/launch/plan.js';
+import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
 import { parseEnvFile } from '../../src/core/envfile.js';
 import { UserError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/tmp.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { classifyVerifyOutput } from '../../src/commands/update/signatures.js';
+import { classifyVerifyOutput } from '../../src/domain/signatures.js';
 import { fingerprintOf, keyWindowAt, parseAllowedSigners, parseSshTime } from '../../src/core/allowed-signers.js';
 import { signatureSettings } from '../../src/core/signature-config.js';
 import { tempDir } from '../helpers/tmp.js';

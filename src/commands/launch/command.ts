@@ -1,6 +1,6 @@
 import type { Argv } from 'yargs';
 import type { Context } from '../../core/context.js';
-import { declareLaunchOptions } from './options.js';
+import { declareLaunchOptions } from '../../domain/launch/options.js';
 
 /**
  * yargs declaration of `alphacore launch`; the work itself is imported lazily. `raw`: the
@@ -18,7 +18,7 @@ export function launchCommand(yargs: Argv, ctx: Context, setExit: (code: number)
         .example('$0 launch ... --no-autoupdate', 'start the validator only; enable auto-update later with `alphacore autoupdate enable`')
         .epilogue('Run as the operator\'s user (not root) from the AlphaCore deploy clone, or pass --repo-dir. Re-running with the same flags changes nothing. See docs/launch.md.'),
     async (argv) => {
-      const { launchArgsFrom } = await import('./options.js');
+      const { launchArgsFrom } = await import('../../domain/launch/options.js');
       const { runLaunch } = await import('./index.js');
       // argv._[0] is the command name itself.
       setExit(await runLaunch(ctx, launchArgsFrom(argv as Record<string, unknown>, (argv._ as unknown[]).slice(1), raw)));

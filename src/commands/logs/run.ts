@@ -1,12 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseJlist, openPm2, type Pm2Process } from '../../adapters/pm2.js';
-import { isAlive } from '../../adapters/lock.js';
-import { describeFailure, run } from '../../adapters/shell.js';
 import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { checkNamespace } from '../../scheduler/spec.js';
-import { daemonPid, pm2Home } from '../../adapters/pm2-home.js';
+import { pm2Processes } from '../../domain/pm2-processes.js';
 import { Follower, lastLines } from './tail.js';
 
 export interface LogsFlags {
@@ -35,20 +32,6 @@ function processNames(ctx: Context, namespace: string): { names: string[]; confi
   const get = (key: ConfigKey) => values[key] || undefined;
   const validator = get('VALIDATOR_PROCESS_NAME') ?? (get('WALLET_HOTKEY') && get('NETWORK') ? `validator-${get('WALLET_HOTKEY')}-${get('NETWORK')}` : undefined);
   return { names: [get('VALIDATION_PROCESS_NAME') ?? DEFAULTS.VALIDATION_PROCESS_NAME, ...(validator ? [validator] : [])], configFile, found: true };
-}
-
-/** The namespace's processes, without starting a PM2 daemon when none runs (`pm2 jlist` would). */
-export async function pm2Processes(ctx: Context, namespace: string): Promise<{ procs: Pm2Process[]; problem?: string }> {
-  const home = pm2Home(ctx);
-  const pid = daemonPid(home);
-  if (pid === undefined || !isAlive(pid)) return { procs: [], problem: `no PM2 daemon is running for PM2_HOME ${home}` };
-  const result = await run(openPm2(ctx).bin, ['jlist'], { env: ctx.env, timeoutMs: 15_000, cwd: ctx.cwd, killGroup: true });
-  if (!result.ok) return { procs: [], problem: describeFailure(result) };
-  try {
-    return { procs: parseJlist(result.stdout).filter((p) => p.namespace === namespace) };
-  } catch (error) {
-    return { procs: [], problem: (error as Error).message };
-  }
 }
 
 async function sources(ctx: Context, namespace: string): Promise<Source[]> {

@@ -7,7 +7,7 @@ import { UserError } from '../../core/errors.js';
 import { emptyMetrics, normalizeMetrics, renderMetrics } from '../../core/metrics.js';
 import { readState } from '../../core/state.js';
 import { checkNamespace } from '../../scheduler/spec.js';
-import { salvageConfig } from './publish.js';
+import { salvageConfig } from '../../domain/metrics-publish.js';
 
 export interface MetricsFlags {
   namespace?: string;

@@ -1,6 +1,6 @@
 import { formatDuration } from '../../core/duration.js';
 import { joinWords } from '../../core/envfile.js';
-import { ADVICE } from '../update/signatures.js';
+import { ADVICE } from '../../domain/signatures.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
 import type { Advice, StatusReport } from './report.js';

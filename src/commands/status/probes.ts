@@ -10,7 +10,7 @@ import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { escapeControl } from '../../core/errors.js';
 import { userName } from '../../scheduler/spec.js';
-import { inspectRoundLock, probeApi } from '../update/gates.js';
+import { inspectRoundLock, probeApi } from '../../domain/gates.js';
 import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
 
 /**

@@ -1,7 +1,7 @@
 import { openGit } from '../../adapters/git.js';
 import type { Context } from '../../core/context.js';
 import type { SignatureSettings } from '../../core/signature-config.js';
-import { evaluatePolicy, verifySignature, type CommitSignature } from '../update/signatures.js';
+import { evaluatePolicy, verifySignature, type CommitSignature } from '../../domain/signatures.js';
 import type { RepoView, SignaturesView } from './report.js';
 
 const view = (c: CommitSignature) => ({ sha: c.sha, verdict: c.verdict, ...(c.principal ? { principal: c.principal } : {}), ...(c.fingerprint ? { fingerprint: c.fingerprint } : {}), detail: c.detail });

@@ -7,7 +7,7 @@ import { DEFAULTS } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { removeScheduler, schedulerStatus } from '../../scheduler/index.js';
 import { checkNamespace } from '../../scheduler/spec.js';
-import { pm2Processes } from '../logs/run.js';
+import { pm2Processes } from '../../domain/pm2-processes.js';
 import { describePlan, namespaceStateFiles, nothingToRemove, planUninstall } from './plan.js';
 
 export interface UninstallFlags {

@@ -6,7 +6,7 @@ import type { Context } from '../../core/context.js';
 import type { UserError } from '../../core/errors.js';
 import { redact, UpdateLog } from '../../core/log.js';
 import { readStateChecked, writeState } from '../../core/state.js';
-import { salvageConfig } from '../metrics/publish.js';
+import { salvageConfig } from '../../domain/metrics-publish.js';
 
 /**
  * A config that does not parse or validate (§5 step 1) is never silent, even under a

@@ -1,44 +1,11 @@
+import type { Decision } from '../../domain/outcome.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Journal } from '../../core/state.js';
 import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts } from './observe.js';
-import type { ApiState, RoundLock } from './gates.js';
+import type { ApiState, RoundLock } from '../../domain/gates.js';
 
-export type Outcome =
-  | 'locked'
-  | 'refused'
-  | 'failed'
-  | 'up-to-date'
-  | 'skipped'
-  | 'deferred'
-  | 'would-update'
-  | 'would-recover'
-  | 'updated'
-  | 'rolled-back'
-  | 'invalid-config';
-
-export interface Decision {
-  outcome: Outcome;
-  reason?: string;
-  /** One line saying why, for the result line and the notification (e.g. which commit fails its signature). */
-  detail?: string;
-  /** false: tell no webhook (a dry run's refusal). */
-  notify?: boolean;
-}
-
-export const EXIT_CODES: Record<Outcome, number> = {
-  locked: 0,
-  refused: 1,
-  failed: 1,
-  'up-to-date': 0,
-  skipped: 0,
-  deferred: 0,
-  'would-update': 0,
-  'would-recover': 0,
-  updated: 0,
-  'rolled-back': 1,
-  'invalid-config': 2,
-};
+export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
 
 export interface Note {
   level: 'info' | 'warn' | 'error';

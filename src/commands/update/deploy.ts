@@ -7,7 +7,7 @@ import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
 import { STEP_MS, type Budget } from './budget.js';
 import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
-import { waitForApi, waitForStableProcess } from './health.js';
+import { waitForApi, waitForStableProcess } from '../../domain/health.js';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {

@@ -2,9 +2,9 @@ import { readIfExists } from '../../adapters/files.js';
 import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
-import { relaunchValidator, resolveRelaunch, validatorArgsFromConfig } from '../launch/index.js';
-import type { LaunchArgs } from '../launch/options.js';
-import type { LaunchOptions } from '../launch/validate.js';
+import { relaunchValidator, resolveRelaunch, validatorArgsFromConfig } from '../../domain/launch/relaunch.js';
+import type { LaunchArgs } from '../../domain/launch/options.js';
+import type { LaunchOptions } from '../../domain/launch/validate.js';
 import type { SwapVenvs } from './deploy.js';
 
 /** What the cycle needs from the launch module (§5 step 13): the same code, not the CLI, with typed options. */

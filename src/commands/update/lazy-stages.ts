@@ -5,8 +5,8 @@
  * otherwise share a different slice of the no-op run's own code with (issue 11;
  * scripts/build-timer.mjs keeps that code in one chunk whatever the lazy chunks are).
  */
-export { countConfigErrorRun } from '../metrics/config-error.js';
+export { countConfigErrorRun } from '../../domain/metrics-config-error.js';
 export { prepareAndSwap } from './apply.js';
 export { recoverInterrupted } from './recover.js';
 export { openSession } from './session.js';
-export { checkSignatures } from './signatures.js';
+export { checkSignatures } from '../../domain/signatures.js';

@@ -4,7 +4,7 @@ import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { journalProblem, type Journal, type UpdateState } from '../../core/state.js';
 import { resolveTarget } from './target.js';
-import { inspectRoundLock, probeApi, type ApiState, type RoundLock } from './gates.js';
+import { inspectRoundLock, probeApi, type ApiState, type RoundLock } from '../../domain/gates.js';
 
 /**
  * Facts only (the "observe" stage): what the clone, the remote, the state and the gates

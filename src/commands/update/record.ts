@@ -4,7 +4,7 @@ import type { Context } from '../../core/context.js';
 import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
 import { appendHistory, stateWriteProblem, writeState, type UpdateState } from '../../core/state.js';
-import { observeRun, publishMetrics } from '../metrics/publish.js';
+import { observeRun, publishMetrics } from '../../domain/metrics-publish.js';
 import type { RestartDecision } from './session.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);

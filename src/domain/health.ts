@@ -1,5 +1,5 @@
-import type { Pm2 } from '../../adapters/pm2.js';
-import { formatDuration } from '../../core/duration.js';
+import type { Pm2 } from '../adapters/pm2.js';
+import { formatDuration } from '../core/duration.js';
 import { probeApi } from './gates.js';
 
 /** The Validation API is asked over loopback HTTP: cheap enough to ask often. */

@@ -1,8 +1,8 @@
-import { tryLock } from '../../adapters/lock.js';
-import type { Context } from '../../core/context.js';
-import { countRun } from '../../core/metrics.js';
-import { readState, writeState } from '../../core/state.js';
-import { publishMetrics, salvageConfig } from './publish.js';
+import { tryLock } from '../adapters/lock.js';
+import type { Context } from '../core/context.js';
+import { countRun } from '../core/metrics.js';
+import { readState, writeState } from '../core/state.js';
+import { publishMetrics, salvageConfig } from './metrics-publish.js';
 
 /**
  * A run stopped by an invalid config still counts (DESIGN.md §12): when the namespace

@@ -1,12 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { probePm2PidFiles } from '../../adapters/pm2-pidfiles.js';
-import { replaceTextfile } from '../../adapters/textfile.js';
-import { configValues, NAME, namespaceOf, type AutoupdateConfig, type ConfigKey } from '../../core/config.js';
-import { pm2Home } from '../../adapters/pm2-home.js';
-import type { Context } from '../../core/context.js';
-import { countRun, renderMetrics } from '../../core/metrics.js';
-import type { UpdateState } from '../../core/state.js';
+import { probePm2PidFiles } from '../adapters/pm2-pidfiles.js';
+import { replaceTextfile } from '../adapters/textfile.js';
+import { configValues, NAME, namespaceOf, type AutoupdateConfig, type ConfigKey } from '../core/config.js';
+import { pm2Home } from '../adapters/pm2-home.js';
+import type { Context } from '../core/context.js';
+import { countRun, renderMetrics } from '../core/metrics.js';
+import type { UpdateState } from '../core/state.js';
 
 /** The file node_exporter's textfile collector reads for a namespace (DESIGN.md §3, §12). */
 export function metricsFile(metricsDir: string, namespace: string): string {

@@ -4,7 +4,7 @@ import { DEFAULTS } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { parseDurationMs } from '../../core/duration.js';
 import { OperationError, UserError } from '../../core/errors.js';
-import { waitForStableProcess } from '../update/health.js';
+import { waitForStableProcess } from '../health.js';
 
 /** How long launch waits for the validator (the update's HEALTH_STABLE and HEALTH_TIMEOUT, §5 step 13). */
 export interface LaunchHealth {

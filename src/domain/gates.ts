@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type { HttpResult } from '../../adapters/http.js';
-import { isAlive } from '../../adapters/lock.js';
-import { formatDuration } from '../../core/duration.js';
+import type { HttpResult } from '../adapters/http.js';
+import { isAlive } from '../adapters/lock.js';
+import { formatDuration } from '../core/duration.js';
 
 export type RoundLock =
   | { kind: 'absent' }
@@ -124,6 +124,6 @@ export const API_TIMEOUT_MS = 2000;
 
 export async function probeApi(endpoint: string, timeoutMs = API_TIMEOUT_MS): Promise<ApiState> {
   // Imported here: node's http and tls cost the timer's no-op run, which never asks the API.
-  const { request } = await import('../../adapters/http.js');
+  const { request } = await import('../adapters/http.js');
   return classifyApiAnswer(await request(`${endpoint}/validate/active`, { timeoutMs }));
 }

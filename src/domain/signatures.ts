@@ -1,10 +1,10 @@
-import { openGit, type Git, type VerifyOutput } from '../../adapters/git.js';
-import { keyWindowAt } from '../../core/allowed-signers.js';
-import type { AutoupdateConfig } from '../../core/config.js';
-import type { Context } from '../../core/context.js';
-import type { UpdateLog } from '../../core/log.js';
-import type { SignatureSettings } from '../../core/signature-config.js';
-import type { Decision } from './decide.js';
+import { openGit, type Git, type VerifyOutput } from '../adapters/git.js';
+import { keyWindowAt } from '../core/allowed-signers.js';
+import type { AutoupdateConfig } from '../core/config.js';
+import type { Context } from '../core/context.js';
+import type { UpdateLog } from '../core/log.js';
+import type { SignatureSettings } from '../core/signature-config.js';
+import type { Decision } from './outcome.js';
 
 /** What git (and the key's window now) says about one commit's signature (DESIGN.md §11). */
 export type Verdict = 'good' | 'unsigned' | 'not-ssh' | 'unknown-key' | 'expired' | 'not-yet-valid' | 'revoked' | 'bad-signature' | 'unverifiable';
