@@ -42,9 +42,9 @@ e2e('update: the real run executes the plan the dry run printed (built CLI as a 
 
     const real = await w.update(['--json']);
     expect(real.result, real.stdout + real.stderr).toMatchObject({ outcome: 'updated', from, to });
-    const executed = events(real, 'step').map(({ side: _side, ...step }) => step);
+    const executed = events(real, 'step').map(({ part: _part, ...step }) => step);
     expect(executed).toEqual(printed);
-    expect(events(real, 'step').filter((e) => e.side === 'rollback')).toEqual([]);
+    expect(events(real, 'step').filter((e) => e.part === 'rollback')).toEqual([]);
     // And the log file says the same steps.
     const logged = fs.readFileSync(w.logFile, 'utf8').split('\n').filter((l) => l.includes('] step: '));
     expect(logged).toHaveLength(printed.length);

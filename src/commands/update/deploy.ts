@@ -59,9 +59,9 @@ const PHASE_TITLES: Record<string, string> = {
 };
 
 /** A step as it is executed: in the log file, and as a JSON event (the plan printed the same value). */
-export function announceStep(run: Run, step: VenvStep | StopStep | DeployStep, side?: 'forward' | 'rollback'): void {
-  run.log.record(`step: ${describeStep(step)}`);
-  run.log.event({ event: 'step', ...(side ? { side } : {}), ...step });
+export function announceStep(run: Run, step: VenvStep | StopStep | DeployStep, part?: 'forward' | 'rollback'): void {
+  run.log.record(`step: ${part === 'rollback' ? 'rollback: ' : ''}${describeStep(step)}`);
+  run.log.event({ event: 'step', ...(part ? { part } : {}), ...step });
 }
 
 /** Steps 11-13 for one commit, executed from the plan's target: reset, setup, API, validator, health. Throws DeployError. */
