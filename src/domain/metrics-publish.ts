@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { probePm2PidFiles } from '../adapters/pm2-pidfiles.js';
-import { replaceTextfile } from '../adapters/textfile.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
 import { configValues, NAME, namespaceOf, type AutoupdateConfig, type ConfigKey } from '../core/config.js';
 import { pm2Home } from '../adapters/pm2-home.js';
 import type { Context } from '../core/context.js';
@@ -41,7 +41,9 @@ export function publishMetrics(metricsDir: string | undefined, namespace: string
   if (!metricsDir || !state.metrics) return undefined;
   const file = metricsFile(metricsDir, namespace);
   try {
-    replaceTextfile(file, renderMetrics(namespace, state.metrics, state.quarantine.length));
+    // 0644: node_exporter runs as another user. Not durable: the next run rewrites it within
+    // minutes, and the timer's no-op path should not wait on the disk.
+    writeAtomic(file, renderMetrics(namespace, state.metrics, state.quarantine.length), { mode: 0o644 });
     return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
