@@ -103,8 +103,8 @@ export interface ConfigOverrides {
   branch?: string;
 }
 
-/** The namespace a config is for. */
-export function namespaceOf(values: Partial<Record<ConfigKey, string>>): string {
+/** The namespace a config is for (PM2_NAMESPACE as written, else the default). */
+function namespaceOf(values: Partial<Record<ConfigKey, string>>): string {
   return values.PM2_NAMESPACE || DEFAULTS.PM2_NAMESPACE;
 }
 
