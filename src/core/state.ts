@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
+import { appendOwned, NotRegularFile, readRegular } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
@@ -135,7 +136,7 @@ export function readStateChecked(file: string, historyFile: string | undefined, 
   }
   const copy = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '')}`;
   try {
-    if (raw !== undefined && !options.readOnly) writeOwnedAtomic(copy, raw);
+    if (raw !== undefined && !options.readOnly) writeAtomic(copy, raw, { mode: 0o600, dirMode: 0o700, durable: true });
   } catch {
     // a full disk: the copy is lost, the message below still says what happened
   }
@@ -170,7 +171,7 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
  * sets aside and rebuilds (quarantine from the history). Journal writes stay durable.
  */
 export async function writeState(file: string, state: UpdateState, options: { durable?: boolean } = {}): Promise<void> {
-  writeOwnedAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600, { durable: options.durable !== false || state.journal !== undefined });
+  writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, dirMode: 0o700, durable: options.durable !== false || state.journal !== undefined });
 }
 
 /** One JSON line per run that changed something (never through a symlink). */

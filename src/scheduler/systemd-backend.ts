@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as systemd from '../adapters/systemd.js';
-import { writeFileSafely } from '../adapters/files.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
 import type { Context } from '../core/context.js';
 import {
   DROP_IN_NAME, SERVICE_TEMPLATE, TIMER_TEMPLATE, UNIT_PREFIX, renderServiceDropIn, renderServiceTemplate,
@@ -45,7 +45,7 @@ export async function applySystemd(ctx: Context, planned: PlannedFile[], namespa
     const info = await systemd.timerInfo(ctx, unit);
     if (info.active) return { ...info, changed: false };
   }
-  for (const file of stale) await writeFileSafely(file.path, file.content, file.mode);
+  for (const file of stale) writeAtomic(file.path, file.content, { mode: file.mode, dirMode: 0o700, durable: true });
   await systemd.daemonReload(ctx);
   await systemd.enableUnit(ctx, unit);
   await systemd.restartUnit(ctx, unit);

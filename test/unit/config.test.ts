@@ -117,17 +117,17 @@ describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 1
     const base = VALID.filter((l) => !l.startsWith('NETWORK='));
     const ok = setup([...base, 'NETWORK=mars', 'CHAIN_ENDPOINT=wss://mars.example:443']).load();
     expect(ok).toMatchObject({ network: 'mars', validatorProcessName: 'validator-hot-mars' });
-    expect(problems(setup([...base, 'NETWORK=mars']).load)).toContainEqual(expect.stringMatching(/^NETWORK=mars is not one of local, test, finney, so CHAIN_ENDPOINT is required/));
+    expect(problems(setup([...base, 'NETWORK=mars']).load)).toContainEqual(expect.stringMatching(/alphacore\.env:6: NETWORK=mars is not one of local, test, finney, so CHAIN_ENDPOINT is required/));
   });
 
   it('names with spaces are fine; a slash, a leading dash or dot, a control character are not', () => {
     const base = VALID.filter((l) => !l.startsWith('WALLET_'));
     expect(setup([...base, "WALLET_NAME='my cold'", "WALLET_HOTKEY='hot key'"]).load()).toMatchObject({ walletName: 'my cold', walletHotkey: 'hot key', validatorProcessName: 'validator-hot key-finney' });
-    const list = problems(setup([...base, 'WALLET_NAME=a/b', 'WALLET_HOTKEY=-h', 'VALIDATOR_PROCESS_NAME=.x']).load);
-    expect(list).toEqual(expect.arrayContaining([
-      'WALLET_NAME="a/b" contains \'/\', which would make it a path.',
-      'WALLET_HOTKEY="-h" starts with \'-\', which a program would read as a flag.',
-      'VALIDATOR_PROCESS_NAME=".x" starts with \'.\', which makes a hidden or relative path.',
+    const bad = setup([...base, 'WALLET_NAME=a/b', 'WALLET_HOTKEY=-h', 'VALIDATOR_PROCESS_NAME=.x']);
+    expect(problems(bad.load)).toEqual(expect.arrayContaining([
+      `${bad.file}:5: WALLET_NAME="a/b" contains '/', which would make it a path.`,
+      `${bad.file}:6: WALLET_HOTKEY="-h" starts with '-', which a program would read as a flag.`,
+      `${bad.file}:7: VALIDATOR_PROCESS_NAME=".x" starts with '.', which makes a hidden or relative path.`,
     ]));
   });
 

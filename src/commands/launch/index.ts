@@ -77,7 +77,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
       autoupdateConfigPath: configPath,
       keptConfigEntries: kept,
       ecosystem: ecosystemOf(options.repoDir),
-      health: launchHealth(ctx.env, kept),
+      health: launchHealth({ file: configPath, env: ctx.env, paths: ctx.paths }),
     });
     if (options.dryRun) {
       // The same refusal as the real run (apply.ts preflight), before any plan is shown.

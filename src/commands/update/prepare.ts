@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Pm2Process } from '../../adapters/pm2.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
-import { writeOwnedAtomic } from '../../adapters/owned-files.js';
+import { writeAtomic } from '../../adapters/atomic-write.js';
 import { Budget, STAGE_MS, STEP_MS } from './budget.js';
 import { announceStep } from './deploy.js';
 import { SCRIPTS } from './deploy-plan.js';
@@ -54,11 +54,11 @@ async function ensureVenv(run: Run, step: VenvStep, requirements: Buffer, budget
   if (!created.ok) throw new Error(`python3 -m venv ${dir} failed: ${describeFailure(created)} (on Debian/Ubuntu: sudo apt install python3-venv)`);
   // The target's requirements, not the clone's (which is still the current commit).
   const reqFile = path.join(dir, 'alphacore-requirements.txt');
-  writeOwnedAtomic(reqFile, requirements.toString('utf8'), 0o644);
+  writeAtomic(reqFile, requirements, { mode: 0o644, durable: true });
   const pip = await runProgram(path.join(dir, 'bin', 'pip'), ['install', '-r', reqFile], { env, timeoutMs: budget.cap(STEP_MS.pipInstall), cwd: root });
   log.output(pip.command, pip.stdout, pip.stderr);
   if (!pip.ok) throw new Error(`pip install -r modules/requirements.txt into ${dir} failed: ${describeFailure(pip)}`);
-  writeOwnedAtomic(path.join(dir, COMPLETE_MARKER), `${ctx.now().toISOString()}\n`, 0o644);
+  writeAtomic(path.join(dir, COMPLETE_MARKER), `${ctx.now().toISOString()}\n`, { mode: 0o644, durable: true });
   log.info(`prepared ${dir} in ${Math.round((ctx.now().getTime() - start) / 100) / 10}s`);
   return dir;
 }

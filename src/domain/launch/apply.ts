@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readIfExists, writeFileSafely } from '../../adapters/files.js';
+import { writeAtomic } from '../../adapters/atomic-write.js';
+import { readIfExists } from '../../adapters/files.js';
 import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
 import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
@@ -20,10 +21,12 @@ export async function writePlanned(file: PlannedFile): Promise<FileChange> {
   const current = readIfExists(file.path);
   if (current === file.content) {
     if ((fs.statSync(file.path).mode & 0o777) === file.mode) return 'unchanged';
-    await fs.promises.chmod(file.path, file.mode);
+    // Rewritten rather than chmod-ed: the mode is set on a descriptor of our own file,
+    // never through a path that might have become a link since it was read.
+    writeAtomic(file.path, file.content, { mode: file.mode, dirMode: file.dirMode, durable: true });
     return 'mode-fixed';
   }
-  await writeFileSafely(file.path, file.content, file.mode, file.dirMode);
+  writeAtomic(file.path, file.content, { mode: file.mode, dirMode: file.dirMode, durable: true });
   return current === undefined ? 'created' : 'updated';
 }
 
