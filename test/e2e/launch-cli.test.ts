@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 const staged = stage();
 if (staged.skip) console.log(`launch e2e tests skipped: ${staged.skip}`);
@@ -45,6 +46,7 @@ async function world(options: { api?: boolean } = {}): Promise<World> {
     VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'),
     HEALTH_STABLE: '2s',
   };
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   await chownTree(root, run.user);
   // The Validation API first, as on a real machine: the validator refuses to start without it.
   const apiPort = await closedPort();

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * Trial defect 11: launch reports an auto-update interval the scheduler cannot run
@@ -24,6 +25,7 @@ async function world() {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...setup.control.env, PM2_HOME: path.join(root, 'home', '.pm2') };
   delete env.XDG_RUNTIME_DIR;
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   await chownTree(root, run.user);
   const files = () => [...fs.readdirSync(env.HOME, { recursive: true }), ...fs.readdirSync(setup.deploy, { recursive: true })].sort();
   const launch = (more: string[], extraEnv: Record<string, string> = {}) =>

@@ -182,12 +182,17 @@ describe('systemd user timer', () => {
       const creds = path.join(base, 'sa.json');
       fs.writeFileSync(creds, '{"client_email":"v@p.iam.gserviceaccount.com"}\n');
       fs.chownSync(creds, user.uid, user.gid);
+      // HOME here is the throwaway user's own: the wallet lives in the fixture, named by --wallet-path.
+      const { createWallet } = await import('../helpers/wallet.js');
+      const wallets = path.join(base, 'wallets');
+      createWallet(wallets, 'cold', ['hot']);
+      await import('../helpers/user.js').then((m) => m.chownTree(wallets, user));
       const launchEnv = { ...env(), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
       const launched = await runCliAs(
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
           // No Validation API in this test: the validator (like the real one) needs it unless disabled.
-          '--pm2-namespace', 'launched', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
+          '--pm2-namespace', 'launched', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s', '--wallet-path', wallets],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 90_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);

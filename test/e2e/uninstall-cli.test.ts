@@ -10,6 +10,7 @@ import { cliInTerminal } from '../helpers/terminal.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
 import { holdMachineState } from './scheduler-harness.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * `alphacore uninstall` (issue 12) with the real `crontab` of the throwaway user (no
@@ -76,6 +77,7 @@ async function world(): Promise<World> {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   // No XDG_RUNTIME_DIR: systemctl --user cannot answer, so the scheduler is a crontab line.
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
+  createWallet(homeWallets(env.HOME), 'cold', ['hot-a', 'hot-b']);
   await chownTree(root, run.user);
   const id = crypto.randomBytes(3).toString('hex');
   const [a, b] = [`un-${id}-a`, `un-${id}-b`];

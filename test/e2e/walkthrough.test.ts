@@ -10,6 +10,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { createRealOrigin, realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, stage, type StagedRun } from '../helpers/user.js';
 import { holdMachineState } from './scheduler-harness.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * The README from nothing to a running validator and back (issue 12), as the
@@ -69,6 +70,8 @@ beforeAll(async () => {
   const fake = installFakePython(path.join(root, 'python'));
   pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
   fs.writeFileSync(path.join(home, 'sa.json'), JSON.stringify({ client_email: 'walkthrough@proj.iam.gserviceaccount.com' }));
+  // The operator's wallet, where launch looks by default (it refuses one it cannot find).
+  createWallet(homeWallets(home), 'cold', ['hot']);
   await chownTree(root, run.user);
   env = {
     HOME: home,
