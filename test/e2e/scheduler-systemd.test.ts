@@ -203,7 +203,18 @@ describe('systemd user timer', () => {
       const dropIn = fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@launched.service.d', 'alphacore.conf'), 'utf8');
       expect(dropIn).toContain(path.join(packageRoot, 'node_modules', '.bin').replaceAll('%', '%%'));
       expect(dropIn).toContain('PM2_HOME=');
-      expect((await cli(['autoupdate', 'disable', '--namespace', 'launched'])).exitCode).toBe(0);
+      // uninstall: the preview names every file that goes, systemd's stamp of the timer included; nothing is left behind.
+      const stamp = path.join(xdg.XDG_DATA_HOME, 'systemd', 'timers', 'stamp-alphacore-autoupdate@launched.timer');
+      expect(fs.existsSync(stamp)).toBe(true);
+      const gone = await runCliAs(staged.ready, ['uninstall', '--namespace', 'launched', '--yes'], { env: launchEnv, timeoutMs: 60_000 });
+      expect(gone.exitCode, gone.stderr).toBe(0);
+      expect(gone.stdout).toContain(`    remove ${stamp} (systemd's record of the timer's last run).`);
+      expect(gone.stdout).toContain('    stop and disable alphacore-autoupdate@launched.timer.');
+      expect(gone.stdout).toContain(`Removed ${stamp}`);
+      expect(fs.existsSync(stamp)).toBe(false);
+      // Every namespace of this file is gone by now: no empty unit folder stays behind.
+      expect(fs.existsSync(unitDir()), fs.existsSync(unitDir()) ? fs.readdirSync(unitDir(), { recursive: true }).join(' ') : '').toBe(false);
+      expect(gone.stdout).toContain(`Removed the folders left empty: `);
     } finally {
       pm2.kill();
     }

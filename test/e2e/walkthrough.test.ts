@@ -56,9 +56,12 @@ function files(dir: string, skipTop: string[] = [], rel = ''): string[] {
 
 // The throwaway user's crontab is shared with the scheduler, migration and uninstall files.
 let releaseCrontab: (() => Promise<void>) | undefined;
+let releaseManager: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   if (skip) return;
   releaseCrontab = await holdMachineState('crontab');
+  // No systemd user manager of the throwaway user may run meanwhile: launch would find it and install a timer.
+  releaseManager = await holdMachineState('user-manager');
   root = fs.realpathSync(fs.mkdtempSync('/tmp/alphacore-walkthrough-'));
   fs.chmodSync(root, 0o755);
   home = path.join(root, 'home');
@@ -107,6 +110,7 @@ afterAll(async () => {
   if (savedCrontab !== undefined) await execa('crontab', ['-'], { ...asUser, input: savedCrontab });
   else await execa('crontab', ['-r'], { ...asUser, stdin: 'ignore' });
   if (root) fs.rmSync(root, { recursive: true, force: true });
+  await releaseManager?.();
   await releaseCrontab?.();
 });
 
