@@ -111,6 +111,16 @@ describe('systemd user timer', () => {
     expect(human.stdout).toContain('scheduler: systemd (active): systemd timer alphacore-autoupdate@sched-a.timer is active');
     expect(human.stdout).toContain('linger: off');
 
+    // From `su - <user>` or `sudo -iu <user>` (no XDG_RUNTIME_DIR): the same answer, through /run/user/<uid>.
+    const { XDG_RUNTIME_DIR: _, ...bare } = env();
+    const asLogin = (args: string[]) => runCliAs(staged.ready!, args, { env: bare, timeoutMs: 60_000 });
+    const fromSu = await asLogin(['autoupdate', 'status', '--namespace', 'sched-a', '--json']);
+    expect(fromSu.exitCode, fromSu.stderr).toBe(0);
+    expect(fromSu.json[0]).toMatchObject({ kind: 'systemd', active: true, unit: 'alphacore-autoupdate@sched-a.timer' });
+    const screen = await asLogin(['status', '--namespace', 'sched-a']);
+    expect(screen.stdout).toMatch(/^Scheduler +systemd timer alphacore-autoupdate@sched-a\.timer, active/m);
+    expect(screen.stdout).not.toContain('not active');
+
     // A dry run says what it would stop and remove, and leaves all of it (trial defect 2).
     const units = () => fs.readdirSync(unitDir(), { recursive: true }).sort();
     const before = units();

@@ -54,6 +54,9 @@ function schedulerAdvice(f: Facts, out: Advice[]): void {
   if (f.config.state === 'missing') return; // launch installs the scheduler too
   if (s.kind === 'none') {
     out.push({ level: 'warn', text: `No auto-update timer or crontab line for namespace ${ns}: updates never run. Install it: alphacore autoupdate enable --namespace ${ns}` });
+  } else if (s.kind === 'unknown' && s.unit) {
+    // Installed, but this session cannot reach the user manager: not a reason to reinstall.
+    out.push({ level: 'warn', text: `The auto-update timer ${s.unit} is installed, but this session cannot reach your systemd user manager to tell whether it runs (${s.detail.replace(/^.*?from this session: /, '')}).` });
   } else if (s.kind === 'unknown') {
     out.push({ level: 'warn', text: `Could not tell whether the auto-update timer is installed (${s.detail}). Check: alphacore autoupdate status --namespace ${ns}` });
   } else if (s.kind === 'cron' && s.cronDaemon === 'not-running') {
