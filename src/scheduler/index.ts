@@ -197,6 +197,8 @@ export interface SchedulerStatus {
   bash?: string;
   /** cron: whether a cron daemon runs (a line without one never runs). */
   cronDaemon?: 'running' | 'not-running' | 'unknown';
+  /** Why this session cannot reach the user's systemd manager (the timer may run all the same). */
+  unreachable?: string;
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
@@ -245,7 +247,7 @@ async function ourSchedulerStatus(ctx: Context, namespace: string): Promise<Sche
       if (manager.unreachable) {
         // The timer may well run: "not active" would be a wrong answer, so say we cannot tell.
         return {
-          kind: 'unknown', active: false, unit, interval: installedInterval(ctx, namespace), linger, logFile,
+          kind: 'unknown', active: false, unit, interval: installedInterval(ctx, namespace), linger, logFile, unreachable: manager.unreachable,
           detail: `the systemd timer ${unit} is installed, but whether it runs cannot be told from this session: ${manager.unreachable}. Run this from a login session of the user (ssh), or with XDG_RUNTIME_DIR=/run/user/${ctx.uid}`,
         };
       }

@@ -1,3 +1,4 @@
+import type { SandboxSudo } from '../../domain/sandbox-sudo.js';
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
 
@@ -31,6 +32,8 @@ export interface StatusReport {
    * not the validator's. advice[0] says so and gives `command`.
    */
   asRoot?: RootView;
+  /** After a run that failed its preflight: whether sudo runs the sandbox setup without a password now. */
+  sandboxSudo?: SandboxSudo;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Git } from '../../adapters/git.js';
 import type { Pm2 } from '../../adapters/pm2.js';
-import { describeFailure, run } from '../../adapters/shell.js';
+import { checkSandboxSudo, sandboxSudoFix } from '../../domain/sandbox-sudo.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { SCRIPTS, type DeployPlan } from './deploy-plan.js';
@@ -30,15 +30,8 @@ export async function preflight(
   if (plan.sandbox) {
     // The exact command the setup step runs; the sandbox's own sudoers rule covers only
     // its python runner, so a timer's sudo may well need a password.
-    const script = path.join(config.repoDir, SCRIPTS.sandbox);
-    const check = await run('sudo', ['-n', '-l', 'bash', script], { env: ctx.env, timeoutMs: 10_000 });
-    if (!check.ok) {
-      problems.push(
-        `sudo would ask for a password to run the sandbox setup (${describeFailure(check)}). ` +
-          `Allow exactly that command without a password (visudo: \`${ctx.env.USER ?? '<user>'} ALL=(root) NOPASSWD: /usr/bin/bash ${script}\`), ` +
-          'or set SANDBOX_SETUP=never and run it yourself after updates that change the sandbox.',
-      );
-    }
+    const check = await checkSandboxSudo(ctx, config.repoDir, ctx.env.USER ?? '<user>', true);
+    if (check && !check.ok) problems.push(`sudo would ask for a password to run the sandbox setup (${check.detail}). ${sandboxSudoFix(check)}`);
   }
   if (plan.deps && !fs.existsSync(path.join(io.venvDir, 'bin', 'pip'))) {
     problems.push(`the validator venv ${io.venvDir} has no bin/pip for the dependency refresh; create it (python3 -m venv ${io.venvDir}) or set VALIDATOR_VENV_DIR.`);
