@@ -5,6 +5,7 @@ import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
 import type { Advice, StatusReport } from './report.js';
 import { sandboxSudoFix } from '../../domain/sandbox-sudo.js';
+import { formatBytes, LOGS_HINT_BYTES, logrotateCommands } from '../../domain/pm2-logs.js';
 
 type Facts = Omit<StatusReport, 'advice'>;
 
@@ -23,6 +24,9 @@ const updateCmd = (f: Facts, extra = '') => `alphacore update --config ${f.confi
 
 function pm2Advice(f: Facts, out: Advice[]): void {
   const { pm2 } = f;
+  if (pm2.logs && !pm2.logs.rotated && pm2.logs.bytes > LOGS_HINT_BYTES) {
+    out.push({ level: 'warn', text: `The PM2 logs of namespace ${f.namespace} take ${formatBytes(pm2.logs.bytes)} and grow without limit. Rotate them the PM2 way (needs the npm registry once): ${logrotateCommands(false).join(' && ')} (or rerun alphacore launch with --pm2-logrotate).` });
+  }
   if (pm2.state === 'not-running') {
     out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. Restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
   } else if (pm2.state === 'unknown') {

@@ -1,3 +1,4 @@
+import type { Pm2LogsView } from '../../domain/pm2-logs.js';
 import type { SandboxSudo } from '../../domain/sandbox-sudo.js';
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
@@ -125,6 +126,8 @@ export interface Pm2View {
   home: string;
   processes: Pm2ProcessView[];
   startup: Pm2StartupView;
+  /** The size of the namespace's PM2 log files, and whether pm2-logrotate runs. */
+  logs?: Pm2LogsView;
 }
 
 export interface Pm2StartupView {

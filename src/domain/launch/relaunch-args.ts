@@ -62,6 +62,7 @@ export async function validatorArgsFromConfig(config: AutoupdateConfig): Promise
     dryRun: false,
     replace: false,
     json: false,
+    pm2Logrotate: false,
     unknown: [],
   };
   if (config.validatorExtraArgs.length === 0) return base;
@@ -69,7 +70,7 @@ export async function validatorArgsFromConfig(config: AutoupdateConfig): Promise
   const merged: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(extra)) {
     if (key === 'unknown') merged.unknown = value;
-    else if (key === 'autoupdate' || key === 'dryRun' || key === 'register' || key === 'json') continue;
+    else if (key === 'autoupdate' || key === 'dryRun' || key === 'register' || key === 'json' || key === 'pm2Logrotate') continue;
     else if (typeof value === 'boolean') merged[key] = value || Boolean(merged[key]);
     else if (value !== undefined) merged[key] = value;
   }
