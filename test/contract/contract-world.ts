@@ -77,7 +77,7 @@ export async function contractWorld(run: StagedRun, options: { releaseAt?: strin
   const [apiPort, httpPort] = [await closedPort(), await closedPort()];
   const base = isolatedEnv(root);
   // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
-  createWallet(homeWallets(base.HOME!), 'cold', ['hot']);
+  createWallet(homeWallets(base.HOME!), 'cold', ['hot', 'hot2']);
   const env: Record<string, string> = { ...base, ...pm2.env, PATH: `${setup.fake.bin}:${pm2.env.PATH}`, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '40s', ...options.env };
   await chownTree(root, run.user);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
