@@ -11,6 +11,7 @@ import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from '../help
 import { until } from '../helpers/poll.js';
 
 export { until };
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * A validator machine on the real AlphaCore repository (DESIGN.md §8): its clone, its
@@ -68,6 +69,8 @@ export async function contractWorld(run: StagedRun, options: { releaseAt?: strin
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'contract@proj.iam.gserviceaccount.com' }));
   const [apiPort, httpPort] = [await closedPort(), await closedPort()];
   const base = isolatedEnv(root);
+  // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
+  createWallet(homeWallets(base.HOME!), 'cold', ['hot', 'hot2']);
   const env: Record<string, string> = { ...base, ...pm2.env, PATH: `${setup.fake.bin}:${pm2.env.PATH}`, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '40s', ...options.env };
   await chownTree(root, run.user);
   const apiUrl = `http://127.0.0.1:${apiPort}`;

@@ -63,6 +63,28 @@ describe('status: the namespace\'s PM2 processes', () => {
     expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored: read pm2 logs ${id} --lines 100, fix the cause, then pm2 restart ${id}.`);
   });
 
+  it("the namespace's PM2 log files: their size, and over 1 GiB without pm2-logrotate the commands that rotate them", async () => {
+    const s = await statusSetup();
+    const [out, err] = [path.join(s.root, 'v.out.log'), path.join(s.root, 'v.err.log')];
+    daemon.pm2('start', services.ok, '--name', 'validator-chatty', '--namespace', s.namespace, '--output', out, '--error', err);
+    await until('online', () => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'));
+    // A log that grew for months, without writing a gigabyte here: a sparse file has the size PM2 appends to.
+    fs.truncateSync(out, 1.5 * 1024 ** 3);
+    fs.appendFileSync(err, 'x'.repeat(1000));
+    const r = await s.status(['--json'], daemon.env);
+    expect(r.report.pm2.logs).toEqual({ bytes: 1.5 * 1024 ** 3 + fs.statSync(err).size, files: 2, rotated: false });
+    expect(texts(r.report)).toContainEqual(
+      `warn: The PM2 logs of namespace ${s.namespace} take 1.5 GiB and grow without limit. Rotate them the PM2 way (needs the npm registry once): ` +
+        'pm2 install pm2-logrotate && pm2 set pm2-logrotate:max_size 50M && pm2 set pm2-logrotate:retain 10 && pm2 set pm2-logrotate:compress true (or rerun alphacore launch with --pm2-logrotate).',
+    );
+    expect((await s.status([], daemon.env)).stdout).toMatch(/^PM2 logs {5}1\.5 GiB in 2 files \(not rotated\)$/m);
+    // Small logs: the size, no advice.
+    fs.truncateSync(out, 0);
+    const small = await s.status(['--json'], daemon.env);
+    expect(small.report.pm2.logs).toMatchObject({ files: 2, rotated: false });
+    expect(texts(small.report).join('\n')).not.toContain('pm2-logrotate');
+  });
+
   it('a namespace with no process: the validator is not running', async () => {
     const s = await statusSetup();
     const r = await s.status(['--json'], daemon.env);

@@ -4,6 +4,8 @@ import { readHistory, readState, type UpdateState } from '../../core/state.js';
 import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
 import { rootView } from './root-view.js';
+import { checkSandboxSudo } from '../../domain/sandbox-sudo.js';
+import { userName } from '../../scheduler/spec.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
 import type { DeferralView, Pm2View, StatusReport } from './report.js';
 
@@ -71,6 +73,10 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
       )
     : undefined;
 
+  // A preflight failure is most often the sandbox's sudo rule: ask sudo the update's question (no password, runs nothing).
+  const sandboxSudo = state.lastRun?.reason === 'preflight' && view.repoDir && !asRoot
+    ? within(BUDGET_MS.scheduler, (async () => checkSandboxSudo(ctx, view.repoDir!, (await userName(ctx)) ?? '<user>'))(), () => undefined)
+    : undefined;
   const change = lastChange(ctx.paths.history(ns));
   let deferral: DeferralView | undefined;
   if (state.deferral?.since) {
@@ -94,5 +100,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(signatures ? { signatures: await signatures } : {}),
     ...(asRoot ? { asRoot } : {}),
   };
+  const sudo = await sandboxSudo;
+  if (sudo) partial.sandboxSudo = sudo;
   return { ...partial, advice: adviseOn(partial) };
 }

@@ -12,6 +12,7 @@ import { escapeControl } from '../../core/errors.js';
 import { userName } from '../../scheduler/spec.js';
 import { inspectRoundLock, probeApi } from '../../domain/gates.js';
 import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
+import { pm2Logs } from '../../domain/pm2-logs.js';
 
 /**
  * The probes of `status`. Each answers within its budget and never throws: a probe
@@ -126,8 +127,9 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
   if ('detail' in listed) return { state: 'unknown', detail: listed.detail, ...base };
   try {
     const nowMs = ctx.now().getTime();
-    const processes = listed.list()
-      .filter((p) => p.namespace === namespace)
+    const all = listed.list();
+    const mine = all.filter((p) => p.namespace === namespace);
+    const processes = mine
       .map((p) => ({
         name: p.name,
         pmId: p.pmId,
@@ -136,7 +138,7 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
         restarts: p.restarts,
         ...(p.status === 'online' && p.uptimeSince ? { uptimeMs: Math.max(0, nowMs - p.uptimeSince) } : {}),
       }));
-    return { state: 'ok', ...base, processes };
+    return { state: 'ok', ...base, processes, logs: pm2Logs(mine, all) };
   } catch (error) {
     return { state: 'unknown', detail: message(error), ...base };
   }

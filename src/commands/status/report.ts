@@ -1,3 +1,5 @@
+import type { Pm2LogsView } from '../../domain/pm2-logs.js';
+import type { SandboxSudo } from '../../domain/sandbox-sudo.js';
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
 
@@ -31,6 +33,8 @@ export interface StatusReport {
    * not the validator's. advice[0] says so and gives `command`.
    */
   asRoot?: RootView;
+  /** After a run that failed its preflight: whether sudo runs the sandbox setup without a password now. */
+  sandboxSudo?: SandboxSudo;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -124,6 +128,8 @@ export interface Pm2View {
   home: string;
   processes: Pm2ProcessView[];
   startup: Pm2StartupView;
+  /** The size of the namespace's PM2 log files, and whether pm2-logrotate runs. */
+  logs?: Pm2LogsView;
 }
 
 export interface Pm2StartupView {

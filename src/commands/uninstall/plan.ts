@@ -5,6 +5,7 @@ import type { Context } from '../../core/context.js';
 import { readState } from '../../core/state.js';
 import type { Pm2Process } from '../../adapters/pm2.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
+import { userDataDir } from '../../scheduler/systemd-backend.js';
 
 /** What `alphacore uninstall` removes and what it leaves, decided before anything changes. */
 export interface UninstallPlan {
@@ -13,6 +14,10 @@ export interface UninstallPlan {
   /** The namespace's update lock (AUTOUPDATE_LOCKFILE, else the default), held while removing. */
   lockfile: string;
   scheduler?: SchedulerStatus;
+  /** What removing the timer or crontab line takes, step by step (the scheduler's own dry run). */
+  schedulerSteps: string[];
+  /** Folders removed at the end when nothing else is left in them (checked then, in this order). */
+  emptyFolders: string[];
   /** PM2 processes to stop and delete (empty with --keep-processes). */
   processes: { name: string; pmId: number }[];
   /** The updater's own files for the namespace: log (and rotations), state, history, locks. */
@@ -72,7 +77,7 @@ function keptVenvs(what: string, recorded: string | undefined, named: string | u
 export function planUninstall(
   ctx: Context,
   namespace: string,
-  observed: { scheduler: SchedulerStatus; processes: Pm2Process[]; keepProcesses: boolean },
+  observed: { scheduler: SchedulerStatus; schedulerSteps?: string[]; processes: Pm2Process[]; keepProcesses: boolean },
 ): UninstallPlan {
   const configFile = ctx.paths.autoupdateConfig(namespace);
   const { config, given, problem, exists } = readNamed(ctx, configFile);
@@ -97,6 +102,8 @@ export function planUninstall(
     ...(exists ? { configFile } : {}),
     lockfile: given.has('AUTOUPDATE_LOCKFILE') ? config.lockfile : ctx.paths.lock(namespace),
     ...(observed.scheduler.kind === 'systemd' || observed.scheduler.kind === 'cron' ? { scheduler: observed.scheduler } : {}),
+    schedulerSteps: observed.schedulerSteps ?? [],
+    emptyFolders: foldersToTidy(ctx).filter((dir) => fs.existsSync(dir)),
     processes,
     stateFiles: namespaceStateFiles(ctx, namespace),
     kept,
@@ -104,17 +111,34 @@ export function planUninstall(
   };
 }
 
+/**
+ * Folders launch and the timer create that nothing else needs once they are empty:
+ * innermost first, so that a parent emptied by its child's removal goes too.
+ */
+export function foldersToTidy(ctx: Context): string[] {
+  const { autoupdateConfigDir, autoupdateStateDir, systemdUserDir } = ctx.paths;
+  const timers = path.join(userDataDir(ctx), 'systemd', 'timers');
+  return [
+    autoupdateConfigDir, path.dirname(autoupdateConfigDir), autoupdateStateDir, path.dirname(autoupdateStateDir),
+    path.join(systemdUserDir, 'timers.target.wants'), systemdUserDir, path.dirname(systemdUserDir), timers, path.dirname(timers),
+  ];
+}
+
 export function nothingToRemove(plan: UninstallPlan): boolean {
-  return !plan.configFile && !plan.scheduler && plan.processes.length === 0 && plan.stateFiles.length === 0;
+  return !plan.configFile && !plan.scheduler && plan.schedulerSteps.length === 0 && plan.processes.length === 0 && plan.stateFiles.length === 0;
 }
 
 /** The plan as the operator reads it before confirming. */
 export function describePlan(plan: UninstallPlan): string[] {
   const lines = [`alphacore uninstall: namespace ${plan.namespace}`, 'Will remove:'];
-  if (plan.scheduler) lines.push(`  the auto-update ${plan.scheduler.kind === 'systemd' ? `timer ${plan.scheduler.unit}` : `crontab line (${plan.scheduler.cronLine})`}`);
+  if (plan.scheduler) lines.push(`  the auto-update ${plan.scheduler.kind === 'systemd' ? `timer ${plan.scheduler.unit}` : `crontab line (${plan.scheduler.cronLine})`}:`);
+  else if (plan.schedulerSteps.length > 0) lines.push('  what is left of an auto-update timer:');
+  // The scheduler's own dry-run lines ("Would remove X."), read as the steps they are.
+  for (const step of plan.schedulerSteps) lines.push(`    ${step.replace(/^Would (\w)/, (_m, c: string) => c)}`);
   for (const p of plan.processes) lines.push(`  PM2 process ${p.name} (id ${p.pmId}): stopped and deleted`);
   if (plan.configFile) lines.push(`  the auto-update config ${plan.configFile}`);
   if (plan.stateFiles.length > 0) lines.push(`  the updater's log, state and history: ${plan.stateFiles.map((f) => path.basename(f)).join(', ')}`);
+  if (plan.emptyFolders.length > 0) lines.push(`  then each of these folders that is left empty: ${plan.emptyFolders.join(', ')}`);
   lines.push('Will leave:', ...plan.kept.map((k) => `  ${k.what}: ${k.path}`));
   if (plan.configProblem) lines.push(`(some lines of the config could not be read, so what they name is not listed: ${plan.configProblem.split('\n')[0]})`);
   return lines;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describeFailure, run as runProgram } from '../../adapters/shell.js';
+import { checkSandboxSudo, sandboxSudoFix } from '../../domain/sandbox-sudo.js';
 import { SCRIPTS, type DeployPlan } from './deploy-plan.js';
 import type { DeployTarget } from './plan.js';
 import type { Run } from './run.js';
@@ -25,15 +25,8 @@ export async function preflight(run: Run, forward: DeployTarget, plan: DeployPla
   if (plan.sandbox) {
     // The exact command the setup step runs; the sandbox's own sudoers rule covers only
     // its python runner, so a timer's sudo may well need a password.
-    const script = path.join(config.repoDir, SCRIPTS.sandbox);
-    const check = await runProgram('sudo', ['-n', '-l', 'bash', script], { env: ctx.env, timeoutMs: 10_000 });
-    if (!check.ok) {
-      problems.push(
-        `sudo would ask for a password to run the sandbox setup (${describeFailure(check)}). ` +
-          `Allow exactly that command without a password (visudo: \`${ctx.env.USER ?? '<user>'} ALL=(root) NOPASSWD: /usr/bin/bash ${script}\`), ` +
-          'or set SANDBOX_SETUP=never and run it yourself after updates that change the sandbox.',
-      );
-    }
+    const check = await checkSandboxSudo(ctx, config.repoDir, ctx.env.USER ?? '<user>', true);
+    if (check && !check.ok) problems.push(`sudo would ask for a password to run the sandbox setup (${check.detail}). ${sandboxSudoFix(check)}`);
   }
   // The refresh runs the plan's pip (the configured validator venv's: a prepared one was filled before the stop).
   const deps = forward.steps.find((step) => step.step === 'deps');

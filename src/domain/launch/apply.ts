@@ -200,8 +200,9 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
 export async function noAutoupdateNote(ctx: Context, namespace: string, configPath: string): Promise<string> {
   const { schedulerStatus } = await import('../../scheduler/index.js');
   const status = await schedulerStatus(ctx, namespace);
-  if (status.kind === 'systemd' || status.kind === 'cron') {
-    const what = status.kind === 'systemd' ? `systemd timer ${status.unit ?? ''}`.trim() : `crontab line (${status.cronLine ?? 'see crontab -l'})`;
+  // An installed timer this session cannot ask about (status.unreachable) is installed all the same.
+  if (status.kind === 'systemd' || status.kind === 'cron' || status.unreachable) {
+    const what = status.kind === 'cron' ? `crontab line (${status.cronLine ?? 'see crontab -l'})` : `systemd timer ${status.unit ?? ''}`.trim();
     return `Auto-update is still installed for namespace ${namespace}: --no-autoupdate left the ${what} as it is, and it keeps updating this validator. Remove it with: alphacore autoupdate disable --namespace ${namespace}`;
   }
   const unknown = status.kind === 'unknown' ? ` (whether an earlier timer or crontab line is installed: ${status.detail}; see alphacore autoupdate status --namespace ${namespace})` : '';

@@ -29,7 +29,7 @@ export function validatorArgvFromConfig(config: AutoupdateConfig): string[] {
 }
 
 /** Flags of VALIDATOR_EXTRA_ARGS that belong to launch's own run, not to the validator: never taken over. */
-const RUN_ONLY = new Set(['autoupdate', 'dryRun', 'register', 'json']);
+const RUN_ONLY = new Set(['autoupdate', 'dryRun', 'register', 'json', 'pm2Logrotate']);
 
 /**
  * Typed launch options from the config, built once when the update loads it (no argv
@@ -68,6 +68,7 @@ export async function relaunchArgs(config: AutoupdateConfig): Promise<LaunchArgs
     dryRun: false,
     replace: false,
     json: false,
+    pm2Logrotate: false,
     unknown: [],
   };
   if (config.validatorExtraArgs.length === 0) return base;

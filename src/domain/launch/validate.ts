@@ -6,6 +6,7 @@ import { intervalProblem } from '../../core/interval.js';
 import { nearest } from '../../core/suggest.js';
 import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
 import { INCOMPLETE_MARKER } from './venv.js';
+import { walletProblems } from './wallet.js';
 import { launchWriteProblems, type WriteFacts } from './writable.js';
 
 /** What validation may look at besides the flags; tests pass temp dirs. */
@@ -20,6 +21,8 @@ export interface LaunchFacts extends WriteFacts {
   repoProblem?: string;
   exists(file: string): boolean;
   readText(file: string): string | undefined;
+  /** Entry names of a folder, for "did you mean" (optional: without it none is suggested). */
+  listDir?(dir: string): string[];
   /** The scheduler launch would install (systemd when `systemctl --user` answers, else cron); undefined: not probed. */
   scheduler?: 'systemd' | 'cron';
 }
@@ -195,6 +198,11 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   const envFile = args.envOut ? absolute(args.envOut, facts) : path.join(repoDir, 'env', networkRaw, `validator-${walletName}-${hotkey}.env`);
   if (args.envOut === '') p.add('--env-out needs a path.');
   const walletPath = absolute(args.walletPath || env('BT_WALLET_PATH') || '~/.bittensor/wallets', facts);
+  // A relaunch keeps going whatever the keys look like: the update must not turn a missing hotkey into a down validator.
+  if (purpose === 'launch' && walletName && hotkey && !fileNameProblem(walletName) && !fileNameProblem(hotkey)) {
+    const walletPathFrom = args.walletPath ? 'from --wallet-path' : env('BT_WALLET_PATH') ? 'from BT_WALLET_PATH' : 'the default';
+    for (const problem of walletProblems({ walletPath, walletName, hotkey, walletPathFrom }, facts)) p.add(problem);
+  }
   let venvDir: string;
   if (args.venvDir) venvDir = absolute(args.venvDir, facts);
   else {
