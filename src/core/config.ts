@@ -4,6 +4,7 @@ import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, scanEnvFile, splitWords, type EnvEntry } from './envfile.js';
 import { Problems, UserError, warningSection } from './errors.js';
 import { urlCredentials } from './secrets.js';
+import { RESTART_DEFAULTS, restartSettings, type RestartSettings } from './restart-config.js';
 import { signatureSettings, type SignatureSettings } from './signature-config.js';
 import { nearest } from './suggest.js';
 
@@ -20,6 +21,7 @@ export const CONFIG_KEYS = [
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
   'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
   'METRICS_DIR', 'PIN',
+  'RESTART_POLICY', 'RESTART_MIN_INTERVAL', 'RESTART_MAX_DELAY',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -40,6 +42,7 @@ export const DEFAULTS = {
   DEPS_REFRESH: 'auto',
   LOG_MAX_BYTES: '5M',
   MAX_DEFERRAL: '6h',
+  ...RESTART_DEFAULTS,
 } as const;
 
 export const NETWORKS = ['local', 'test', 'finney'] as const;
@@ -79,6 +82,8 @@ export interface AutoupdateConfig {
   metricsDir: string | undefined;
   /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
   pin: string | undefined;
+  /** RESTART_POLICY and its spans (DESIGN.md §14). */
+  restart: RestartSettings;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
@@ -381,6 +386,7 @@ export function validateConfig(
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
 
   const signatures = signatureSettings(get, (text) => problems.add(text));
+  const restart = restartSettings(get, (text) => problems.add(text));
 
   const config: AutoupdateConfig = {
     file,
@@ -412,6 +418,7 @@ export function validateConfig(
     signatures,
     metricsDir,
     pin,
+    restart,
     unknownKeys: unknown,
     warnings: [...warnings, ...extraWarnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), webhook, env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),

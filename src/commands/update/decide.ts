@@ -4,6 +4,7 @@ import type { Journal } from '../../core/state.js';
 import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts } from './observe.js';
 import type { ApiState, RoundLock } from '../../domain/gates.js';
+import { judgeRestartBudget } from './restart-budget.js';
 
 export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
 
@@ -18,7 +19,7 @@ export interface Note {
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' | 'restart' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
   | { kind: 'recover'; journal: Journal; notes: Note[] }
   | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; notes: Note[]; staleIndexLock?: string };
@@ -125,6 +126,13 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     const judged = judgeGates(facts.gates, config, head, target);
     notes.push(...judged.notes);
     if (judged.decision) return done(judged.decision, notes);
+  }
+  // RESTART_POLICY=coalesce: a warm validator keeps its weights (restart-budget.ts); --force goes now.
+  if (!flags.force && config.restart?.policy === 'coalesce') {
+    if (facts.restart === undefined) return { kind: 'observe', need: 'restart' };
+    const budget = judgeRestartBudget(facts.restart, config.restart, head, target, nowMs);
+    notes.push({ level: 'info', text: budget.note });
+    if (budget.decision) return done(budget.decision, notes);
   }
   // Asked only now: a deferred or skipped run never needs the diff (issue 11: one git call less).
   if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };

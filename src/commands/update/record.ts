@@ -5,6 +5,7 @@ import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
 import { appendHistory, stateWriteProblem, writeState, type UpdateState } from '../../core/state.js';
 import { observeRun, publishMetrics } from '../../domain/metrics-publish.js';
+import { recordRestartWait } from './restart-budget.js';
 import type { RestartDecision } from './session.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
@@ -40,7 +41,10 @@ export async function recordRun(input: {
   // The config parsed: an earlier parse error is over.
   delete state.configError;
 
-  if (decision.outcome === 'deferred') {
+  // A release held by the restart budget waits on purpose, bounded by RESTART_MAX_DELAY: not a stuck deferral.
+  const budgetNotice = recordRestartWait(state, decision, from, to);
+  if (budgetNotice) notifications.push(budgetNotice);
+  if (decision.outcome === 'deferred' && decision.reason !== 'restart-budget') {
     state.deferral ??= { since: at, notified: false };
     const deferredMs = ctx.now().getTime() - Date.parse(state.deferral.since);
     if (deferredMs > config.maxDeferralMs) {
