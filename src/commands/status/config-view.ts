@@ -28,6 +28,8 @@ export interface ConfigView {
   signatures?: SignatureSettings;
   /** PIN (DESIGN.md §13): the commit the updater keeps this host on. */
   pin?: string;
+  /** RESTART_POLICY of a valid config (DESIGN.md §14). */
+  restartPolicy?: 'prompt' | 'coalesce';
 }
 
 const HOUR = 3_600_000;
@@ -75,6 +77,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         validationProcessName: config.validationProcessName,
         ...(config.signatures ? { signatures: config.signatures } : {}),
         ...(config.pin ? { pin: config.pin } : {}),
+        restartPolicy: config.restart.policy,
       };
     } catch (error) {
       if (!(error instanceof UserError)) throw error;

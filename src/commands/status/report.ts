@@ -1,5 +1,7 @@
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
+import type { WeightsView } from '../../domain/warmup.js';
+import type { RestartWaitView } from './weights-view.js';
 
 /**
  * Everything `alphacore status` shows (DESIGN.md §7). collect.ts fills it, advice.ts
@@ -31,6 +33,12 @@ export interface StatusReport {
    * not the validator's. advice[0] says so and gives `command`.
    */
   asRoot?: RootView;
+  /** The validator's weights warm-up, read from its log (DESIGN.md §14). */
+  weights?: WeightsView;
+  /** RESTART_POLICY (prompt when the config does not say or cannot be read). */
+  restartPolicy?: 'prompt' | 'coalesce';
+  /** A release held back by RESTART_POLICY=coalesce, and why. */
+  restartWait?: RestartWaitView;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -112,6 +120,8 @@ export interface Pm2ProcessView {
   restarts: number;
   /** How long the current run has lasted, when PM2 says it is online. */
   uptimeMs?: number;
+  /** PM2's out log for the process (pm_out_log_path). */
+  outLog?: string;
 }
 
 export interface Pm2View {
