@@ -53,6 +53,8 @@ export interface FakePythonSettings {
   startDelaySeconds?: number;
   /** The weights emitter's epoch in ms (env ALPHACORE_FAKE_EPOCH_MS wins; default 72 min). */
   epochMs?: number;
+  /** false: the validator's rounds complete no task (it stays warming up); read live. */
+  completeTasks?: boolean;
 }
 
 /** The file a commit carries to set its own behaviour. */

@@ -6,6 +6,7 @@
 //   ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT (or --validator.weights_min_tasks_before_emit): M, default 10
 //   ALPHACORE_FAKE_EPOCH_MS (or "epochMs" in the test settings): the epoch, default 72 min
 //     (tempo 360 blocks of 12 s); epochs are wall-clock aligned, as the chain's are.
+//   "completeTasks": false in the test settings: rounds complete no task (read live).
 import { settings } from './common.mjs';
 
 const TEMPO = 360;
@@ -56,11 +57,13 @@ export function startWeightsEmitter(args) {
   };
   check();
   setInterval(check, poll);
-  // One round per epoch, the first half an epoch after the start.
+  // One round per epoch, the first half an epoch after the start; none while the test
+  // holds tasks back ("completeTasks": false), to keep a validator warming up.
+  const round = () => {
+    if (settings().completeTasks !== false) tasks += 1;
+  };
   setTimeout(() => {
-    tasks += 1;
-    setInterval(() => {
-      tasks += 1;
-    }, epoch);
+    round();
+    setInterval(round, epoch);
   }, epoch / 2);
 }
