@@ -64,7 +64,9 @@ describe.skipIf(skip)('contract: the weights warm-up and RESTART_POLICY=coalesce
     await w.launched('--weights-min-tasks-before-emit', '2', '--restart-policy', 'coalesce', '--metrics-dir', metricsDir);
     setConfig(w, 'NOTIFY_WEBHOOK_URL', hook.url);
     const log = path.join(w.deploy, 'logs', 'pm2', 'validator-hot-test.out.log');
-    expect(fs.readFileSync(log, 'utf8')).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}: .*\[WEIGHTS\] Emitter started \(offset=0, min_tasks=2, poll=0\.1s\)$/m);
+    // PM2 dates every line (pm2.config.js's log_date_format); the emitter starts once the validator is up.
+    const started = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [+-]\d{2}:\d{2}: .*\[WEIGHTS\] Emitter started \(offset=0, min_tasks=2, poll=0\.1s\)$/m;
+    await until(() => (fs.existsSync(log) && started.test(fs.readFileSync(log, 'utf8')) ? true : undefined));
 
     // Warming up: status says so, in words and in --json.
     const cold = await until(async () => {

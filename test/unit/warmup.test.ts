@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { judgeWarmup, lineTimeMs, parseWarmupLog, subnetVersion } from '../../src/domain/warmup.js';
-import { observeWarmup, readTail } from '../../src/domain/warmup-read.js';
+import { observeWarmup, pm2ProcessStartMs, readTail } from '../../src/domain/warmup-read.js';
 import { tempDir } from '../helpers/tmp.js';
 
 // Lines as the validator writes them through bittensor's logger, with PM2's
@@ -95,5 +95,22 @@ describe('reading the log (a real file)', () => {
     fs.symlinkSync(file, link);
     expect(observeWarmup({ log: link })).toMatchObject({ state: 'unknown', why: expect.stringMatching(/symlink/) });
     expect(observeWarmup({ log: path.join(dir, 'none.log') })).toMatchObject({ state: 'unknown', why: expect.stringMatching(/no validator log/) });
+  });
+
+  it("the start from PM2's pid file of the process when the log's tail no longer has the start line", () => {
+    const dir = tempDir('alphacore-warmup-pids-');
+    const home = path.join(dir, 'pm2');
+    fs.mkdirSync(path.join(home, 'pids'), { recursive: true });
+    const pid = path.join(home, 'pids', 'validator-hot-test-3.pid');
+    fs.writeFileSync(pid, '4242');
+    fs.writeFileSync(path.join(home, 'pids', 'validator-hot-test-extra-4.pid'), '1');
+    const started = new Date('2026-12-06T12:00:00Z');
+    fs.utimesSync(pid, started, started);
+    fs.utimesSync(path.join(home, 'pids', 'validator-hot-test-extra-4.pid'), new Date(), new Date());
+    expect(pm2ProcessStartMs(home, 'validator-hot-test')).toBe(started.getTime());
+    expect(pm2ProcessStartMs(home, 'other')).toBeUndefined();
+    const log = path.join(dir, 'v.out.log');
+    fs.writeFileSync(log, `${check('2026-12-07 03:36:00', 115, 14)}\n${emitted('2026-12-07 03:36:12', 115)}\n`);
+    expect(observeWarmup({ log, pm2Home: home, processName: 'validator-hot-test' })).toMatchObject({ state: 'emitting', startedAt: started.toISOString() });
   });
 });
