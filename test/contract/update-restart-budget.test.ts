@@ -17,7 +17,10 @@ const run = staged.ready as StagedRun;
 
 const servers: http.Server[] = [];
 afterEach(() => {
-  for (const s of servers.splice(0)) s.close();
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    s.close();
+  }
 });
 
 /** A real webhook receiver: the texts it was sent. */

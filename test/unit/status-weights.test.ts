@@ -31,3 +31,15 @@ describe('the Weights line of status (DESIGN.md §14)', () => {
     expect(lines[at + 1]).toBe('             release b7c8d9e waits (RESTART_POLICY=coalesce) until 2026-11-29T09:00:00Z (in 21h): b7c8d9e waits until 2026-11-29T09:00:00Z: the validator sets weights');
   });
 });
+
+describe('advice while a release waits for the restart budget', () => {
+  it('says until when and how to deploy it now, instead of "the next run deploys it"', async () => {
+    const { adviseOn } = await import('../../src/commands/status/advice.js');
+    const r = healthyReport();
+    r.repo.target = { sha: B, short: B.slice(0, 7), subject: 'next', time: '2026-11-28T11:00:00.000Z' };
+    r.repo.relation = 'update-available';
+    r.restartWait = { sha: B, since: iso(NOW - H), until: '2026-11-29T09:00:00.000Z', detail: 'why' };
+    const { advice: _, ...facts } = r;
+    expect(adviseOn(facts).map((a) => a.text)).toContainEqual(expect.stringMatching(/waits for the validator's restart budget \(RESTART_POLICY=coalesce\) until 2026-11-29T09:00:00\.000Z; to deploy it now .* --force/));
+  });
+});
