@@ -60,7 +60,6 @@ export async function simulate(policy, releases, spans = { minIntervalMs: 24 * H
   const { judgeWarmup, parseWarmupLog } = await load('domain/warmup.js');
   const config = {
     file: '/bench/alphacore.env',
-    values: {},
     namespace: 'alphacore',
     repoDir: '/srv/AlphaCore',
     remote: 'origin',
@@ -131,15 +130,17 @@ export async function simulate(policy, releases, spans = { minIntervalMs: 24 * H
       branch: 'release',
       localCommits: [],
       changed: [],
+      venvs: { sides: {}, fallback: { dir: '/srv/AlphaCore/venv' } },
+      processes: { names: ['validator'] },
       quarantine: [],
       gates: { roundLock: inRound ? { kind: 'live', detail: `round of epoch ${epoch}` } : { kind: 'absent' }, api: { kind: 'idle' } },
     };
     const nowMs = T0 + m * MIN;
-    let plan = decide(facts, config, { force: false, dryRun: false }, nowMs);
+    let plan = decide(facts, config, { force: false }, nowMs);
     if (plan.kind === 'observe' && plan.need === 'restart') {
       const weights = judgeWarmup(parseWarmupLog(log.join('\n')), { log: '/srv/AlphaCore/logs/pm2/validator.out.log' });
       facts.restart = { explicit: false, weights, versionHead: versions.get(head), versionTarget: versions.get(target), ...(state.restartWait ? { waiting: state.restartWait } : {}) };
-      plan = decide(facts, config, { force: false, dryRun: false }, nowMs);
+      plan = decide(facts, config, { force: false }, nowMs);
     }
     if (plan.kind === 'observe') throw new Error(`the simulation did not provide ${plan.need}`);
     const from = head;

@@ -49,9 +49,32 @@ export const NETWORKS = ['local', 'test', 'finney'] as const;
 export const PROFILES = ['local', 'testing', 'production'] as const;
 export type RefreshMode = 'auto' | 'always' | 'never';
 
+/**
+ * The keys the relaunch and the Validation API's start pass on only when the file (or
+ * the environment) sets them: launch and the repo's script apply their own defaults
+ * otherwise, so the env file comes out as the first launch wrote it.
+ */
+export interface GivenLaunchKeys {
+  validationApiEndpoint?: string;
+  validatorProcessName?: string;
+  validatorEnvFile?: string;
+  validatorHttpPort?: string;
+  walletPath?: string;
+  validatorVenvDir?: string;
+  chainEndpoint?: string;
+  profile?: string;
+  openaiApiKey?: string;
+  validationProcessName?: string;
+  validationEnvFile?: string;
+  validationVenvDir?: string;
+  validationHttpHost?: string;
+  validationHttpPort?: string;
+}
+
 export interface AutoupdateConfig {
   file: string;
-  values: Readonly<Partial<Record<ConfigKey, string>>>;
+  /** What the relaunch and the API start pass on as set (see GivenLaunchKeys). */
+  given: Readonly<GivenLaunchKeys>;
   namespace: string;
   network: string;
   walletName: string;
@@ -390,7 +413,22 @@ export function validateConfig(
 
   const config: AutoupdateConfig = {
     file,
-    values,
+    given: {
+      validationApiEndpoint: get('VALIDATION_API_ENDPOINT'),
+      validatorProcessName: get('VALIDATOR_PROCESS_NAME'),
+      validatorEnvFile: get('VALIDATOR_ENV_FILE'),
+      validatorHttpPort: get('VALIDATOR_HTTP_PORT'),
+      walletPath: get('WALLET_PATH'),
+      validatorVenvDir: get('VALIDATOR_VENV_DIR'),
+      chainEndpoint: get('CHAIN_ENDPOINT'),
+      profile: get('PROFILE'),
+      openaiApiKey: get('ALPHACORE_OPENAI_API_KEY'),
+      validationProcessName: get('VALIDATION_PROCESS_NAME'),
+      validationEnvFile: get('VALIDATION_ENV_FILE'),
+      validationVenvDir: get('VALIDATION_VENV_DIR'),
+      validationHttpHost: get('VALIDATION_HTTP_HOST'),
+      validationHttpPort: get('VALIDATION_HTTP_PORT'),
+    },
     namespace,
     network: network ?? '',
     walletName: get('WALLET_NAME') ?? '',

@@ -121,7 +121,7 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
     }
     let line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
+    if (/^export[ \t]/.test(line)) line = line.slice(7).trimStart();
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
     if (!KEY.test(key)) {

@@ -114,8 +114,9 @@ function isState(value: unknown): value is Partial<UpdateState> {
  * not an object, or not a regular file is set aside (a copy kept beside it) and
  * rebuilt: the quarantine is recovered from the history, so that a rolled-back release
  * is not tried again. `setAside` says what happened, for the log, status and webhook.
+ * `readOnly` (a dry run): the copy is not written; the state is rebuilt in memory only.
  */
-export function readStateChecked(file: string, historyFile: string | undefined, now: Date): { state: UpdateState; setAside?: StateSetAside } {
+export function readStateChecked(file: string, historyFile: string | undefined, now: Date, options: { readOnly?: boolean } = {}): { state: UpdateState; setAside?: StateSetAside } {
   let detail: string;
   let raw: string | undefined;
   try {
@@ -137,7 +138,7 @@ export function readStateChecked(file: string, historyFile: string | undefined, 
   }
   const copy = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '')}`;
   try {
-    if (raw !== undefined) writeOwnedAtomic(copy, raw);
+    if (raw !== undefined && !options.readOnly) writeOwnedAtomic(copy, raw);
   } catch {
     // a full disk: the copy is lost, the message below still says what happened
   }

@@ -8,6 +8,9 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { createRealSetup, type RealSetup } from '../helpers/real-repo.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
+
+export { until };
 
 /**
  * A validator machine on the real AlphaCore repository (DESIGN.md §8): its clone, its
@@ -55,16 +58,6 @@ const daemons: IsolatedPm2[] = [];
 afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
-
-export async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 export async function contractWorld(run: StagedRun, options: { releaseAt?: string; env?: Record<string, string> } = {}): Promise<ContractWorld> {
   const root = userTempDir(run.user, 'alphacore-contract-');

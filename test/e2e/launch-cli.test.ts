@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
 
 const staged = stage();
 if (staged.skip) console.log(`launch e2e tests skipped: ${staged.skip}`);
@@ -71,16 +72,6 @@ const flags = (w: World, ...more: string[]) => [
 ];
 const launch = (w: World, args: string[]) => runCliAs(run, args, { env: w.env, cwd: w.setup.deploy });
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
-
-async function until<T>(probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // Each launch starts the API first and waits for a healthy validator.
 e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', { timeout: 180_000 }, () => {

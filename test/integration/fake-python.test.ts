@@ -7,6 +7,7 @@ import { installFakePython, type FakePython } from '../helpers/fake-python.js';
 import { createRealSetup, realRepoSkip } from '../helpers/real-repo.js';
 import { tempDir } from '../helpers/tmp.js';
 import { judgeWarmup, parseWarmupLog, WEIGHTS_LINES } from '../../src/domain/warmup.js';
+import { until } from '../helpers/poll.js';
 
 // The fake Python runtime answers what the real scripts ask (DESIGN.md §8, §10).
 const children: number[] = [];
@@ -27,16 +28,6 @@ function world(): { root: string; fake: FakePython; env: Record<string, string> 
 }
 
 const bash = (script: string, env: Record<string, string>, cwd?: string) => spawnSync('bash', ['-c', script], { env, cwd, encoding: 'utf8' });
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('fake python runtime', () => {
   it('python3 -m venv makes a venv whose activate works under set -euo pipefail, and pip records what it installs', () => {

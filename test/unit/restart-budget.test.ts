@@ -63,8 +63,10 @@ describe('the restart budget under RESTART_POLICY=coalesce (pure)', () => {
       localCommits: [],
       changed: [],
       gates: { roundLock: { kind: 'absent' }, api: { kind: 'idle' } },
+      venvs: { sides: {}, fallback: { dir: '/r/venv' } },
+      processes: { names: ['validator'] },
     };
-    const flags = { force: false, dryRun: false };
+    const flags = { force: false };
     expect(decide(facts, config, flags, NOW)).toEqual({ kind: 'observe', need: 'restart' });
     expect(decide({ ...facts, restart: warm(3 * H) }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'deferred', reason: 'restart-budget' } });
     expect(decide({ ...facts, restart: warm(25 * H) }, config, flags, NOW)).toMatchObject({ kind: 'swap' });

@@ -145,7 +145,7 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   }
   const r = f.repo;
   // As root another user's clone is not read on purpose: the root line says why.
-  if (r.error && r.dir && !(f.asRoot && r.error.startsWith('not read as root'))) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
+  if (r.error && r.dir && !(f.asRoot && r.notReadAsRoot)) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });

@@ -88,6 +88,8 @@ export interface RepoView {
   pin?: string;
   /** Why something above is missing. */
   error?: string;
+  /** Not read on purpose: root does not run git in another user's clone (the root line says why). */
+  notReadAsRoot?: boolean;
 }
 
 export interface DeferralView {

@@ -10,7 +10,7 @@ import { parseLaunchArgv, type LaunchArgs } from './options.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, planLaunch, type Ecosystem } from './plan.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 
-export { validatorArgsFromConfig, validatorArgvFromConfig } from './relaunch-args.js';
+export { relaunchArgs, validatorArgvFromConfig } from './relaunch-args.js';
 
 export async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<LaunchFacts, 'repoDir' | 'repoProblem'>> {
   if (given !== undefined) {
