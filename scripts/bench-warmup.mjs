@@ -60,13 +60,16 @@ export async function simulate(policy, releases, spans = { minIntervalMs: 24 * H
   const { judgeWarmup, parseWarmupLog } = await load('domain/warmup.js');
   const config = {
     file: '/bench/alphacore.env',
+    given: {},
     namespace: 'alphacore',
+    validatorProcessName: 'validator',
     repoDir: '/srv/AlphaCore',
     remote: 'origin',
     branch: 'release',
     roundLockfile: '/tmp/round.lock',
     validationApiEndpoint: 'http://127.0.0.1:8888',
     validatorExtraArgs: [],
+    validationApiExtraArgs: [],
     sandboxSetup: 'auto',
     depsRefresh: 'auto',
     restart: { policy, ...spans },

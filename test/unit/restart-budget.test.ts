@@ -52,7 +52,7 @@ describe('the restart budget under RESTART_POLICY=coalesce (pure)', () => {
   });
 
   it('decide: asked only under coalesce, after the gates; --force goes; prompt never asks', () => {
-    const config = { restart: settings, repoDir: '/r', remote: 'origin', branch: 'release', roundLockfile: '/tmp/r', validationApiEndpoint: 'http://x', validatorExtraArgs: [], sandboxSetup: 'auto', depsRefresh: 'auto' } as unknown as AutoupdateConfig;
+    const config = { restart: settings, given: {}, namespace: 'alphacore', validatorProcessName: 'validator', repoDir: '/r', remote: 'origin', branch: 'release', roundLockfile: '/tmp/r', validationApiEndpoint: 'http://x', validatorExtraArgs: [], validationApiExtraArgs: [], sandboxSetup: 'auto', depsRefresh: 'auto' } as unknown as AutoupdateConfig;
     const facts: Facts = {
       journal: { kind: 'none' },
       dirty: [],
