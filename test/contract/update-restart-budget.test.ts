@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +51,16 @@ async function weights(w: ContractWorld): Promise<Weights> {
 /** Polls status until the validator's current start has set weights (one task per 1 s epoch, 2 needed). */
 const warm = (w: ContractWorld) => until(async () => ((await weights(w)).state === 'emitting' ? true : undefined), 60_000);
 
+/** Every file in `dir` (not below) and a hash of its content; the overlap lock aside. */
+function dirHashes(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of fs.readdirSync(dir).filter((n) => !n.endsWith('.lock'))) {
+    const full = path.join(dir, name);
+    out[name] = fs.statSync(full).isFile() ? crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex') : 'dir';
+  }
+  return out;
+}
+
 const setConfig = (w: ContractWorld, key: string, value: string) => {
   const lines = fs.readFileSync(w.configFile, 'utf8').split('\n').filter((l) => !l.startsWith(`${key}=`));
   fs.writeFileSync(w.configFile, [...lines.filter(Boolean), `${key}=${value}`, ''].join('\n'));
@@ -97,6 +108,17 @@ describe.skipIf(skip)('contract: the weights warm-up and RESTART_POLICY=coalesce
 
     // Warm, restarted seconds ago: the next release waits, and says until when.
     const second = w.origin.push({ 'docs/warmup-2.md': 'two\n' }, 'release 2');
+    // A dry run prints the hold and records nothing: no wait in the state, no webhook, no metrics.
+    const stateDir = dirHashes(w.stateDir);
+    const metricsBefore = dirHashes(metricsDir);
+    const told = hook.texts.length;
+    const dry = await w.update(['--dry-run']);
+    expect(dry.result, dry.stdout + dry.stderr).toMatchObject({ outcome: 'deferred', reason: 'restart-budget', to: second });
+    const plan = dry.stdout.split('\n').find((l) => l.includes('"event":"plan"'));
+    expect(JSON.parse(plan ?? '{}').plan, dry.stdout).toMatchObject({ kind: 'done', outcome: 'deferred', reason: 'restart-budget', to: second });
+    expect(dirHashes(w.stateDir), 'the state dir').toEqual(stateDir);
+    expect(dirHashes(metricsDir), 'the metrics dir').toEqual(metricsBefore);
+    expect(hook.texts.slice(told), 'webhook').toEqual([]);
     const held = await w.update();
     expect(held.result, held.stdout + held.stderr).toMatchObject({ outcome: 'deferred', reason: 'restart-budget', to: second });
     expect(held.stdout).toContain(`${second.slice(0, 7)} waits until`);
