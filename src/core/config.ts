@@ -7,6 +7,7 @@ import { originOf, readConfigSource, type ConfigSource, type FlagSetting } from 
 import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, splitWords } from './envfile.js';
 import { UserError, warningSection } from './errors.js';
+import { RESTART_DEFAULTS, restartSettings, type RestartSettings } from './restart-config.js';
 import { signatureSettings, type SignatureSettings } from './signature-config.js';
 
 export {
@@ -26,6 +27,7 @@ export const CONFIG_KEYS = [
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
   'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
   'METRICS_DIR', 'PIN',
+  'RESTART_POLICY', 'RESTART_MIN_INTERVAL', 'RESTART_MAX_DELAY',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
 
@@ -46,6 +48,7 @@ export const DEFAULTS = {
   DEPS_REFRESH: 'auto',
   LOG_MAX_BYTES: '5M',
   MAX_DEFERRAL: '6h',
+  ...RESTART_DEFAULTS,
 } as const;
 
 export const NETWORKS = ['local', 'test', 'finney'] as const;
@@ -112,6 +115,8 @@ export interface AutoupdateConfig {
   metricsDir: string | undefined;
   /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
   pin: string | undefined;
+  /** RESTART_POLICY and its spans (DESIGN.md §14). */
+  restart: RestartSettings;
   /** Keys in the file this version does not know (reported as a warning, ignored). */
   unknownKeys: string[];
   /** Unknown keys (with the nearest known one) and keys given twice: say each, then go on. */
@@ -362,6 +367,7 @@ function interpretConfig(
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`, 'LOG_MAX_BYTES');
 
   const signatures = signatureSettings(get, (text, key) => problems.add(text, key));
+  const restart = restartSettings(get, (text) => problems.add(text));
 
   const config: AutoupdateConfig = {
     file,
@@ -411,6 +417,7 @@ function interpretConfig(
     signatures,
     metricsDir: valid('METRICS_DIR'),
     pin: valid('PIN'),
+    restart,
     unknownKeys: source.unknown,
     warnings: [...source.warnings, ...extraWarnings],
     secrets: [get('ALPHACORE_OPENAI_API_KEY'), get('NOTIFY_WEBHOOK_URL'), env.GOOGLE_OAUTH_ACCESS_TOKEN].filter((s): s is string => Boolean(s && s.length >= 4)),

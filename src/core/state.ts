@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { writeAtomic } from '../adapters/atomic-write.js';
+import type { RestartWait } from './restart-config.js';
 import { appendOwned, NotRegularFile, readRegular } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
 
@@ -66,6 +67,8 @@ export interface UpdateState {
   venvs?: { current?: Record<string, string>; previous?: Record<string, string> };
   /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
   metrics?: MetricsState;
+  /** A release held back by RESTART_POLICY=coalesce (DESIGN.md §14), while it waits. */
+  restartWait?: RestartWait;
   /** The last target refused for its signature that the webhook was told about (told once per commit). */
   unsignedNotified?: string;
   /**

@@ -4,7 +4,8 @@ import { writeAtomic } from '../adapters/atomic-write.js';
 import { NAME, readConfig, type AutoupdateConfig, type ConfigReading } from '../core/config.js';
 import { pm2Home } from '../adapters/pm2-home.js';
 import type { Context } from '../core/context.js';
-import { countRun, renderMetrics } from '../core/metrics.js';
+import { countRun, foldWeights, renderMetrics } from '../core/metrics.js';
+import { observeWarmup, validatorOutLog } from './warmup-read.js';
 import type { UpdateState } from '../core/state.js';
 
 /** The file node_exporter's textfile collector reads for a namespace (DESIGN.md §3, §12). */
@@ -28,7 +29,16 @@ export function observeRun(
   state: UpdateState,
   run: { at: string; outcome: string; reason?: string; from?: string; to?: string; downtimeMs?: number },
 ): void {
+  const previous = state.metrics?.weights;
   state.metrics = countRun(state.metrics, { ...run, pm2Up: probePm2PidFiles(pm2Home(ctx), expectedProcesses(config)) });
+  // One bounded read of the validator's log (DESIGN.md §14): its warm-up for the alert rules.
+  const w = observeWarmup({ log: validatorOutLog(config.repoDir, config.validatorProcessName) });
+  const now = {
+    ...(w.lastEmitAt ? { lastEmitAt: w.lastEmitAt } : {}),
+    ...(w.tasksDone !== undefined ? { tasksDone: w.tasksDone } : {}),
+    ...(w.tasksNeeded !== undefined ? { tasksNeeded: w.tasksNeeded } : {}),
+  };
+  if (previous || w.state !== 'unknown') state.metrics.weights = foldWeights(previous, now);
 }
 
 /**

@@ -156,3 +156,20 @@ describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 1
     }
   });
 });
+
+describe('RESTART_POLICY and its spans (DESIGN.md §14)', () => {
+  it('default prompt, 24h, 24h; coalesce with spans from the file or the environment', () => {
+    expect(setup(VALID).load().restart).toEqual({ policy: 'prompt', minIntervalMs: 86_400_000, maxDelayMs: 86_400_000 });
+    const c = setup([...VALID, 'RESTART_POLICY=coalesce', 'RESTART_MIN_INTERVAL=12h'], { RESTART_MAX_DELAY: '2d' }).load();
+    expect(c.restart).toEqual({ policy: 'coalesce', minIntervalMs: 12 * 3_600_000, maxDelayMs: 2 * 86_400_000 });
+  });
+
+  it('bad values: every problem at once, each naming its key', () => {
+    const { load } = setup([...VALID, 'RESTART_POLICY=sometimes', 'RESTART_MIN_INTERVAL=daily', 'RESTART_MAX_DELAY=-1h']);
+    expect(problems(load)).toEqual([
+      expect.stringMatching(/^RESTART_POLICY=sometimes must be prompt/),
+      expect.stringMatching(/^RESTART_MIN_INTERVAL=daily is not a time span/),
+      expect.stringMatching(/^RESTART_MAX_DELAY=-1h is not a time span/),
+    ]);
+  });
+});

@@ -161,7 +161,10 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
   } else if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
     // (update refuses root: as root, the scheduler seen is root's, and the command is the user's.)
-    const next = f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
+    const held = f.restartWait?.sha === r.target?.sha ? f.restartWait : undefined;
+    const next = held
+      ? `it waits for the validator's restart budget (RESTART_POLICY=coalesce) until ${held.until}; to deploy it now (the validator then warms up again): ${updateCmd(f, ' --force')}`
+      : f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
   }
 }

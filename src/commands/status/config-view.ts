@@ -26,6 +26,8 @@ export interface ConfigView {
   signatures?: SignatureSettings;
   /** PIN (DESIGN.md §13): the commit the updater keeps this host on. */
   pin?: string;
+  /** RESTART_POLICY of a valid config (DESIGN.md §14). */
+  restartPolicy?: 'prompt' | 'coalesce';
 }
 
 /**
@@ -69,5 +71,6 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     validationProcessName: config.validationProcessName,
     ...(valid && config.signatures ? { signatures: config.signatures } : {}),
     ...(valid && config.pin ? { pin: config.pin } : {}),
+    ...(valid ? { restartPolicy: config.restart.policy } : {}),
   };
 }

@@ -137,6 +137,7 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
         pid: p.pid,
         restarts: p.restarts,
         ...(p.status === 'online' && p.uptimeSince ? { uptimeMs: Math.max(0, nowMs - p.uptimeSince) } : {}),
+        ...(p.outLog ? { outLog: p.outLog } : {}),
       }));
     return { state: 'ok', ...base, processes, logs: pm2Logs(mine, all) };
   } catch (error) {

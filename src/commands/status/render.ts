@@ -4,6 +4,7 @@ import { configErrorLines } from '../../core/state.js';
 import { rollbackFailed } from './advice.js';
 import type { CommitSignatureView, CommitView, SignaturesView, StatusReport } from './report.js';
 import { formatBytes, LOGS_HINT_BYTES } from '../../domain/pm2-logs.js';
+import { weightsText } from './weights-view.js';
 
 /** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
 export interface Paint {
@@ -109,6 +110,11 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   row('API', `${apiState}${api.detail ? ` (${api.detail})` : ''} ${paint.dim(api.endpoint)}`);
 
   renderPm2(r, paint, row);
+  if (r.weights) {
+    const w = weightsText(r.weights, nowMs);
+    const wait = r.restartWait ? [paint.warn(`release ${short(r.restartWait.sha)} waits (RESTART_POLICY=coalesce) until ${isoSeconds(r.restartWait.until)} (${rel(r.restartWait.until)}): ${r.restartWait.detail}`)] : [];
+    row('Weights', w.level === 'ok' ? paint.ok(w.text) : w.level === 'warn' ? paint.warn(w.text) : paint.bad(w.text), ...wait);
+  }
 
   const j = r.journal;
   const failedRollback = rollbackFailed(r);

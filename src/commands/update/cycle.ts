@@ -165,6 +165,7 @@ async function observeAndDecide(run: Run, flags: UpdateFlags): Promise<Observed>
     }
     if (plan.need === 'gates') facts.gates = await o.gates();
     else if (plan.need === 'changes') Object.assign(facts, await o.changes(...commits()));
+    else if (plan.need === 'restart') facts.restart = await o.restart(facts.head!, facts.target!, state.restartWait);
     else if (plan.need === 'venvs') Object.assign(facts, await o.venvs(facts.journal.kind === 'valid' ? [] : commits().reverse()));
     else if (plan.need === 'processes') Object.assign(facts, await o.processes(flags.dryRun));
     else Object.assign(facts, await o[plan.need]());

@@ -5,6 +5,7 @@ import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts, VenvFacts } from './observe.js';
 import { deployTarget, type RecoverSteps, type SwapSteps, type SwapVenvs, type VenvStep } from './plan.js';
 import type { ApiState, RoundLock } from '../../domain/gates.js';
+import { judgeRestartBudget } from './restart-budget.js';
 
 export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
 
@@ -20,7 +21,7 @@ export interface Note {
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' | 'venvs' | 'processes' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'restart' | 'changes' | 'venvs' | 'processes' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
   | { kind: 'recover'; journal: Journal; steps: RecoverSteps; notes: Note[] }
   | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; steps: SwapSteps; notes: Note[]; staleIndexLock?: string };
@@ -131,6 +132,13 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     const judged = judgeGates(facts.gates, config, head, target);
     notes.push(...judged.notes);
     if (judged.decision) return done(judged.decision, notes);
+  }
+  // RESTART_POLICY=coalesce: a warm validator keeps its weights (restart-budget.ts); --force goes now.
+  if (!flags.force && config.restart?.policy === 'coalesce') {
+    if (facts.restart === undefined) return { kind: 'observe', need: 'restart' };
+    const budget = judgeRestartBudget(facts.restart, config.restart, head, target, nowMs);
+    notes.push({ level: 'info', text: budget.note });
+    if (budget.decision) return done(budget.decision, notes);
   }
   // Asked only now: a deferred or skipped run never needs the diff (issue 11: one git call less).
   if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };

@@ -9,6 +9,11 @@ import type { Run } from './run.js';
 import { resolveTarget } from './target.js';
 import { COMPLETE_MARKER, isComplete, venvName, venvRoot, type VenvKind } from './venv-names.js';
 import { inspectRoundLock, probeApi, type ApiState, type RoundLock } from '../../domain/gates.js';
+import { pm2Home } from '../../adapters/pm2-home.js';
+import type { RestartWait } from '../../core/restart-config.js';
+import { subnetVersion, SUBNET_VERSION_FILE } from '../../domain/warmup.js';
+import { observeWarmup, validatorOutLog } from '../../domain/warmup-read.js';
+import type { RestartFacts } from './restart-budget.js';
 
 /**
  * Facts only (the "observe" stage): what the clone, the remote, the state and the gates
@@ -47,6 +52,8 @@ export interface Facts {
   /** Quarantined commits (from the state). */
   quarantine?: string[];
   gates?: GateFacts;
+  /** The weights warm-up and `__version__` on both sides (asked only under RESTART_POLICY=coalesce). */
+  restart?: RestartFacts;
   /** The venvs each side of a swap (or a recovery) would run with; asked once the update may go on. */
   venvs?: VenvFacts;
   /** The namespace's PM2 processes (what the stop stops); undefined names when PM2 could not be asked. */
@@ -67,6 +74,8 @@ export interface Observer {
   /** The files that differ between HEAD and the target, asked only once the gates let the update go on. */
   changes(head: string, target: string): Promise<Pick<Facts, 'changed'>>;
   gates(): Promise<GateFacts>;
+  /** The validator's warm-up from its log, and `__version__` at HEAD and the target (git show). */
+  restart(head: string, target: string, waiting: RestartWait | undefined): Promise<RestartFacts>;
   venvs(commits: string[]): Promise<Pick<Facts, 'venvs'>>;
   /** `startsNothing`: ask only a running daemon (a dry run must not start one through the CLI). */
   processes(startsNothing: boolean): Promise<Pick<Facts, 'processes'>>;
@@ -120,6 +129,22 @@ export function observer(run: Run, flags: { to?: string } = {}): Observer {
       const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
       if (roundLock.kind === 'live') return { roundLock };
       return { roundLock, api: await probeApi(config.validationApiEndpoint) };
+    },
+    async restart(head, target, waiting) {
+      const name = config.validatorProcessName;
+      const weights = observeWarmup({ log: validatorOutLog(config.repoDir, name), pm2Home: pm2Home(ctx), processName: name });
+      const version = async (sha: string) => {
+        const blob = await git.show(sha, SUBNET_VERSION_FILE).catch(() => undefined);
+        return blob ? subnetVersion(blob.toString('utf8')) : undefined;
+      };
+      const [versionHead, versionTarget] = await Promise.all([version(head), version(target)]);
+      return {
+        explicit: flags.to !== undefined,
+        weights,
+        ...(versionHead !== undefined ? { versionHead } : {}),
+        ...(versionTarget !== undefined ? { versionTarget } : {}),
+        ...(waiting ? { waiting } : {}),
+      };
     },
     async venvs(commits) {
       const root = venvRoot(ctx);

@@ -4,6 +4,7 @@ import type { UpdateLog } from '../../core/log.js';
 import { appendHistory } from '../../core/state.js';
 import type { StateWriteError } from '../../core/state-store.js';
 import { observeRun, publishMetrics } from '../../domain/metrics-publish.js';
+import { recordRestartWait } from './restart-budget.js';
 import type { RestartDecision } from './outcome.js';
 import type { LiveRun } from './run.js';
 
@@ -41,7 +42,10 @@ export async function recordRun(
   // The config parsed: an earlier parse error is over.
   delete state.configError;
 
-  if (decision.outcome === 'deferred') {
+  // A release held by the restart budget waits on purpose, bounded by RESTART_MAX_DELAY: not a stuck deferral.
+  const budgetNotice = recordRestartWait(state, decision, from, to);
+  if (budgetNotice) notifications.push(budgetNotice);
+  if (decision.outcome === 'deferred' && decision.reason !== 'restart-budget') {
     state.deferral ??= { since: at, notified: false };
     const deferredMs = ctx.now().getTime() - Date.parse(state.deferral.since);
     if (deferredMs > config.maxDeferralMs) {

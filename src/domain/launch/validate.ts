@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
 import { parseAllowedSigners } from '../../core/allowed-signers.js';
+import { RESTART_POLICIES, type RestartPolicy } from '../../core/restart-config.js';
 import { Problems } from '../../core/errors.js';
 import { intervalProblem } from '../../core/interval.js';
 import { nearest } from '../../core/suggest.js';
@@ -79,6 +80,8 @@ export interface LaunchOptions {
   signaturePolicy?: 'tip' | 'all';
   /** METRICS_DIR to write into the auto-update config (only when --metrics-dir is given). */
   metricsDir?: string;
+  /** RESTART_POLICY to write into the auto-update config (only when --restart-policy is given). */
+  restartPolicy?: RestartPolicy;
   dryRun: boolean;
 }
 
@@ -256,6 +259,11 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (args.metricsDir === '') p.add("--metrics-dir needs a path: node_exporter's --collector.textfile.directory.");
   else if (metricsDir && !facts.exists(metricsDir)) p.add(`--metrics-dir ${metricsDir} does not exist; create it (writable by this user, readable by node_exporter) or pass node_exporter's --collector.textfile.directory.`);
 
+  const restartPolicy = args.restartPolicy;
+  if (restartPolicy !== undefined && !(RESTART_POLICIES as readonly string[]).includes(restartPolicy)) {
+    p.add(`--restart-policy ${restartPolicy} must be prompt (deploy each release at the first round gap) or coalesce (hold releases while the validator sets weights).`);
+  }
+
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
     repoDir, network, walletName, hotkey, netuid, chainEndpoint, profile, validatorSa, validatorSaSource, gcpCredsFile,
@@ -265,7 +273,9 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir,
+    ...(restartPolicy !== undefined && (RESTART_POLICIES as readonly string[]).includes(restartPolicy) ? { restartPolicy: restartPolicy as RestartPolicy } : {}),
+    dryRun: args.dryRun,
   };
 }
 
