@@ -67,7 +67,7 @@ describe('status: the namespace\'s PM2 processes', () => {
     const s = await statusSetup();
     const [out, err] = [path.join(s.root, 'v.out.log'), path.join(s.root, 'v.err.log')];
     daemon.pm2('start', services.ok, '--name', 'validator-chatty', '--namespace', s.namespace, '--output', out, '--error', err);
-    await until('online', () => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'));
+    await until(() => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'), { what: 'the chatty validator online' });
     // A log that grew for months, without writing a gigabyte here: a sparse file has the size PM2 appends to.
     fs.truncateSync(out, 1.5 * 1024 ** 3);
     fs.appendFileSync(err, 'x'.repeat(1000));
