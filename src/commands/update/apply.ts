@@ -1,6 +1,7 @@
 import type { DecidedPlan } from './decide.js';
 import { judgeGates } from './decide.js';
 import type { DeployTimings } from './deploy.js';
+import { resolveValidator } from './launch-hooks.js';
 import { observer } from './observe.js';
 import type { RestartDecision } from './outcome.js';
 import { preflight } from './preflight.js';
@@ -49,7 +50,6 @@ async function prepareAndSwap(run: LiveRun, plan: Extract<DecidedPlan, { kind: '
   const problems: string[] = [];
   const validator = forward.steps.find((step) => step.step === 'validator');
   try {
-    const { resolveValidator } = await import('./launch-hooks.js');
     if (validator?.step === 'validator') await resolveValidator(run, validator);
   } catch (error) {
     problems.push(`the validator's launch options (from ${config.file}) are invalid: ${(error as Error).message}`);

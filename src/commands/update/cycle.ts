@@ -164,7 +164,8 @@ async function observeAndDecide(run: Run, flags: UpdateFlags): Promise<Observed>
       return { plan, ...(badJournal ? { badJournal } : {}) };
     }
     if (plan.need === 'gates') facts.gates = await o.gates();
-    else if (plan.need === 'changes') Object.assign(facts, await o.changes(...commits()));
+    // A recovery must not fail on its diff (the journal's commits exist): without it, setup steps are skipped as before.
+    else if (plan.need === 'changes') Object.assign(facts, facts.journal.kind === 'valid' ? await o.changes(...commits()).catch(() => ({ changed: [] })) : await o.changes(...commits()));
     else if (plan.need === 'restart') facts.restart = await o.restart(facts.head!, facts.target!, state.restartWait);
     else if (plan.need === 'venvs') Object.assign(facts, await o.venvs(facts.journal.kind === 'valid' ? [] : commits().reverse()));
     else if (plan.need === 'processes') Object.assign(facts, await o.processes(flags.dryRun));

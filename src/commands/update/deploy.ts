@@ -1,6 +1,9 @@
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitForApi, waitForStableProcess } from '../../domain/health.js';
 import type { Budget } from './budget.js';
+// Static: this module is already in the lazy chunk, and the launch code must be loaded
+// before the stop (preflight resolves the options), never between the stop and the start.
+import { relaunch } from './launch-hooks.js';
 import { describeStep, type DeployStep, type DeployTarget, type StopStep, type VenvStep } from './plan.js';
 import type { Run } from './run.js';
 
@@ -134,11 +137,9 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
         if (await tolerated('api', up)) log.info(`Validation API up at ${config.validationApiEndpoint}`);
         break;
       }
-      case 'validator': {
-        const { relaunch } = await import('./launch-hooks.js');
+      case 'validator':
         await phase(step, () => relaunch(run, step));
         break;
-      }
       case 'health':
         await phase(step, () => checkValidatorHealth(run, timings, 0, r.budget));
         break;

@@ -1,7 +1,7 @@
 import { openGit, type Git } from '../../adapters/git.js';
 import type { Interrupts } from '../../adapters/interrupts.js';
-import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
-import { openPm2, type Pm2 } from '../../adapters/pm2.js';
+import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
+import type { Pm2 } from '../../adapters/pm2.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
@@ -37,14 +37,42 @@ export interface LiveRun extends Run {
 
 export function openRun(input: Omit<Run, 'git' | 'pm2' | 'daemon'>): Run & { close(): void } {
   const { ctx, config } = input;
-  const daemon = pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
-  return {
-    ...input,
-    git: openGit(config.repoDir, ctx.env),
-    daemon,
-    pm2: openPm2(ctx, { daemon }),
-    close: () => daemon.close(),
+  const { pm2, daemon } = lazyPm2(ctx);
+  return { ...input, git: openGit(config.repoDir, ctx.env), daemon, pm2, close: () => daemon.close() };
+}
+
+/**
+ * PM2 and the daemon link, loaded at the run's first PM2 question: the timer's no-op
+ * run asks none, and does not read their code (scripts/build-timer.mjs keeps dynamic
+ * imports out of its static part).
+ */
+function lazyPm2(ctx: Context): { pm2: Pm2; daemon: Pm2DaemonLink } {
+  let ready: { pm2: Pm2; daemon: Pm2DaemonLink } | undefined;
+  let loading: Promise<{ pm2: Pm2; daemon: Pm2DaemonLink }> | undefined;
+  const load = () =>
+    (loading ??= Promise.all([import('../../adapters/pm2-daemon.js'), import('../../adapters/pm2.js')]).then(([d, p]) => {
+      const daemon = d.pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+      ready = { daemon, pm2: p.openPm2(ctx, { daemon }) };
+      return ready;
+    }));
+  const daemon: Pm2DaemonLink = {
+    get: async () => (await load()).daemon.get(),
+    why: () => ready?.daemon.why(),
+    drop: (reason) => ready?.daemon.drop(reason),
+    close: () => ready?.daemon.close(),
   };
+  const pm2: Pm2 = {
+    bin: ctx.env.PM2_BIN || 'pm2',
+    available: async () => (await load()).pm2.available(),
+    list: async (namespace) => (await load()).pm2.list(namespace),
+    stopNamespace: async (namespace) => (await load()).pm2.stopNamespace(namespace),
+    deleteProcess: async (name, namespace) => (await load()).pm2.deleteProcess(name, namespace),
+    deleteNamespace: async (namespace) => (await load()).pm2.deleteNamespace(namespace),
+    startApp: async (app) => (await load()).pm2.startApp(app),
+    save: async () => (await load()).pm2.save(),
+    pollMs: async () => (await load()).pm2.pollMs(),
+  };
+  return { pm2, daemon };
 }
 
 /** Past the dry run's return: the run may now write its state. */
