@@ -8,31 +8,14 @@ import { parseEnvFile, splitWords } from '../../src/core/envfile.js';
 import { validatorArgvFromConfig } from '../../src/domain/launch/relaunch-args.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { planLaunch, renderValidatorEnv, validatorApp, validatorExtraArgs } from '../../src/domain/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
+import { resolveLaunchOptions } from '../../src/domain/launch/validate.js';
 import { renderDryRun } from '../../src/domain/launch/print.js';
-import { tempDir } from '../helpers/tmp.js';
-import { createWallet, homeWallets } from '../helpers/wallet.js';
+import { launchUnitWorld } from '../helpers/launch-unit-world.js';
+import { createWallet } from '../helpers/wallet.js';
 
 function world() {
-  const root = tempDir('alphacore-launch-plan-');
-  const repo = path.join(root, 'AlphaCore');
-  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
-  fs.mkdirSync(path.join(repo, '.git'));
-  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
-  const creds = path.join(root, 'sa.json');
-  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
-  const home = path.join(root, 'home');
-  createWallet(homeWallets(home), 'cold', ['hot']);
-  const facts = (env: Record<string, string> = {}): LaunchFacts => ({
-    env,
-    home,
-    cwd: root,
-    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
-    repoDir: repo,
-    exists: (f) => fs.existsSync(f),
-    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
-  });
-  return { root, repo, creds, home, facts };
+  const w = launchUnitWorld('alphacore-launch-plan-');
+  return { ...w, facts: w.factsFor };
 }
 
 const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'finney'];
