@@ -4,7 +4,7 @@ import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, scanEnvFile, splitWords, type EnvEntry } from './envfile.js';
 import { Problems, UserError, warningSection } from './errors.js';
 import { urlCredentials } from './secrets.js';
-import { signatureSettings, type SignatureSettings } from './signature-config.js';
+import { historyPolicySetting, signatureSettings, type HistoryPolicy, type SignatureSettings } from './signature-config.js';
 import { nearest } from './suggest.js';
 
 /** Every key the auto-update config may hold (DESIGN.md §3). */
@@ -18,7 +18,7 @@ export const CONFIG_KEYS = [
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
-  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
+  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY', 'HISTORY_POLICY',
   'METRICS_DIR', 'PIN',
 ] as const;
 export type ConfigKey = (typeof CONFIG_KEYS)[number];
@@ -75,6 +75,8 @@ export interface AutoupdateConfig {
   logMaxBytes: number;
   /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
   signatures: SignatureSettings | undefined;
+  /** HISTORY_POLICY as set; undefined: forward with ALLOWED_SIGNERS, else any (update/history.ts). */
+  historyPolicy?: HistoryPolicy;
   /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
   metricsDir: string | undefined;
   /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
@@ -381,6 +383,7 @@ export function validateConfig(
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`);
 
   const signatures = signatureSettings(get, (text) => problems.add(text));
+  const historyPolicy = historyPolicySetting(get('HISTORY_POLICY'), (text) => problems.add(text));
 
   const config: AutoupdateConfig = {
     file,
@@ -410,6 +413,7 @@ export function validateConfig(
     notifyWebhookUrl: webhook,
     logMaxBytes: logMaxBytes ?? 0,
     signatures,
+    ...(historyPolicy ? { historyPolicy } : {}),
     metricsDir,
     pin,
     unknownKeys: unknown,

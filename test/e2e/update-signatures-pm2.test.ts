@@ -67,14 +67,20 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(pids(w)['other/bystander']).toBe(w.bystanderPid);
   }, 240_000); // four runs, two of them real restarts
 
-  it('SIGNATURE_POLICY=all: a force-push back to an older signed release deploys it; an unsigned commit under a signed tip is refused, nothing stopped', async () => {
+  it('SIGNATURE_POLICY=all: a force-push back to an older signed release is refused (history policy), nothing stopped, and deployed with --to; an unsigned commit under a signed tip is refused', async () => {
     const { w, owner } = await signedWorld('all');
     const v11 = release(w, owner, '1.1.0');
     expect((await w.update(['--json'])).result).toMatchObject({ outcome: 'updated', to: v11 });
     const v12 = release(w, owner, '1.2.0');
     expect((await w.update(['--json'])).result).toMatchObject({ outcome: 'updated', to: v12 });
     w.setup.origin.forcePush(v11);
+    const running = pids(w);
     let r = await w.update(['--json']);
+    expect(r.exitCode, r.stdout).toBe(1);
+    expect(r.result, r.stdout).toMatchObject({ outcome: 'refused', reason: 'not-forward', from: v12, to: v11 });
+    expect(pids(w)).toEqual(running);
+    expect(w.head()).toBe(v12);
+    r = await w.update(['--json', '--to', v11]);
     expect(r.result, r.stdout).toMatchObject({ outcome: 'updated', from: v12, to: v11 });
     expect(w.setup.control.validatorStarts().at(-1)).toMatchObject({ version: '1.1.0' });
 
@@ -87,5 +93,5 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(r.stdout).toContain('unsigned: the commit has no signature');
     expect(pids(w)).toEqual(before);
     expect(w.head()).toBe(v11);
-  }, 240_000); // four runs, three of them real restarts
+  }, 300_000); // five runs, three of them real restarts
 });

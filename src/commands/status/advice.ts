@@ -126,7 +126,12 @@ function updateAdvice(f: Facts, out: Advice[]): void {
   const saidAbove = last?.reason === 'rollback-failed' && j && rollbackFailed(f);
   if (last && ['failed', 'rolled-back', 'refused'].includes(last.outcome) && !saidAbove) {
     const log = f.scheduler.logFile ? ` in ${f.scheduler.logFile}` : '';
-    const fix = last.reason === 'dirty-worktree' && f.repo.dir ? ` Commit or discard the changes (git -C ${f.repo.dir} status).` : '';
+    const fix =
+      last.reason === 'dirty-worktree' && f.repo.dir
+        ? ` Commit or discard the changes (git -C ${f.repo.dir} status).`
+        : last.reason === 'not-forward' && last.to
+          ? ` ${f.repo.remote}/${f.repo.branch} at ${short(last.to)} does not descend from the deployed ${short(last.from)} (moved back, or sideways to another branch's commit); updates refuse it until the branch moves forward. If the move is intended: ${updateCmd(f, ` --to ${last.to}`)}`
+          : '';
     out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: read the log${log}.${fix}` });
   }
 }

@@ -142,6 +142,7 @@ async function observeAndDecide(run: RunIo, flags: UpdateFlags, notices: Pending
     }
     if (plan.need === 'gates') facts.gates = await o.gates();
     else if (plan.need === 'changes') Object.assign(facts, await o.changes(facts.head!, facts.target!));
+    else if (plan.need === 'history') Object.assign(facts, await o.history(facts.head!, facts.target!));
     else Object.assign(facts, await o[plan.need]());
   }
 }

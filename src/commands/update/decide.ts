@@ -4,6 +4,7 @@ import type { Journal } from '../../core/state.js';
 import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts } from './observe.js';
 import type { ApiState, RoundLock } from '../../domain/gates.js';
+import { judgeHistory } from './history.js';
 
 export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
 
@@ -18,7 +19,7 @@ export interface Note {
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'history' | 'gates' | 'changes' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
   | { kind: 'recover'; journal: Journal; notes: Note[] }
   | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; notes: Note[]; staleIndexLock?: string };
@@ -115,6 +116,11 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
   }
   // --to / PIN chose `target` in observe; decide treats it the same.
   const chosen: Note[] = facts.targetNote ? [{ level: 'info', text: facts.targetNote }] : [];
+  // Step 5's history policy (history.ts): before the quarantine and the gates, like the target itself.
+  const history = judgeHistory({ head, target, source: facts.targetSource, forward: facts.forward, dryRun: flags.dryRun }, config);
+  if (history.kind === 'observe') return { kind: 'observe', need: 'history' };
+  if (history.kind === 'refuse') return done(history.decision, [...chosen, { level: 'error', text: history.text }]);
+  if (history.note) chosen.push({ level: 'warn', text: history.note });
   const targetDecision = decideTarget({ head, target, quarantined: Boolean(facts.quarantine?.includes(target)), force: flags.force });
   if (targetDecision) return done(targetDecision, chosen);
   if (!flags.force && facts.gates === undefined) return { kind: 'observe', need: 'gates' };
