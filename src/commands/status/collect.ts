@@ -86,7 +86,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),
     ...(deferral ? { deferral } : {}),
-    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs), api: await api },
+    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs, asRoot?.uid ?? ctx.uid), api: await api },
     pm2: await pm2,
     quarantine: state.quarantine,
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),

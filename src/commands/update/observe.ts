@@ -109,7 +109,7 @@ export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: s
       return { changed: head === target ? [] : await git.changedFiles(head, target) };
     },
     async gates() {
-      const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
+      const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs, ctx.uid);
       if (roundLock.kind === 'live') return { roundLock };
       return { roundLock, api: await probeApi(config.validationApiEndpoint) };
     },
