@@ -39,8 +39,29 @@ const CONFLICT = 75;
  * different inodes at once.
  */
 export async function tryLock(lockPath: string, env: Readonly<Record<string, string | undefined>>): Promise<HeldLock | undefined> {
+  return (await takeLock(lockPath, env)).lock;
+}
+
+export interface LockAttempt {
+  /** undefined: another process holds the lock. */
+  lock?: HeldLock;
+  /** What was made private on the way ("<path> 0755 -> 0700"). */
+  tightened: string[];
+}
+
+/**
+ * tryLock, and on the way the lock's directory (when it is ours: never /tmp) is made
+ * 0700 and the lock file 0600 (DESIGN.md §5 step 2): a bash-era setup left them
+ * 0755/0644, which let any local user open the file and hold its flock forever. The
+ * modes are set on descriptors, never through a path another user could swap.
+ */
+export async function takeLock(lockPath: string, env: Readonly<Record<string, string | undefined>>, options: { tighten?: boolean } = {}): Promise<LockAttempt> {
   await fs.promises.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
-  if (legacyLockHeld(lockPath)) return undefined;
+  const tightened: string[] = [];
+  const mayTighten = options.tighten !== false;
+  const dirChange = mayTighten ? tighten(path.dirname(lockPath), 0o700, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : undefined;
+  if (dirChange) tightened.push(dirChange);
+  if (legacyLockHeld(lockPath)) return { tightened };
   const { O_WRONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
   let fd: number;
   try {
@@ -51,6 +72,8 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
         'It must be a plain file the validator\'s user may write; remove whatever is there instead, or set AUTOUPDATE_LOCKFILE.',
     );
   }
+  const fileChange = mayTighten ? tightenFd(fd, lockPath, 0o600) : undefined;
+  if (fileChange) tightened.push(fileChange);
   // flock(1) needs only its PATH; the usual places come last in case the timer's PATH is thin.
   const result = await run('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
     env: { PATH: [env.PATH, '/usr/bin', '/bin'].filter(Boolean).join(':') },
@@ -59,7 +82,7 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
   });
   if (!result.ok) {
     fs.closeSync(fd);
-    if (result.exitCode === CONFLICT) return undefined;
+    if (result.exitCode === CONFLICT) return { tightened };
     throw new OperationError(
       result.notFound
         ? 'the updater lock needs flock from util-linux, which is not on PATH. Install it: sudo apt-get install util-linux.'
@@ -75,12 +98,43 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
   }
   let open = true;
   return {
-    release: async () => {
-      if (!open) return;
-      open = false;
-      fs.closeSync(fd);
+    tightened,
+    lock: {
+      release: async () => {
+        if (!open) return;
+        open = false;
+        fs.closeSync(fd);
+      },
     },
   };
+}
+
+/** Opens `file` without following a link and removes the group/other bits beyond `mode`, if it is ours. */
+function tighten(file: string, mode: number, flags: number): string | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, flags | fs.constants.O_NOFOLLOW);
+  } catch {
+    return undefined; // a link or unreadable: mkdir and the open below say what is wrong
+  }
+  try {
+    return tightenFd(fd, file, mode);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function tightenFd(fd: number, file: string, mode: number): string | undefined {
+  const stat = fs.fstatSync(fd);
+  const current = stat.mode & 0o7777;
+  // Only our own file: /tmp (root's, sticky) or another user's directory is not ours to change.
+  if (typeof process.getuid !== 'function' || stat.uid !== process.getuid() || (current & ~mode) === 0) return undefined;
+  try {
+    fs.fchmodSync(fd, current & mode);
+  } catch {
+    return undefined;
+  }
+  return `${file} ${current.toString(8).padStart(4, '0')} -> ${(current & mode).toString(8).padStart(4, '0')}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.js';
 import { joinWords } from '../../core/envfile.js';
+import { describeHolders } from '../../domain/lock-watch.js';
 import { ADVICE } from '../../domain/signatures.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
@@ -101,6 +102,11 @@ function updateAdvice(f: Facts, out: Advice[]): void {
     });
   } else if (j) {
     out.push({ level: 'error', text: `An update from ${short(j.from)} to ${short(j.to)} was interrupted in phase ${j.phase}${j.rollingBack ? ' while rolling back' : ''} (started ${ago(f, j.startedAt)}; pid ${j.pid} is gone). The next update run finishes or rolls it back; to do it now: ${updateCmd(f)}` });
+  }
+  const held = f.overlapLock;
+  if (held?.overBudget) {
+    const pids = held.holders.filter((h) => h.alive).map((h) => h.pid);
+    out.push({ level: 'error', text: `The updater lock ${held.lockfile} has been held by ${describeHolders(held.holders)} since at least ${held.since}, longer than any update run lasts: no update runs while it is held. Find out what it is${pids.length > 0 ? ` (ps -o pid,user,etime,args -p ${pids.join(',')})` : ''} and end it if it is stuck.` });
   }
   const d = f.deferral;
   if (d?.overdue) {

@@ -1,4 +1,5 @@
-import { tryLock, type HeldLock } from '../../adapters/lock.js';
+import { takeLock, type HeldLock } from '../../adapters/lock.js';
+import { clearLockWatch, lockWatchFile } from '../../domain/lock-watch.js';
 import type { Interrupts } from '../../adapters/interrupts.js';
 import type { Context } from '../../core/context.js';
 import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
@@ -75,12 +76,19 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
 
   let lock: HeldLock | undefined;
   try {
-    lock = await tryLock(config.lockfile, ctx.env);
+    // A dry run changes no mode: it reports what it found.
+    const attempt = await takeLock(config.lockfile, ctx.env, { tighten: !flags.dryRun });
+    lock = attempt.lock;
+    for (const change of attempt.tightened) log.warn(`made private: ${change} (a looser mode let other local users open the lock and hold it)`);
   } catch (error) {
     log.error(`cannot take the lock ${config.lockfile}: ${(error as Error).message}; nothing was touched`);
     return result(log, { outcome: 'failed', reason: 'lock' }, undefined, undefined, 1);
   }
-  if (!lock) return finish({ ctx, config, log }, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined, []);
+  if (!lock) {
+    await (await import('./locked.js')).reportHeldLock({ ctx, config, log, dryRun: flags.dryRun });
+    return finish({ ctx, config, log }, undefined, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined, []);
+  }
+  if (!flags.dryRun) clearLockWatch(lockWatchFile(ctx.paths.autoupdateStateDir, config.namespace));
   try {
     const { state, setAside } = readStateChecked(ctx.paths.state(config.namespace), ctx.paths.history(config.namespace), ctx.now());
     const notices: PendingNotice[] = [];
