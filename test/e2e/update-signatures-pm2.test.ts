@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alphaCoreFiles } from '../helpers/alphacore-fixture.js';
+import { alphaCoreFiles, fixtureGit, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
 import { makeSigner, pushSigned, signerLine, writeSignersFile, type Signer } from '../helpers/signing.js';
 import { stage, userTempDir, type StagedRun } from '../helpers/user.js';
@@ -27,7 +27,12 @@ async function signedWorld(policy?: 'all'): Promise<{ w: RestartWorld; owner: Si
   const owner = makeSigner(keys, 'owner@subnet');
   const allowed = writeSignersFile(path.join(keys, 'allowed_signers'), [signerLine(owner)]);
   fs.chmodSync(keys, 0o755);
-  const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, launchFlags: ['--allowed-signers', allowed, ...(policy ? ['--signature-policy', policy] : [])] });
+  // launch verifies the clone's HEAD (DESIGN.md §11): the owner signs the commit it deploys.
+  const beforeLaunch = (setup: AlphaCoreSetup) => {
+    pushSigned(setup.origin, owner, {}, 'signed 1.0.0');
+    fixtureGit(setup.deploy, 'pull', '--quiet', '--ff-only');
+  };
+  const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, beforeLaunch, launchFlags: ['--allowed-signers', allowed, ...(policy ? ['--signature-policy', policy] : [])] });
   // launch wrote the keys into the auto-update config.
   const config = fs.readFileSync(w.configFile, 'utf8');
   expect(config).toContain(`\nALLOWED_SIGNERS=${allowed}\n`);
