@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../core/errors.js';
+import { tightenFd, tightenPath } from './private-mode.js';
 import { describeFailure, run } from './shell.js';
 
 export interface HeldLock {
@@ -59,7 +60,7 @@ export async function takeLock(lockPath: string, env: Readonly<Record<string, st
   await fs.promises.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
   const tightened: string[] = [];
   const mayTighten = options.tighten !== false;
-  const dirChange = mayTighten ? tighten(path.dirname(lockPath), 0o700, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY) : undefined;
+  const dirChange = mayTighten ? tightenPath(path.dirname(lockPath), 0o700, { directory: true }) : undefined;
   if (dirChange) tightened.push(dirChange);
   if (legacyLockHeld(lockPath)) return { tightened };
   const { O_WRONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
@@ -107,34 +108,6 @@ export async function takeLock(lockPath: string, env: Readonly<Record<string, st
       },
     },
   };
-}
-
-/** Opens `file` without following a link and removes the group/other bits beyond `mode`, if it is ours. */
-function tighten(file: string, mode: number, flags: number): string | undefined {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, flags | fs.constants.O_NOFOLLOW);
-  } catch {
-    return undefined; // a link or unreadable: mkdir and the open below say what is wrong
-  }
-  try {
-    return tightenFd(fd, file, mode);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-function tightenFd(fd: number, file: string, mode: number): string | undefined {
-  const stat = fs.fstatSync(fd);
-  const current = stat.mode & 0o7777;
-  // Only our own file: /tmp (root's, sticky) or another user's directory is not ours to change.
-  if (typeof process.getuid !== 'function' || stat.uid !== process.getuid() || (current & ~mode) === 0) return undefined;
-  try {
-    fs.fchmodSync(fd, current & mode);
-  } catch {
-    return undefined;
-  }
-  return `${file} ${current.toString(8).padStart(4, '0')} -> ${(current & mode).toString(8).padStart(4, '0')}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { withoutSecrets } from '../../core/secrets.js';
 import type { Git } from '../../adapters/git.js';
 import type { Pm2 } from '../../adapters/pm2.js';
 import { describeFailure, run } from '../../adapters/shell.js';
@@ -82,7 +83,9 @@ const PHASE_TITLES: Record<string, string> = {
 export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings, r: DeployRun): Promise<void> {
   const { ctx, config, log } = io;
   const now = () => ctx.now().getTime();
-  const env = swapEnv(ctx, r.venvs);
+  // The repo's scripts start PM2 processes with this environment: no secret in it (§5.7),
+  // but the API's token when there is no creds file to read instead (its only source).
+  const env = withoutSecrets(swapEnv(ctx, r.venvs), config.gcpCredsFile ? [] : ['GOOGLE_OAUTH_ACCESS_TOKEN']);
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const signal = r.ignoreInterrupts ? undefined : io.interrupted();
     if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`);
