@@ -36,7 +36,8 @@ export async function preflight(
       problems.push(
         `sudo would ask for a password to run the sandbox setup (${describeFailure(check)}). ` +
           `Allow exactly that command without a password (visudo: \`${ctx.env.USER ?? '<user>'} ALL=(root) NOPASSWD: /usr/bin/bash ${script}\`), ` +
-          'or set SANDBOX_SETUP=never and run it yourself after updates that change the sandbox.',
+          'or set SANDBOX_SETUP=never and run it yourself after updates that change the sandbox. ' +
+          'That rule makes whoever can change the script root (this user, and without ALLOWED_SIGNERS whoever can push a release): docs/trust.md has a safer layout.',
       );
     }
   }
