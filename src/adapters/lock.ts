@@ -56,12 +56,20 @@ export interface LockAttempt {
  * 0755/0644, which let any local user open the file and hold its flock forever. The
  * modes are set on descriptors, never through a path another user could swap.
  */
-export async function takeLock(lockPath: string, env: Readonly<Record<string, string | undefined>>, options: { tighten?: boolean } = {}): Promise<LockAttempt> {
+export async function takeLock(
+  lockPath: string,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { tighten?: boolean; /** Also made 0700 (the state dir, when AUTOUPDATE_LOCKFILE is elsewhere). */ privateDirs?: string[] } = {},
+): Promise<LockAttempt> {
   await fs.promises.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
   const tightened: string[] = [];
   const mayTighten = options.tighten !== false;
-  const dirChange = mayTighten ? tightenPath(path.dirname(lockPath), 0o700, { directory: true }) : undefined;
-  if (dirChange) tightened.push(dirChange);
+  if (mayTighten) {
+    for (const dir of new Set([path.dirname(lockPath), ...(options.privateDirs ?? [])])) {
+      const change = tightenPath(dir, 0o700, { directory: true });
+      if (change) tightened.push(change);
+    }
+  }
   if (legacyLockHeld(lockPath)) return { tightened };
   const { O_WRONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
   let fd: number;

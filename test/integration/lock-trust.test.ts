@@ -98,3 +98,17 @@ describe('lockHolders: who holds a flock, from /proc/locks', () => {
     expect(lockHolders(file).map((h) => h.pid)).toEqual([child.pid]);
   });
 });
+
+describe('takeLock: the state dir too', () => {
+  it('a lock elsewhere (AUTOUPDATE_LOCKFILE) still makes the state dir private', async () => {
+    const root = tempDir('alphacore-locktrust-');
+    const stateDir = path.join(root, 'state');
+    fs.mkdirSync(stateDir);
+    fs.chmodSync(stateDir, 0o755);
+    const lockDir = path.join(root, 'locks');
+    const attempt = await takeLock(path.join(lockDir, 'x.lock'), env, { privateDirs: [stateDir] });
+    await attempt.lock!.release();
+    expect(attempt.tightened).toContain(`${stateDir} 0755 -> 0700`);
+    expect(fs.statSync(stateDir).mode & 0o777).toBe(0o700);
+  });
+});

@@ -77,7 +77,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   let lock: HeldLock | undefined;
   try {
     // A dry run changes no mode: it reports what it found.
-    const attempt = await takeLock(config.lockfile, ctx.env, { tighten: !flags.dryRun });
+    const attempt = await takeLock(config.lockfile, ctx.env, { tighten: !flags.dryRun, privateDirs: [ctx.paths.autoupdateStateDir] });
     lock = attempt.lock;
     for (const change of attempt.tightened) log.warn(`made private: ${change} (a looser mode let other local users open the lock and hold it)`);
   } catch (error) {
