@@ -61,11 +61,12 @@ export function writeLockWatch(file: string, watch: LockWatch): void {
   writeOwnedAtomic(file, `${JSON.stringify(watch, null, 2)}\n`, 0o600, { durable: false });
 }
 
+/** Runs on every run that got the lock: one unlink (rmSync costs four times as much when absent). */
 export function clearLockWatch(file: string): void {
   try {
-    fs.rmSync(file, { force: true });
+    fs.unlinkSync(file);
   } catch {
-    // a leftover record is shown by status only while the lock is held
+    // absent (the usual case); a leftover record is shown by status only while the lock is held
   }
 }
 
