@@ -85,6 +85,8 @@ describe('HISTORY_POLICY=forward (the default with ALLOWED_SIGNERS): signed comm
     const status = JSON.parse((await s.cli(['status', '--config', s.configFile, '--json'])).stdout) as { lastRun: Record<string, unknown>; advice: { text: string }[] };
     expect(status.lastRun).toMatchObject({ outcome: 'refused', reason: 'not-forward', from: deployed, to: wip });
     expect(status.advice.map((a) => a.text).join('\n')).toContain(`origin/release at ${wip.slice(0, 7)} does not descend from the deployed ${deployed.slice(0, 7)}`);
+    // Not also "origin/release is at <wip> ...; deploy it with ...": the update refuses it.
+    expect(status.advice.map((a) => a.text).join('\n')).not.toContain(`origin/release is at ${wip.slice(0, 7)} (as of the last fetch)`);
     expect((await s.cli(['status', '--config', s.configFile])).stdout).toContain(`--to ${wip}`);
   });
 

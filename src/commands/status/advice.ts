@@ -160,7 +160,15 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
-  } else if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
+  } else if (
+    r.relation === 'update-available' &&
+    f.signatures?.holds !== false &&
+    !f.journal &&
+    !f.deferral?.overdue &&
+    !f.quarantine.some((q) => q.sha === r.target?.sha) &&
+    // A target the history policy refused is not deployed by the next run either (updateAdvice says so).
+    !(f.lastRun?.reason === 'not-forward' && f.lastRun.to === r.target?.sha)
+  ) {
     // (update refuses root: as root, the scheduler seen is root's, and the command is the user's.)
     const next = f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
