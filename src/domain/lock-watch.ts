@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describeHolders, lockHolders, type LockHolder } from '../adapters/lock-holder.js';
-import { readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
+import { readRegular } from '../adapters/owned-files.js';
 
 /**
  * What runs that found the overlap lock held have seen of its holder (DESIGN.md §5 step
@@ -58,7 +59,7 @@ export function observeHeldLock(previous: LockWatch | undefined, lockfile: strin
 }
 
 export function writeLockWatch(file: string, watch: LockWatch): void {
-  writeOwnedAtomic(file, `${JSON.stringify(watch, null, 2)}\n`, 0o600, { durable: false });
+  writeAtomic(file, `${JSON.stringify(watch, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Runs on every run that got the lock: one unlink (rmSync costs four times as much when absent). */

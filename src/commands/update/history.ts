@@ -23,7 +23,7 @@ const short = (sha: string) => sha.slice(0, 7);
 
 /** Pure: the gate, from HEAD, the target, where the target came from and (once asked) whether it descends from HEAD. */
 export function judgeHistory(
-  input: { head: string; target: string; source: 'branch' | 'to' | 'pin' | undefined; forward: boolean | undefined; dryRun: boolean },
+  input: { head: string; target: string; source: 'branch' | 'to' | 'pin' | undefined; forward: boolean | undefined },
   config: Pick<AutoupdateConfig, 'historyPolicy' | 'signatures' | 'remote' | 'branch' | 'file'>,
 ): HistoryVerdict {
   const { head, target } = input;
@@ -40,5 +40,5 @@ export function judgeHistory(
     `refusing ${where} at ${short(target)}: it does not descend from the deployed ${short(head)} (the branch moved back to an older commit, or sideways to a commit of another branch). ` +
     `A signature proves who made a commit, not that it is the newest release, so HISTORY_POLICY=forward refuses it. Nothing was stopped. ` +
     `If this move is intended (a deliberate downgrade), deploy it with: alphacore update --config ${config.file} --to ${target}`;
-  return { kind: 'refuse', decision: { outcome: 'refused', reason: 'not-forward', detail, notify: !input.dryRun }, text };
+  return { kind: 'refuse', decision: { outcome: 'refused', reason: 'not-forward', detail }, text };
 }
