@@ -8,14 +8,18 @@ import type { SignatureSettings } from '../../src/core/signature-config.js';
 const signatures: SignatureSettings = { allowedSigners: '/k/allowed_signers', policy: 'tip', entries: [] };
 const base = {
   file: '/c.env',
-  values: {},
+  given: {},
   namespace: 'alphacore',
+  validatorProcessName: 'validator',
+  healthStableMs: 20_000,
+  healthTimeoutMs: 120_000,
   repoDir: '/srv/AlphaCore',
   remote: 'origin',
   branch: 'release',
   roundLockfile: '/tmp/r.lock',
   validationApiEndpoint: 'http://127.0.0.1:8888',
   validatorExtraArgs: [],
+  validationApiExtraArgs: [],
   sandboxSetup: 'auto',
   depsRefresh: 'auto',
 } as unknown as AutoupdateConfig;
@@ -24,7 +28,7 @@ const signed = { ...base, signatures } as AutoupdateConfig;
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const NOW = Date.parse('2026-01-01T00:00:00Z');
-const flags = { force: false, dryRun: false };
+const flags = { force: false };
 const facts: Facts = {
   journal: { kind: 'none' },
   dirty: [],
@@ -36,6 +40,8 @@ const facts: Facts = {
   targetSource: 'branch',
   changed: [],
   gates: { roundLock: { kind: 'absent' }, api: { kind: 'idle' } },
+  venvs: { sides: {}, fallback: { dir: '/srv/AlphaCore/venv' } },
+  processes: { names: ['validator'] },
 };
 
 describe('history policy (DESIGN.md §5 step 5)', () => {
@@ -55,7 +61,8 @@ describe('history policy (DESIGN.md §5 step 5)', () => {
 
   it('a target that does not descend from HEAD is refused (not-forward), naming both commits and the command that accepts it', () => {
     const plan = decide({ ...facts, forward: false }, signed, flags, NOW);
-    expect(plan).toMatchObject({ kind: 'done', decision: { outcome: 'refused', reason: 'not-forward', notify: true }, from: A, to: B });
+    expect(plan).toMatchObject({ kind: 'done', decision: { outcome: 'refused', reason: 'not-forward' }, from: A, to: B });
+    if (plan.kind === 'done') expect(plan.decision.notify).toBeUndefined(); // told once per commit by record (a dry run never gets there)
     if (plan.kind !== 'done') throw new Error('unreachable');
     const text = plan.notes.map((n) => n.text).join('\n');
     expect(text).toContain(`refusing origin/release at bbbbbbb: it does not descend from the deployed aaaaaaa`);
@@ -65,9 +72,8 @@ describe('history policy (DESIGN.md §5 step 5)', () => {
     // Before the gates and the quarantine: a refused target never waits for a round to end.
     const busy = { ...facts, forward: false, gates: { roundLock: { kind: 'live' as const, detail: 'round 3' } }, quarantine: [B] };
     expect(decide(busy, signed, flags, NOW)).toMatchObject({ decision: { outcome: 'refused', reason: 'not-forward' } });
-    // --force does not skip it; a dry run says the same and tells no webhook.
+    // --force does not skip it.
     expect(decide({ ...facts, forward: false }, signed, { ...flags, force: true }, NOW)).toMatchObject({ decision: { reason: 'not-forward' } });
-    expect(decide({ ...facts, forward: false }, signed, { ...flags, dryRun: true }, NOW)).toMatchObject({ decision: { reason: 'not-forward', notify: false } });
   });
 
   it('--to and PIN are the operator choosing the commit: accepted, with a warning', () => {
@@ -80,6 +86,6 @@ describe('history policy (DESIGN.md §5 step 5)', () => {
 
   it('HISTORY_POLICY=any with signatures lets the branch move anywhere (the bash updater\'s rule)', () => {
     expect(decide({ ...facts, forward: false }, { ...signed, historyPolicy: 'any' }, flags, NOW)).toMatchObject({ kind: 'swap' });
-    expect(judgeHistory({ head: A, target: B, source: 'branch', forward: undefined, dryRun: false }, { ...signed, historyPolicy: 'any' })).toEqual({ kind: 'pass' });
+    expect(judgeHistory({ head: A, target: B, source: 'branch', forward: undefined }, { ...signed, historyPolicy: 'any' })).toEqual({ kind: 'pass' });
   });
 });
