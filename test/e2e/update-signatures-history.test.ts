@@ -53,10 +53,15 @@ function signedWip(s: HistorySetup): string {
 
 async function expectNotForward(s: HistorySetup, target: string, args: string[] = []): Promise<void> {
   const before = s.head();
+  const dryRun = args.includes('--dry-run');
+  const files = () => [s.stateFile, s.logFile].map((f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined));
+  const untouched = files();
   const r = await s.run(['--json', ...args]);
   expect(r.exitCode, r.stdout + r.stderr).toBe(1);
   expect(r.result).toMatchObject({ event: 'result', outcome: 'refused', reason: 'not-forward', from: before, to: target });
-  const log = fs.readFileSync(s.logFile, 'utf8');
+  // A dry run writes no log, no state (nor the commit the webhook was told about): its words are on stdout.
+  if (dryRun) expect(files()).toEqual(untouched);
+  const log = dryRun ? r.stdout : fs.readFileSync(s.logFile, 'utf8');
   expect(log).toContain(`refusing origin/release at ${target.slice(0, 7)}: it does not descend from the deployed ${before.slice(0, 7)}`);
   expect(log).toContain(`alphacore update --config ${s.configFile} --to ${target}`);
   expect(log).toContain('Nothing was stopped.');
@@ -73,13 +78,16 @@ describe('HISTORY_POLICY=forward (the default with ALLOWED_SIGNERS): signed comm
     pushSigned(s.origin, s.owner, { 'src/app.py': 'print("v3")\n' }, 'signed release 3');
     const deployed = s.deployTip();
     s.origin.forcePush(wip);
+    // A dry run first refuses the same, tells no one and records nothing: the real run below still tells.
+    await expectNotForward(s, wip, ['--dry-run']);
+    expect(s.hook.requests).toHaveLength(0);
     await expectNotForward(s, wip);
     await expectNotForward(s, wip);
     expect(s.hook.requests).toHaveLength(1);
     const body = JSON.parse(s.hook.requests[0]!.body) as { text: string; alphacore: Record<string, unknown> };
     expect(body.alphacore).toMatchObject({ outcome: 'refused', reason: 'not-forward', from: deployed, to: wip });
     expect(body.text).toContain(`refused to deploy ${wip.slice(0, 7)}`);
-    // A dry run refuses the same and tells no one.
+    // Nor after it.
     await expectNotForward(s, wip, ['--dry-run']);
     expect(s.hook.requests).toHaveLength(1);
     const status = JSON.parse((await s.cli(['status', '--config', s.configFile, '--json'])).stdout) as { lastRun: Record<string, unknown>; advice: { text: string }[] };
