@@ -7,6 +7,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { makeSigner, pushSigned, signerLine, writeSignersFile, type Signer } from '../helpers/signing.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * The first deploy is verified (DESIGN.md §11): `launch` with signatures configured
@@ -51,6 +52,8 @@ async function world(sign: 'owner' | 'stranger' | null): Promise<World> {
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '2s' };
+  // launch refuses a wallet it cannot find: the one the flags name.
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   await chownTree(root, run.user);
   const apiPort = await closedPort();
   const httpPort = await closedPort();
