@@ -66,7 +66,7 @@ export async function installLogrotate(ctx: Context, installed: boolean): Promis
   const bin = ctx.env.PM2_BIN || 'pm2';
   const lines: string[] = [];
   if (!installed) {
-    // No secret reaches PM2 (a module started by `pm2 install` keeps the caller's environment in dump.pm2).
+    // No secret reaches PM2: a daemon this call starts keeps the caller's environment and passes it on.
     const env = withoutSecrets({ npm_config_fetch_retries: '1', npm_config_fetch_timeout: '60000', ...ctx.env });
     const result = await run(bin, ['install', LOGROTATE_MODULE], { env, timeoutMs: 5 * 60_000, cwd: ctx.cwd });
     if (!result.ok) {
