@@ -1,9 +1,14 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/commands/update/decide.js';
 import { historyPolicyOf, judgeHistory } from '../../src/commands/update/history.js';
 import type { Facts } from '../../src/commands/update/observe.js';
-import type { AutoupdateConfig } from '../../src/core/config.js';
+import { readConfig, type AutoupdateConfig } from '../../src/core/config.js';
+import { makePaths } from '../../src/core/context.js';
+import { UserError } from '../../src/core/errors.js';
 import type { SignatureSettings } from '../../src/core/signature-config.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const signatures: SignatureSettings = { allowedSigners: '/k/allowed_signers', policy: 'tip', entries: [] };
 const base = {
@@ -87,5 +92,33 @@ describe('history policy (DESIGN.md §5 step 5)', () => {
   it('HISTORY_POLICY=any with signatures lets the branch move anywhere (the bash updater\'s rule)', () => {
     expect(decide({ ...facts, forward: false }, { ...signed, historyPolicy: 'any' }, flags, NOW)).toMatchObject({ kind: 'swap' });
     expect(judgeHistory({ head: A, target: B, source: 'branch', forward: undefined }, { ...signed, historyPolicy: 'any' })).toEqual({ kind: 'pass' });
+  });
+});
+
+describe('HISTORY_POLICY in the config reader', () => {
+  function configFile(lines: string[]) {
+    const dir = tempDir();
+    fs.mkdirSync(path.join(dir, 'repo', '.git'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'creds.json'), '{}');
+    const file = path.join(dir, 'alphacore.env');
+    const valid = ['NETWORK=finney', 'WALLET_NAME=wallet', 'WALLET_HOTKEY=hot', 'NETUID=66', `GCP_CREDS_FILE=${dir}/creds.json`, `REPO_DIR=${dir}/repo`];
+    fs.writeFileSync(file, `${[...valid, ...lines].join('\n')}\n`);
+    const env = { HOME: path.join(dir, 'home') };
+    return { file, input: { file, env, paths: makePaths(env) } };
+  }
+
+  it('forward and any are read; unset stays undefined (the default follows ALLOWED_SIGNERS)', () => {
+    expect(readConfig(configFile(['HISTORY_POLICY=forward']).input, 'strict').historyPolicy).toBe('forward');
+    expect(readConfig(configFile(['HISTORY_POLICY=any']).input, 'strict').historyPolicy).toBe('any');
+    expect(readConfig(configFile([]).input, 'strict').historyPolicy).toBeUndefined();
+  });
+
+  it('a bad value is a problem named by file, line and key: strict throws it, salvage keeps the default', () => {
+    const { file, input } = configFile(['HISTORY_POLICY=backwards']);
+    expect(() => readConfig(input, 'strict')).toThrow(UserError);
+    const reading = readConfig(input, 'salvage');
+    expect(reading.problems).toEqual([`${file}:7: HISTORY_POLICY=backwards must be forward (deploy only commits that descend from the deployed one) or any (any move of the branch is an update).`]);
+    expect([...reading.invalid]).toEqual(['HISTORY_POLICY']);
+    expect(reading.config.historyPolicy).toBeUndefined();
   });
 });
