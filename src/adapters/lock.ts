@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { OperationError } from '../core/errors.js';
+import { tightenFd, tightenPath } from './private-mode.js';
 import { describeFailure, run } from './shell.js';
 
 export interface HeldLock {
@@ -39,8 +40,37 @@ const CONFLICT = 75;
  * different inodes at once.
  */
 export async function tryLock(lockPath: string, env: Readonly<Record<string, string | undefined>>): Promise<HeldLock | undefined> {
+  return (await takeLock(lockPath, env)).lock;
+}
+
+export interface LockAttempt {
+  /** undefined: another process holds the lock. */
+  lock?: HeldLock;
+  /** What was made private on the way ("<path> 0755 -> 0700"). */
+  tightened: string[];
+}
+
+/**
+ * tryLock, and on the way the lock's directory (when it is ours: never /tmp) is made
+ * 0700 and the lock file 0600 (DESIGN.md §5 step 2): a bash-era setup left them
+ * 0755/0644, which let any local user open the file and hold its flock forever. The
+ * modes are set on descriptors, never through a path another user could swap.
+ */
+export async function takeLock(
+  lockPath: string,
+  env: Readonly<Record<string, string | undefined>>,
+  options: { tighten?: boolean; /** Also made 0700 (the state dir, when AUTOUPDATE_LOCKFILE is elsewhere). */ privateDirs?: string[] } = {},
+): Promise<LockAttempt> {
   await fs.promises.mkdir(path.dirname(lockPath), { recursive: true, mode: 0o700 });
-  if (legacyLockHeld(lockPath)) return undefined;
+  const tightened: string[] = [];
+  const mayTighten = options.tighten !== false;
+  if (mayTighten) {
+    for (const dir of new Set([path.dirname(lockPath), ...(options.privateDirs ?? [])])) {
+      const change = tightenPath(dir, 0o700, { directory: true });
+      if (change) tightened.push(change);
+    }
+  }
+  if (legacyLockHeld(lockPath)) return { tightened };
   const { O_WRONLY, O_CREAT, O_NOFOLLOW } = fs.constants;
   let fd: number;
   try {
@@ -51,6 +81,8 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
         'It must be a plain file the validator\'s user may write; remove whatever is there instead, or set AUTOUPDATE_LOCKFILE.',
     );
   }
+  const fileChange = mayTighten ? tightenFd(fd, lockPath, 0o600) : undefined;
+  if (fileChange) tightened.push(fileChange);
   // flock(1) needs only its PATH; the usual places come last in case the timer's PATH is thin.
   const result = await run('flock', ['--nonblock', '--conflict-exit-code', String(CONFLICT), '3'], {
     env: { PATH: [env.PATH, '/usr/bin', '/bin'].filter(Boolean).join(':') },
@@ -59,7 +91,7 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
   });
   if (!result.ok) {
     fs.closeSync(fd);
-    if (result.exitCode === CONFLICT) return undefined;
+    if (result.exitCode === CONFLICT) return { tightened };
     throw new OperationError(
       result.notFound
         ? 'the updater lock needs flock from util-linux, which is not on PATH. Install it: sudo apt-get install util-linux.'
@@ -75,10 +107,13 @@ export async function tryLock(lockPath: string, env: Readonly<Record<string, str
   }
   let open = true;
   return {
-    release: async () => {
-      if (!open) return;
-      open = false;
-      fs.closeSync(fd);
+    tightened,
+    lock: {
+      release: async () => {
+        if (!open) return;
+        open = false;
+        fs.closeSync(fd);
+      },
     },
   };
 }

@@ -1,6 +1,8 @@
 import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
 import { Pm2DaemonSilent, type Pm2Daemon, type Pm2DaemonLink } from './pm2-daemon.js';
+import { withoutSecrets } from '../core/secrets.js';
+import { tightenPm2Home } from './pm2-private.js';
 import { describeFailure, run, type RunResult } from './shell.js';
 
 /** One PM2 process as `pm2 jlist` reports it, in the fields the toolkit uses. */
@@ -173,8 +175,9 @@ export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}):
   const { daemon } = options;
   const bin = ctx.env.PM2_BIN || 'pm2';
   const call = async (args: string[], timeoutMs = QUICK_MS, extraEnv: Record<string, string> = {}): Promise<RunResult> =>
-    // ctx.env carries PM2_HOME when set, so every call reaches the same daemon.
-    run(bin, args, { env: { ...ctx.env, ...extraEnv }, timeoutMs, cwd: ctx.cwd });
+    // ctx.env carries PM2_HOME when set, so every call reaches the same daemon. No secret
+    // reaches PM2 (it would keep it in dump.pm2): the validator's are in its env file.
+    run(bin, args, { env: withoutSecrets({ ...ctx.env, ...extraEnv }), timeoutMs, cwd: ctx.cwd });
   const must = async (what: string, args: string[], timeoutMs?: number, extraEnv?: Record<string, string>): Promise<RunResult> => {
     const result = await call(args, timeoutMs, extraEnv);
     if (!result.ok) {
@@ -276,6 +279,8 @@ export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}):
     },
     async save() {
       await must('save', ['save', '--force']);
+      // dump.pm2 holds every process's environment: private, in a private PM2_HOME (§5.7).
+      tightenPm2Home(ctx);
     },
     async pollMs() {
       return (await daemon?.get()) ? POLL_DAEMON_MS : POLL_CLI_MS;

@@ -8,7 +8,7 @@ import { parseDurationMs } from './duration.js';
 import { PARSE_HINT, splitWords } from './envfile.js';
 import { UserError, warningSection } from './errors.js';
 import { RESTART_DEFAULTS, restartSettings, type RestartSettings } from './restart-config.js';
-import { signatureSettings, type SignatureSettings } from './signature-config.js';
+import { historyPolicySetting, signatureSettings, type HistoryPolicy, type SignatureSettings } from './signature-config.js';
 
 export {
   COMMIT_SHA, fileNameProblem, isNetuid, isUrl, localApiPort, MAX_NETUID, NAME, parseBytes, shown,
@@ -25,7 +25,7 @@ export const CONFIG_KEYS = [
   'ALPHACORE_OPENAI_API_KEY', 'AUTOUPDATE_LOCKFILE',
   'ROUND_LOCK_MAX_AGE', 'HEALTH_TIMEOUT', 'HEALTH_STABLE', 'SANDBOX_SETUP', 'DEPS_REFRESH',
   'NOTIFY_WEBHOOK_URL', 'LOG_MAX_BYTES', 'MAX_DEFERRAL',
-  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY',
+  'ALLOWED_SIGNERS', 'REVOKED_SIGNERS', 'SIGNATURE_POLICY', 'HISTORY_POLICY',
   'METRICS_DIR', 'PIN',
   'RESTART_POLICY', 'RESTART_MIN_INTERVAL', 'RESTART_MAX_DELAY',
 ] as const;
@@ -111,6 +111,8 @@ export interface AutoupdateConfig {
   logMaxBytes: number;
   /** The signature policy (DESIGN.md §11); undefined when ALLOWED_SIGNERS is not set. */
   signatures: SignatureSettings | undefined;
+  /** HISTORY_POLICY as set; undefined: forward with ALLOWED_SIGNERS, else any (update/history.ts). */
+  historyPolicy?: HistoryPolicy;
   /** node_exporter's textfile directory: each run rewrites alphacore_<ns>.prom there (§12). */
   metricsDir: string | undefined;
   /** PIN (DESIGN.md §13): the commit this host stays on whatever the branch does. */
@@ -367,6 +369,7 @@ function interpretConfig(
   if (logMaxBytes === undefined || logMaxBytes < 1024) problems.add(`LOG_MAX_BYTES=${shown(logMaxRaw)} must be a size of at least 1K (e.g. 5M).`, 'LOG_MAX_BYTES');
 
   const signatures = signatureSettings(get, (text, key) => problems.add(text, key));
+  const historyPolicy = historyPolicySetting(get('HISTORY_POLICY'), (text, key) => problems.add(text, key));
   const restart = restartSettings(get, (text) => problems.add(text));
 
   const config: AutoupdateConfig = {
@@ -415,6 +418,7 @@ function interpretConfig(
     notifyWebhookUrl: webhook,
     logMaxBytes: invalid.has('LOG_MAX_BYTES') ? parseBytes(DEFAULTS.LOG_MAX_BYTES)! : logMaxBytes!,
     signatures,
+    ...(historyPolicy ? { historyPolicy } : {}),
     metricsDir: valid('METRICS_DIR'),
     pin: valid('PIN'),
     restart,

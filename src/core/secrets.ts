@@ -55,3 +55,16 @@ export function maskSecrets(text: string, secrets: Iterable<string>): string {
   for (const form of forms) out = out.split(form).join('***');
   return out;
 }
+
+/**
+ * The environment without the secrets the toolkit knows by name, for a process that
+ * hands its environment on to PM2 (DESIGN.md §5.7): PM2 copies a started process's
+ * environment into dump.pm2 and keeps it in the daemon. The validator reads its key
+ * from its env file (0600), which the repo's start script sources. `keep` names the
+ * ones a child really needs from its environment (the API's token without a creds file).
+ */
+export function withoutSecrets<T extends Record<string, string | undefined>>(env: T, keep: readonly string[] = []): T {
+  const out: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(env)) if (!SECRET_NAMES.has(key) || keep.includes(key)) out[key] = value;
+  return out as T;
+}

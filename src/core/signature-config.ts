@@ -59,3 +59,18 @@ export function signatureSettings(get: (key: SignatureKey) => string | undefined
   if (revoked) readable('REVOKED_SIGNERS', revoked);
   return { allowedSigners: allowed, ...(revoked ? { revokedSigners: revoked } : {}), policy, entries };
 }
+
+export const HISTORY_POLICIES = ['forward', 'any'] as const;
+export type HistoryPolicy = (typeof HISTORY_POLICIES)[number];
+
+/**
+ * HISTORY_POLICY (DESIGN.md §5 step 5): undefined when not set, and the default then
+ * depends on ALLOWED_SIGNERS (forward with it, any without, as the bash updater did).
+ */
+export function historyPolicySetting(raw: string | undefined, problem: (text: string, key: 'HISTORY_POLICY') => void): HistoryPolicy | undefined {
+  if (raw === undefined) return undefined;
+  if ((HISTORY_POLICIES as readonly string[]).includes(raw)) return raw as HistoryPolicy;
+  const shown = raw.length > 40 ? `${raw.slice(0, 40)}...` : raw;
+  problem(`HISTORY_POLICY=${shown} must be forward (deploy only commits that descend from the deployed one) or any (any move of the branch is an update).`, 'HISTORY_POLICY');
+  return undefined;
+}

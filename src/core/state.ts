@@ -71,6 +71,8 @@ export interface UpdateState {
   restartWait?: RestartWait;
   /** The last target refused for its signature that the webhook was told about (told once per commit). */
   unsignedNotified?: string;
+  /** The last target refused by the history policy that the webhook was told about (once per commit). */
+  notForwardNotified?: string;
   /**
    * Set by an update run that stopped because its config did not parse or validate
    * (DESIGN.md §5 step 1: under cron its stderr goes nowhere); removed by the next run

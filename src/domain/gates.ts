@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import type { HttpResult } from '../adapters/http.js';
+import { userNameOf } from '../adapters/file-owner.js';
 import { isAlive } from '../adapters/lock.js';
 import { formatDuration } from '../core/duration.js';
 
@@ -7,6 +8,9 @@ export type RoundLock =
   | { kind: 'absent' }
   | { kind: 'live'; detail: string }
   | { kind: 'stale'; detail: string };
+
+/** A `ts` further ahead than this is not a clock's drift: the file is stale. */
+const FUTURE_TS_MS = 5 * 60_000;
 
 /** Seconds, milliseconds or an ISO string, as a validator might write `ts`. */
 function tsToMs(ts: unknown): number | undefined {
@@ -22,9 +26,10 @@ function tsToMs(ts: unknown): number | undefined {
 
 /**
  * Judges the validator's round lockfile (pure: content, mtime and clock in). Stale when
- * its pid is dead or its ts is older than maxAge. Unreadable content counts as live,
- * unless the file itself has not been touched for maxAge: a lock nobody rewrites must
- * not wedge the updater forever (the bash updater's defect).
+ * its pid is dead, its ts or its mtime is older than maxAge, or its ts lies more than
+ * 5 minutes ahead (DESIGN.md §5 step 7). Unreadable content counts as live, until the
+ * file has been untouched for maxAge: a lock nobody rewrites must not wedge the updater
+ * forever (the bash updater's defect), whatever `ts` its content claims.
  */
 export function judgeRoundLock(
   content: string | undefined,
@@ -51,7 +56,10 @@ export function judgeRoundLock(
   if (data.pid !== undefined && Number.isInteger(pid) && pid > 0 && !alive(pid)) {
     return { kind: 'stale', detail: `${round}: pid ${pid} is not running` };
   }
+  const untouched = nowMs - mtimeMs;
+  if (untouched > maxAgeMs) return { kind: 'stale', detail: `${round}: the file is untouched for ${formatDuration(untouched)}, longer than ROUND_LOCK_MAX_AGE` };
   const tsMs = tsToMs(data.ts) ?? mtimeMs;
+  if (tsMs - nowMs > FUTURE_TS_MS) return { kind: 'stale', detail: `${round}: its ts lies ${formatDuration(tsMs - nowMs)} in the future` };
   const age = nowMs - tsMs;
   if (age > maxAgeMs) return { kind: 'stale', detail: `${round}: started ${formatDuration(age)} ago, older than ROUND_LOCK_MAX_AGE` };
   return { kind: 'live', detail: `${round}${data.block !== undefined ? ` at block ${String(data.block)}` : ''}${data.pid !== undefined ? `, pid ${pid}` : ''}` };
@@ -62,13 +70,15 @@ const MAX_ROUND_LOCK_BYTES = 64 * 1024;
 
 /**
  * Reads the round lockfile without trusting what is at its path (the bash-era default
- * is in /tmp, where any local user can plant something): a symlink is never followed,
- * a FIFO never blocks us (O_NONBLOCK, and only a regular file is read), at most 64 KiB
- * is read. Anything but a regular file counts as unreadable content: live, until it
- * has been untouched (lstat) for ROUND_LOCK_MAX_AGE, then stale, so a planted
- * directory or FIFO cannot defer every update forever.
+ * is in /tmp, where any local user can plant something): a file (or link) that another
+ * user owns, neither the validator's user nor root, is ignored, naming its owner; a
+ * symlink is never followed, a FIFO never blocks us (O_NONBLOCK, and only a regular
+ * file is read), at most 64 KiB is read. Anything but a regular file counts as
+ * unreadable content: live, until it has been untouched (lstat) for
+ * ROUND_LOCK_MAX_AGE, then stale, so a planted directory or FIFO cannot defer every
+ * update forever. `validatorUid` omitted: no owner check (a test of the content alone).
  */
-export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number): RoundLock {
+export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number, validatorUid?: number): RoundLock {
   let stat: fs.Stats;
   try {
     stat = fs.lstatSync(file);
@@ -76,6 +86,8 @@ export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number):
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'absent' };
     return { kind: 'live', detail: `cannot read it (${(error as NodeJS.ErrnoException).code})` };
   }
+  const foreign = foreignOwner(stat.uid, validatorUid);
+  if (foreign) return { kind: 'stale', detail: foreign };
   if (!stat.isFile()) {
     const what = stat.isSymbolicLink() ? 'a symlink (not followed)' : stat.isDirectory() ? 'a directory' : stat.isFIFO() ? 'a FIFO' : 'not a regular file';
     const judged = judgeRoundLock('', stat.mtimeMs, nowMs, maxAgeMs);
@@ -85,6 +97,8 @@ export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number):
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
     const fstat = fs.fstatSync(fd);
+    const swapped = foreignOwner(fstat.uid, validatorUid);
+    if (swapped) return { kind: 'stale', detail: swapped };
     if (!fstat.isFile()) return judgeRoundLock('', fstat.mtimeMs, nowMs, maxAgeMs);
     const buffer = Buffer.alloc(Math.min(MAX_ROUND_LOCK_BYTES, fstat.size));
     const read = buffer.length > 0 ? fs.readSync(fd, buffer, 0, buffer.length, 0) : 0;
@@ -97,6 +111,13 @@ export function inspectRoundLock(file: string, nowMs: number, maxAgeMs: number):
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** Why a round lock owned by `uid` is not the validator's, or undefined when it may be. */
+function foreignOwner(uid: number, validatorUid: number | undefined): string | undefined {
+  if (validatorUid === undefined || uid === validatorUid || uid === 0) return undefined;
+  const name = userNameOf(uid);
+  return `the file belongs to ${name ? `${name} (uid ${uid})` : `uid ${uid}`}, not to the validator's user (uid ${validatorUid}) nor root: another local user wrote it, and it cannot defer updates`;
 }
 
 export type ApiState =

@@ -3,6 +3,7 @@ import type { Pm2Process } from '../adapters/pm2.js';
 import { describeFailure, run } from '../adapters/shell.js';
 import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
+import { withoutSecrets } from '../core/secrets.js';
 
 /**
  * PM2 appends the validator's and the API's output to `<repo>/logs/pm2/*.log` forever.
@@ -65,7 +66,8 @@ export async function installLogrotate(ctx: Context, installed: boolean): Promis
   const bin = ctx.env.PM2_BIN || 'pm2';
   const lines: string[] = [];
   if (!installed) {
-    const env = { npm_config_fetch_retries: '1', npm_config_fetch_timeout: '60000', ...ctx.env };
+    // No secret reaches PM2: a daemon this call starts keeps the caller's environment and passes it on.
+    const env = withoutSecrets({ npm_config_fetch_retries: '1', npm_config_fetch_timeout: '60000', ...ctx.env });
     const result = await run(bin, ['install', LOGROTATE_MODULE], { env, timeoutMs: 5 * 60_000, cwd: ctx.cwd });
     if (!result.ok) {
       const npm = `${result.stdout}\n${result.stderr}`.split('\n').find((l) => /npm error (code|errno) |ERR!|FetchError|reason:/.test(l))?.trim();
@@ -77,7 +79,7 @@ export async function installLogrotate(ctx: Context, installed: boolean): Promis
     lines.push(`Installed ${LOGROTATE_MODULE} in PM2 (pm2 install ${LOGROTATE_MODULE}).`);
   }
   for (const [key, value] of LOGROTATE_SETTINGS) {
-    const result = await run(bin, ['set', `${LOGROTATE_MODULE}:${key}`, value], { env: ctx.env, timeoutMs: 30_000, cwd: ctx.cwd });
+    const result = await run(bin, ['set', `${LOGROTATE_MODULE}:${key}`, value], { env: withoutSecrets(ctx.env), timeoutMs: 30_000, cwd: ctx.cwd });
     if (!result.ok) throw new OperationError(`pm2 set ${LOGROTATE_MODULE}:${key} ${value} failed: ${describeFailure(result)}. The validator runs; set it by hand.`);
   }
   lines.push(`PM2 log rotation: ${LOGROTATE_SETTINGS.map(([k, v]) => `${k} ${v}`).join(', ')} for every PM2 log of this user (pm2 conf ${LOGROTATE_MODULE} shows it).`);

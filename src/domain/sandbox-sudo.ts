@@ -45,6 +45,7 @@ export function sandboxSudoFix(s: SandboxSudo): string {
   return (
     `Add this rule with \`sudo visudo -f /etc/sudoers.d/alphacore-sandbox\`: ${s.rule} ` +
     `(and run the one-time sandbox setup first if it never ran on this machine: sudo bash ${s.script}), ` +
-    'or set SANDBOX_SETUP=never in the auto-update config and run it yourself after updates that change the sandbox.'
+    'or set SANDBOX_SETUP=never in the auto-update config and run it yourself after updates that change the sandbox. ' +
+    'That rule makes whoever can change the script root (this user, and without ALLOWED_SIGNERS whoever can push a release): docs/trust.md has a safer layout.'
   );
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { alphaCoreFiles } from '../helpers/alphacore-fixture.js';
+import { alphaCoreFiles, fixtureGit, type AlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
 import { makeSigner, pushSigned, signerLine, writeSignersFile, type Signer } from '../helpers/signing.js';
 import { stage, userTempDir, type StagedRun } from '../helpers/user.js';
@@ -27,7 +27,12 @@ async function signedWorld(policy?: 'all'): Promise<{ w: RestartWorld; owner: Si
   const owner = makeSigner(keys, 'owner@subnet');
   const allowed = writeSignersFile(path.join(keys, 'allowed_signers'), [signerLine(owner)]);
   fs.chmodSync(keys, 0o755);
-  const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, launchFlags: ['--allowed-signers', allowed, ...(policy ? ['--signature-policy', policy] : [])] });
+  // launch verifies the clone's HEAD (DESIGN.md §11): the owner signs the commit it deploys.
+  const beforeLaunch = (setup: AlphaCoreSetup) => {
+    pushSigned(setup.origin, owner, {}, 'signed 1.0.0');
+    fixtureGit(setup.deploy, 'pull', '--quiet', '--ff-only');
+  };
+  const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, beforeLaunch, launchFlags: ['--allowed-signers', allowed, ...(policy ? ['--signature-policy', policy] : [])] });
   // launch wrote the keys into the auto-update config.
   const config = fs.readFileSync(w.configFile, 'utf8');
   expect(config).toContain(`\nALLOWED_SIGNERS=${allowed}\n`);
@@ -67,14 +72,20 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(pids(w)['other/bystander']).toBe(w.bystanderPid);
   }, 240_000); // four runs, two of them real restarts
 
-  it('SIGNATURE_POLICY=all: a force-push back to an older signed release deploys it; an unsigned commit under a signed tip is refused, nothing stopped', async () => {
+  it('SIGNATURE_POLICY=all: a force-push back to an older signed release is refused (history policy), nothing stopped, and deployed with --to; an unsigned commit under a signed tip is refused', async () => {
     const { w, owner } = await signedWorld('all');
     const v11 = release(w, owner, '1.1.0');
     expect((await w.update(['--json'])).result).toMatchObject({ outcome: 'updated', to: v11 });
     const v12 = release(w, owner, '1.2.0');
     expect((await w.update(['--json'])).result).toMatchObject({ outcome: 'updated', to: v12 });
     w.setup.origin.forcePush(v11);
+    const running = pids(w);
     let r = await w.update(['--json']);
+    expect(r.exitCode, r.stdout).toBe(1);
+    expect(r.result, r.stdout).toMatchObject({ outcome: 'refused', reason: 'not-forward', from: v12, to: v11 });
+    expect(pids(w)).toEqual(running);
+    expect(w.head()).toBe(v12);
+    r = await w.update(['--json', '--to', v11]);
     expect(r.result, r.stdout).toMatchObject({ outcome: 'updated', from: v12, to: v11 });
     expect(w.setup.control.validatorStarts().at(-1)).toMatchObject({ version: '1.1.0' });
 
@@ -87,5 +98,5 @@ e2e('signed releases with running services (built CLI as a non-root user, real P
     expect(r.stdout).toContain('unsigned: the commit has no signature');
     expect(pids(w)).toEqual(before);
     expect(w.head()).toBe(v11);
-  }, 240_000); // four runs, three of them real restarts
+  }, 300_000); // five runs, three of them real restarts
 });

@@ -110,8 +110,9 @@ describe('update with ALLOWED_SIGNERS: only signed releases are deployed', () =>
     expect(r.json.find((j) => j.event === 'signature')).toMatchObject({ policy: 'tip', holds: true, commit: tip, verdict: 'good', principal: 'owner@subnet' });
   });
 
-  it('a force-push back to an older signed release passes tip (and all, which then checks the target)', async () => {
-    const s = await signedSetup();
+  it('a force-push back to an older signed release passes tip (and all, which then checks the target); only the history policy refuses it', async () => {
+    // HISTORY_POLICY=any: the signature policy alone (update-signatures-history.test.ts has the default, forward).
+    const s = await signedSetup({ config: ['HISTORY_POLICY=any'] });
     const older = pushSigned(s.origin, s.owner, { 'src/app.py': 'print("v2")\n' }, 'signed 2');
     pushSigned(s.origin, s.owner, { 'src/app.py': 'print("v3")\n' }, 'signed 3');
     git(s.deploy, 'fetch', '--quiet', 'origin');

@@ -133,7 +133,8 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' }, openaiKeyInEnv: 'sk-from-the-environment-1234' });
     const envFile = path.join(w.setup.deploy, 'env', 'test', 'validator-cold-hot.env');
     const before = fs.readFileSync(envFile, 'utf8');
-    expect(before).not.toContain('sk-from-the-environment');
+    // In the 0600 env file, which the start script sources: never in PM2's environment (§5.7).
+    expect(before).toContain('ALPHACORE_OPENAI_API_KEY="sk-from-the-environment-1234"');
     pushRelease(w.setup.origin, { version: '1.1.0' });
     // The timer's environment has no key: the config's key reaches the validator.
     const r = await w.update(['--json']);

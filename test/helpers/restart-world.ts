@@ -52,7 +52,15 @@ function fixturePython3(dir: string): string {
 
 export async function restartWorld(
   run: StagedRun,
-  options: { behaviour?: Behaviour; config?: string[]; launchFlags?: string[]; /** Launch with LLM on, the OpenAI key in launch's environment only. */ openaiKeyInEnv?: string } = {},
+  options: {
+    behaviour?: Behaviour;
+    config?: string[];
+    launchFlags?: string[];
+    /** Launch with LLM on, the OpenAI key in launch's environment only. */
+    openaiKeyInEnv?: string;
+    /** Runs (as root) on the fixture before launch, e.g. to sign the commit launch deploys. */
+    beforeLaunch?: (setup: AlphaCoreSetup) => void;
+  } = {},
 ): Promise<RestartWorld> {
   const root = userTempDir(run.user, 'alphacore-restart-');
   const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user, behaviour: options.behaviour });
@@ -70,6 +78,7 @@ export async function restartWorld(
   // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
   createWallet(homeWallets(base.HOME!), 'cold', ['hot']);
   const env: Record<string, string> = { ...base, PATH: `${pyBin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
+  options.beforeLaunch?.(setup);
   await chownTree(root, run.user);
   // As on a real machine: the Validation API first (the validator refuses to start without it).
   const api = await runAs(run.user, '/bin/bash', [path.join(setup.deploy, 'scripts/validator/process/launch_validation_api.sh'), '--pm2-namespace', 'alphacore', '--gcp-creds-file', creds, '--port', String(apiPort)], { env, cwd: setup.deploy });

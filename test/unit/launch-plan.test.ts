@@ -58,6 +58,8 @@ describe('validator env file (DESIGN.md §4.1)', () => {
         'ALPHACORE_LOOP_MODE="timed"',
         'ALPHACORE_TICK_SECONDS="1200"',
         'ALPHACORE_EPOCH_SLOTS="4"',
+        // From OPENAI_API_KEY: in this 0600 file, never in PM2's environment (DESIGN.md §5.7).
+        'ALPHACORE_OPENAI_API_KEY="sk-env"',
         `ALPHACORE_ROUND_LOCKFILE="${w.home}/.local/state/alphacore/autoupdate/alphacore.round.lock"`,
         '',
       ].join('\n'),
@@ -109,10 +111,12 @@ describe('validator env file (DESIGN.md §4.1)', () => {
     expect(parseEnvFile(text, { source: file }).find((e) => e.key === 'ALPHACORE_OPENAI_API_KEY')?.value).toBe('sk-"$x`');
   });
 
-  it('the key from the environment is not written to the env file', async () => {
+  it('the key from the environment is written to the env file (0600), so that PM2 never needs it (DESIGN.md §5.7); without the LLM it is not', async () => {
     const w = world();
     const o = resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds]), w.facts({ ALPHACORE_OPENAI_API_KEY: 'sk-env' }));
-    expect(renderValidatorEnv(o, '1')).not.toContain('OPENAI');
+    expect(renderValidatorEnv(o, '1')).toContain('\nALPHACORE_OPENAI_API_KEY="sk-env"\n');
+    const off = resolveLaunchOptions(await parseLaunchArgv([...BASE, '--gcp-creds-file', w.creds, '--disable-llm']), w.facts({ ALPHACORE_OPENAI_API_KEY: 'sk-env' }));
+    expect(renderValidatorEnv(off, '1')).not.toContain('OPENAI');
   });
 });
 

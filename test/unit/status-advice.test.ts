@@ -144,7 +144,8 @@ describe('adviseOn: what to do next', () => {
     expect(advise((f) => (failed(f), (f.sandboxSudo = { ok: false, script, rule, detail: 'exit 1: sudo: a password is required' })))).toEqual([
       'error: The last update run (1h ago) ended failed (preflight): sudo asks for a password to run the sandbox setup (exit 1: sudo: a password is required), which this release needs, so every run stops there (nothing is stopped). ' +
         `Add this rule with \`sudo visudo -f /etc/sudoers.d/alphacore-sandbox\`: ${rule} (and run the one-time sandbox setup first if it never ran on this machine: sudo bash ${script}), ` +
-        'or set SANDBOX_SETUP=never in the auto-update config and run it yourself after updates that change the sandbox.',
+        'or set SANDBOX_SETUP=never in the auto-update config and run it yourself after updates that change the sandbox. ' +
+        'That rule makes whoever can change the script root (this user, and without ALLOWED_SIGNERS whoever can push a release): docs/trust.md has a safer layout.',
     ]);
     // sudo allows it: the cause is elsewhere, the log says which.
     expect(advise((f) => (failed(f), (f.sandboxSudo = { ok: true, script, rule })))[0]).toMatch(/ended failed \(preflight\): read the log in /);

@@ -17,6 +17,7 @@ import { schedulerBackend } from '../../scheduler/backend.js';
 import { inspectVenv } from '../../domain/launch/venv.js';
 import { guardNamespaceQuietly, probePm2Quietly } from '../../domain/launch/pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
+import { verifyFirstDeploy } from './verify-head.js';
 import { sandboxSudoWarning } from '../../domain/launch/sandbox-note.js';
 import { installLogrotate, LOGROTATE_MODULE, logrotateCommands } from '../../domain/pm2-logs.js';
 import { openPm2 } from '../../adapters/pm2.js';
@@ -94,6 +95,8 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
       ecosystem: ecosystemOf(options.repoDir),
       health: launchHealth({ file: configPath, env: ctx.env, paths: ctx.paths }),
     });
+    // Before anything starts, and in a dry run too: it must refuse what the real run refuses.
+    const signed = await verifyFirstDeploy(ctx, { repoDir: options.repoDir, allowedSigners: options.allowedSigners, signaturePolicy: options.signaturePolicy, kept });
     if (options.dryRun) {
       // The same refusal as the real run (apply.ts preflight), before any plan is shown.
       await guardNamespaceQuietly(ctx, plan.pm2App, options.replace);
@@ -106,6 +109,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     }
     const log = new UpdateLog(args.json ? { ...ctx, stdout: collect } : ctx, args.json, 'launch');
     log.attach(ctx.paths.log(options.namespace), LAUNCH_LOG_MAX_BYTES, plan.secrets);
+    if (signed) log.info(`the deploy clone's HEAD ${signed.sha.slice(0, 7)} passes the signature policy: ${signed.detail}`);
     try {
       const result = await applyPlan({ ...ctx, stdout: (text) => log.write(text) }, plan, 'launch', log);
       for (const warning of await laterWarnings(ctx, plan, kept)) log.write(`${warning}\n`);

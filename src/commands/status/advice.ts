@@ -1,5 +1,6 @@
 import { formatDuration } from '../../core/duration.js';
 import { joinWords } from '../../core/envfile.js';
+import { describeHolders } from '../../domain/lock-watch.js';
 import { ADVICE } from '../../domain/signatures.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
@@ -110,6 +111,11 @@ function updateAdvice(f: Facts, out: Advice[]): void {
   } else if (j) {
     out.push({ level: 'error', text: `An update from ${short(j.from)} to ${short(j.to)} was interrupted in phase ${j.phase}${j.rollingBack ? ' while rolling back' : ''} (started ${ago(f, j.startedAt)}; pid ${j.pid} is gone). The next update run finishes or rolls it back; to do it now: ${updateCmd(f)}` });
   }
+  const held = f.overlapLock;
+  if (held?.overBudget) {
+    const pids = held.holders.filter((h) => h.alive).map((h) => h.pid);
+    out.push({ level: 'error', text: `The updater lock ${held.lockfile} has been held by ${describeHolders(held.holders)} since at least ${held.since}, longer than any update run lasts: no update runs while it is held. Find out what it is${pids.length > 0 ? ` (ps -o pid,user,etime,args -p ${pids.join(',')})` : ''} and end it if it is stuck.` });
+  }
   const d = f.deferral;
   if (d?.overdue) {
     const reason = f.lastRun?.outcome === 'deferred' && f.lastRun.reason ? f.lastRun.reason : undefined;
@@ -134,7 +140,12 @@ function updateAdvice(f: Facts, out: Advice[]): void {
   const saidAbove = last?.reason === 'rollback-failed' && j && rollbackFailed(f);
   if (last && ['failed', 'rolled-back', 'refused'].includes(last.outcome) && !saidAbove) {
     const log = f.scheduler.logFile ? ` in ${f.scheduler.logFile}` : '';
-    const fix = last.reason === 'dirty-worktree' && f.repo.dir ? ` Commit or discard the changes (git -C ${f.repo.dir} status).` : '';
+    const fix =
+      last.reason === 'dirty-worktree' && f.repo.dir
+        ? ` Commit or discard the changes (git -C ${f.repo.dir} status).`
+        : last.reason === 'not-forward' && last.to
+          ? ` ${f.repo.remote}/${f.repo.branch} at ${short(last.to)} does not descend from the deployed ${short(last.from)} (moved back, or sideways to another branch's commit); updates refuse it until the branch moves forward. If the move is intended: ${updateCmd(f, ` --to ${last.to}`)}`
+          : '';
     const sudo = last.reason === 'preflight' && f.sandboxSudo && !f.sandboxSudo.ok ? f.sandboxSudo : undefined;
     const what = sudo ? `sudo asks for a password to run the sandbox setup (${sudo.detail}), which this release needs, so every run stops there (nothing is stopped). ${sandboxSudoFix(sudo)}` : `read the log${log}.${fix}`;
     out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: ${what}` });
@@ -159,7 +170,15 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
-  } else if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
+  } else if (
+    r.relation === 'update-available' &&
+    f.signatures?.holds !== false &&
+    !f.journal &&
+    !f.deferral?.overdue &&
+    !f.quarantine.some((q) => q.sha === r.target?.sha) &&
+    // A target the history policy refused is not deployed by the next run either (updateAdvice says so).
+    !(f.lastRun?.reason === 'not-forward' && f.lastRun.to === r.target?.sha)
+  ) {
     // (update refuses root: as root, the scheduler seen is root's, and the command is the user's.)
     const held = f.restartWait?.sha === r.target?.sha ? f.restartWait : undefined;
     const next = held

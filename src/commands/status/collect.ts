@@ -1,6 +1,7 @@
 import { isAlive } from '../../adapters/lock.js';
 import type { Context } from '../../core/context.js';
 import { readHistory, readState, type UpdateState } from '../../core/state.js';
+import { currentLockWatch, lockWatchFile } from '../../domain/lock-watch.js';
 import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
 import { rootView } from './root-view.js';
@@ -97,12 +98,13 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),
     ...(deferral ? { deferral } : {}),
-    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs), api: await api },
+    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs, asRoot?.uid ?? ctx.uid), api: await api },
     pm2: await pm2,
     quarantine: state.quarantine,
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),
     ...(state.configError ? { configError: state.configError } : {}),
     ...(signatures ? { signatures: await signatures } : {}),
+    ...overlapLock(ctx, ns),
     ...(asRoot ? { asRoot } : {}),
     weights: await weights,
     restartPolicy: view.restartPolicy ?? 'prompt',
@@ -111,4 +113,10 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
   const sudo = await sandboxSudo;
   if (sudo) partial.sandboxSudo = sudo;
   return { ...partial, advice: adviseOn(partial) };
+}
+
+/** The lock-watch record, while its lock is still held. */
+function overlapLock(ctx: Context, ns: string): Pick<StatusReport, 'overlapLock'> {
+  const watch = currentLockWatch(lockWatchFile(ctx.paths.autoupdateStateDir, ns));
+  return watch ? { overlapLock: watch } : {};
 }

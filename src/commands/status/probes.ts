@@ -70,9 +70,10 @@ export async function probeRepo(ctx: Context, dir: string | undefined, remote: s
   return view;
 }
 
-export function probeRoundLock(file: string, nowMs: number, maxAgeMs: number): RoundLockView {
+/** `validatorUid`: whose lock it may be (the user status runs as, or as root the validator's). */
+export function probeRoundLock(file: string, nowMs: number, maxAgeMs: number, validatorUid?: number): RoundLockView {
   try {
-    const lock = inspectRoundLock(file, nowMs, maxAgeMs);
+    const lock = inspectRoundLock(file, nowMs, maxAgeMs, validatorUid);
     return lock.kind === 'absent' ? { file, state: 'absent' } : { file, state: lock.kind, detail: lock.detail };
   } catch (error) {
     return { file, state: 'unknown', detail: message(error) };

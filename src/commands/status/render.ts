@@ -1,4 +1,5 @@
 import { formatDuration } from '../../core/duration.js';
+import { describeHolders } from '../../domain/lock-watch.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
 import { rollbackFailed } from './advice.js';
@@ -95,6 +96,11 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   if (change?.downtimeMs !== undefined) {
     const phases = Object.entries(change.phasesMs ?? {}).map(([k, v]) => `${k} ${(v / 1000).toFixed(1)}s`).join(', ');
     row('Downtime', `${(change.downtimeMs / 1000).toFixed(1)}s validator down (first stop -> online)${phases ? paint.dim(`; phases: ${phases}`) : ''}`);
+  }
+  const held = r.overlapLock;
+  if (held) {
+    const text = `held by ${describeHolders(held.holders)} since at least ${isoSeconds(held.since)}`;
+    row('Update lock', held.overBudget ? paint.bad(`${text}, longer than a run's budget (${formatDuration(held.budgetMs)})`) : paint.warn(text), paint.dim(held.lockfile));
   }
   const d = r.deferral;
   row(

@@ -2,6 +2,7 @@ import type { Pm2LogsView } from '../../domain/pm2-logs.js';
 import type { SandboxSudo } from '../../domain/sandbox-sudo.js';
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
+import type { LockWatch } from '../../domain/lock-watch.js';
 import type { WeightsView } from '../../domain/warmup.js';
 import type { RestartWaitView } from './weights-view.js';
 
@@ -29,6 +30,8 @@ export interface StatusReport {
   configError?: ConfigErrorRecord;
   /** The signature policy (DESIGN.md §11), when ALLOWED_SIGNERS is set. */
   signatures?: SignaturesView;
+  /** The overlap lock as update runs that found it held saw it (§5 step 2), while it is still held. */
+  overlapLock?: LockWatch;
   /**
    * Present when status runs as root for another user's validator (owner of the config
    * or the deploy clone), or with no config: root's PM2, scheduler and state shown are

@@ -53,3 +53,9 @@ export class Budget {
     return Math.max(1000, Math.min(stepMs, this.remaining()));
   }
 }
+
+/**
+ * The longest one run may hold the overlap lock: its stages plus the record. A lock held
+ * longer is not a run of ours (DESIGN.md §5 step 2): it is reported.
+ */
+export const RUN_BUDGET_MS = STAGE_MS.beforeStop + STAGE_MS.swap + STAGE_MS.rollback + 60_000;

@@ -1,4 +1,5 @@
-import { tryLock, type HeldLock } from '../../adapters/lock.js';
+import { takeLock, type HeldLock } from '../../adapters/lock.js';
+import { clearLockWatch, lockWatchFile } from '../../domain/lock-watch.js';
 import type { Interrupts } from '../../adapters/interrupts.js';
 import type { Context } from '../../core/context.js';
 import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
@@ -87,12 +88,20 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
 
   let lock: HeldLock | undefined;
   try {
-    lock = await tryLock(config.lockfile, ctx.env);
+    // A dry run changes no mode: it reports what it found.
+    const attempt = await takeLock(config.lockfile, ctx.env, { tighten: !flags.dryRun, privateDirs: [ctx.paths.autoupdateStateDir] });
+    lock = attempt.lock;
+    for (const change of attempt.tightened) log.warn(`made private: ${change} (a looser mode let other local users open the lock and hold it)`);
   } catch (error) {
     log.error(`cannot take the lock ${config.lockfile}: ${(error as Error).message}; nothing was touched`);
     return result(log, config, { outcome: 'failed', reason: 'lock' }, undefined, undefined, 1, false);
   }
-  if (!lock) return result(log, config, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined, EXIT_CODES.locked);
+  if (!lock) {
+    // Names the holder; a dry run records and tells nothing (locked.ts).
+    await (await import('./locked.js')).reportHeldLock({ ctx, config, log, dryRun: flags.dryRun });
+    return result(log, config, { outcome: 'locked', reason: 'another update is running' }, undefined, undefined, EXIT_CODES.locked);
+  }
+  if (!flags.dryRun) clearLockWatch(lockWatchFile(ctx.paths.autoupdateStateDir, config.namespace));
   try {
     const { state, setAside } = readStateChecked(ctx.paths.state(config.namespace), ctx.paths.history(config.namespace), ctx.now(), { readOnly: flags.dryRun });
     const run = openRun({ ctx, config, relaunch, log, state, interrupts, force: flags.force });
@@ -166,6 +175,7 @@ async function observeAndDecide(run: Run, flags: UpdateFlags): Promise<Observed>
     if (plan.need === 'gates') facts.gates = await o.gates();
     // A recovery must not fail on its diff (the journal's commits exist): without it, setup steps are skipped as before.
     else if (plan.need === 'changes') Object.assign(facts, facts.journal.kind === 'valid' ? await o.changes(...commits()).catch(() => ({ changed: [] })) : await o.changes(...commits()));
+    else if (plan.need === 'history') Object.assign(facts, await o.history(facts.head!, facts.target!));
     else if (plan.need === 'restart') facts.restart = await o.restart(facts.head!, facts.target!, state.restartWait);
     else if (plan.need === 'venvs') Object.assign(facts, await o.venvs(facts.journal.kind === 'valid' ? [] : commits().reverse()));
     else if (plan.need === 'processes') Object.assign(facts, await o.processes(flags.dryRun));

@@ -5,6 +5,7 @@ import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts, VenvFacts } from './observe.js';
 import { deployTarget, type RecoverSteps, type SwapSteps, type SwapVenvs, type VenvStep } from './plan.js';
 import type { ApiState, RoundLock } from '../../domain/gates.js';
+import { judgeHistory } from './history.js';
 import { judgeRestartBudget } from './restart-budget.js';
 
 export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
@@ -21,7 +22,7 @@ export interface Note {
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'restart' | 'changes' | 'venvs' | 'processes' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'history' | 'gates' | 'restart' | 'changes' | 'venvs' | 'processes' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
   | { kind: 'recover'; journal: Journal; steps: RecoverSteps; notes: Note[] }
   | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; steps: SwapSteps; notes: Note[]; staleIndexLock?: string };
@@ -122,6 +123,11 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
   }
   // --to / PIN chose `target` in observe; decide treats it the same.
   const chosen: Note[] = facts.targetNote ? [{ level: 'info', text: facts.targetNote }] : [];
+  // Step 5's history policy (history.ts): before the quarantine and the gates, like the target itself.
+  const history = judgeHistory({ head, target, source: facts.targetSource, forward: facts.forward }, config);
+  if (history.kind === 'observe') return { kind: 'observe', need: 'history' };
+  if (history.kind === 'refuse') return done(history.decision, [...chosen, { level: 'error', text: history.text }]);
+  if (history.note) chosen.push({ level: 'warn', text: history.note });
   const targetDecision = decideTarget({ head, target, quarantined: Boolean(facts.quarantine?.includes(target)), force: flags.force });
   if (targetDecision) return done(targetDecision, chosen);
   if (!flags.force && facts.gates === undefined) return { kind: 'observe', need: 'gates' };

@@ -1,3 +1,4 @@
+import { withoutSecrets } from '../../core/secrets.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitForApi, waitForStableProcess } from '../../domain/health.js';
 import type { Budget } from './budget.js';
@@ -73,7 +74,10 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
   const now = () => ctx.now().getTime();
   // With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
   // PIP_NO_INDEX keeps it off the network between the stop and the start.
-  const env = target.venvs.api || target.venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+  // The repo's scripts start PM2 processes with this environment: no secret in it (§5.7),
+  // but the API's token when there is no creds file to read instead (its only source).
+  const base = withoutSecrets(ctx.env, config.gcpCredsFile ? [] : ['GOOGLE_OAUTH_ACCESS_TOKEN']);
+  const env = target.venvs.api || target.venvs.validator ? { ...base, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : base;
   const phase = async <T>(step: DeployStep, fn: () => Promise<T>): Promise<T> => {
     const name = step.step;
     const signal = r.rollback ? undefined : run.interrupts?.requested();

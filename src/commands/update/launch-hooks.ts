@@ -16,11 +16,11 @@ const KEY = 'ALPHACORE_OPENAI_API_KEY';
  * report lines become updater log lines (and JSON lines with --json), never raw text
  * in the middle of them.
  *
- * The OpenAI key reaches the validator the way the first launch gave it: as a line of
- * the validator env file when launch got it as a flag (the file has the line), else
- * through the process environment, as launch had it from its own. Turning an
- * environment key into a flag would add a line to the env file, and the operator's
- * next `launch` would see a changed file and restart the validator mid-round.
+ * The OpenAI key reaches the validator as a line of its env file (0600), whether
+ * launch got it as a flag or from its environment: never through PM2's environment,
+ * which PM2 keeps in dump.pm2 (DESIGN.md §5.7). The config's key stands in for the
+ * one launch had; the file comes out as launch wrote it, so the operator's next
+ * `launch` sees no change and leaves the validator running.
  */
 async function prepare(run: Run, step: Pick<ValidatorStep, 'venvDir' | 'env'>): Promise<{ c: Context; a: LaunchArgs }> {
   const { ctx, config, log } = run;
@@ -30,11 +30,12 @@ async function prepare(run: Run, step: Pick<ValidatorStep, 'venvDir' | 'env'>): 
   const a: LaunchArgs = { ...run.relaunch, ...(step.venvDir ? { venvDir: step.venvDir } : {}) };
   const key = config.given.openaiApiKey;
   const envHasKey = Boolean(ctx.env[KEY] || ctx.env.OPENAI_API_KEY);
-  const c: Context = { ...ctx, stdout: toLog, stderr: toLog, env: { ...ctx.env, ...step.env, ...(key && !envHasKey ? { [KEY]: key } : {}) } };
-  if (key && !envHasKey && a.openaiApiKey === undefined) {
-    const options = await resolveRelaunch(c, a, config.repoDir);
-    if (new RegExp(`^${KEY}=`, 'm').test(readIfExists(options.envFile) ?? '')) return { c, a: { ...a, openaiApiKey: key } };
-  }
+  const c: Context = { ...ctx, stdout: toLog, stderr: toLog, env: { ...ctx.env, ...step.env } };
+  if (!key || envHasKey || a.openaiApiKey !== undefined) return { c, a };
+  if (!a.disableLlm) return { c, a: { ...a, openaiApiKey: key } };
+  // Without the LLM launch writes the key only when it was a flag: keep the file as it is.
+  const options = await resolveRelaunch(c, a, config.repoDir);
+  if (new RegExp(`^${KEY}=`, 'm').test(readIfExists(options.envFile) ?? '')) return { c, a: { ...a, openaiApiKey: key } };
   return { c, a };
 }
 

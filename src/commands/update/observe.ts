@@ -49,6 +49,10 @@ export interface Facts {
   targetRefusal?: { reason: string; message: string };
   /** --to or PIN chose another commit than the branch tip: said in the log. */
   targetNote?: string;
+  /** Who chose the target: the branch, --to or PIN (the history policy judges only the branch). */
+  targetSource?: 'branch' | 'to' | 'pin';
+  /** Whether the target descends from HEAD (asked only under HISTORY_POLICY=forward). */
+  forward?: boolean;
   /** Quarantined commits (from the state). */
   quarantine?: string[];
   gates?: GateFacts;
@@ -70,7 +74,9 @@ export interface Observer {
   git: Git;
   journal(state: UpdateState): Promise<JournalFacts>;
   clone(): Promise<Pick<Facts, 'dirty' | 'indexLock'>>;
-  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'targetRefusal' | 'targetNote'>>;
+  remote(): Promise<Pick<Facts, 'fetchError' | 'head' | 'target' | 'branch' | 'localCommits' | 'targetRefusal' | 'targetNote' | 'targetSource'>>;
+  /** Whether the target descends from HEAD (git merge-base --is-ancestor). */
+  history(head: string, target: string): Promise<Pick<Facts, 'forward'>>;
   /** The files that differ between HEAD and the target, asked only once the gates let the update go on. */
   changes(head: string, target: string): Promise<Pick<Facts, 'changed'>>;
   gates(): Promise<GateFacts>;
@@ -120,13 +126,16 @@ export function observer(run: Run, flags: { to?: string } = {}): Observer {
           ? `target ${target.slice(0, 7)} (${choice.source === 'to' ? '--to' : 'PIN'}), not ${config.remote}/${config.branch} at ${tip!.slice(0, 7)}`
           : undefined;
       const localCommits = branch === config.branch ? [] : await git.localCommits();
-      return { head, target, branch, localCommits, ...(targetNote ? { targetNote } : {}) };
+      return { head, target, branch, localCommits, targetSource: choice.source, ...(targetNote ? { targetNote } : {}) };
+    },
+    async history(head, target) {
+      return { forward: await git.isAncestor(head, target) };
     },
     async changes(head, target) {
       return { changed: head === target ? [] : await git.changedFiles(head, target) };
     },
     async gates() {
-      const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs);
+      const roundLock = inspectRoundLock(config.roundLockfile, ctx.now().getTime(), config.roundLockMaxAgeMs, ctx.uid);
       if (roundLock.kind === 'live') return { roundLock };
       return { roundLock, api: await probeApi(config.validationApiEndpoint) };
     },

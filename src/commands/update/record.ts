@@ -63,6 +63,10 @@ export async function recordRun(
     notifications.push({ outcome: 'refused', reason: 'unsigned', summary: `refused to deploy ${short(to)}: ${decision.detail ?? 'it fails the signature policy'}` });
     state.unsignedNotified = to;
   }
+  if (decision.outcome === 'refused' && decision.reason === 'not-forward' && decision.notify !== false && to && state.notForwardNotified !== to) {
+    notifications.push({ outcome: 'refused', reason: 'not-forward', summary: `refused to deploy ${short(to)}: ${decision.detail ?? 'it does not descend from the deployed commit'}` });
+    state.notForwardNotified = to;
+  }
   observeRun(ctx, config, state, { at, outcome: decision.outcome, reason: decision.reason, from, to, downtimeMs: decision.downtimeMs });
   // Nothing stopped or moved (a no-op, a deferral): no fsync (see writeState).
   const problem = await run.store.trySave({ durable: Boolean(decision.changed) });

@@ -29,7 +29,7 @@ export const LAUNCH_OPTIONS = {
   'enable-linger': { type: 'boolean', describe: 'run `loginctl enable-linger` so the timer runs while logged out' },
   'disable-llm': { type: 'boolean', describe: 'no LLM prompt generation (no OpenAI key needed)' },
   'allow-llm-fallback': { type: 'boolean', describe: 'deterministic prompts when the LLM fails' },
-  'openai-api-key': { type: 'string', describe: 'OpenAI key (else ALPHACORE_OPENAI_API_KEY, else OPENAI_API_KEY)' },
+  'openai-api-key': { type: 'string', describe: 'OpenAI key; prefer ALPHACORE_OPENAI_API_KEY (else OPENAI_API_KEY) in the environment: a flag is visible to other local users while launch runs' },
   'prompt-postprocess': { type: 'string', describe: 'none | minimal | full (default ALPHACORE_PROMPT_POSTPROCESS, else none)' },
   register: { type: 'boolean', describe: 'run `btcli subnet register` first' },
   yes: { type: 'boolean', alias: 'y', describe: 'no prompts from btcli' },

@@ -96,7 +96,11 @@ export function renderValidatorEnv(o: LaunchOptions, version: string): string {
   ];
   if (o.epochSlotIndex !== undefined) rows.push(['ALPHACORE_EPOCH_SLOT_INDEX', o.epochSlotIndex]);
   if (o.weightsMinTasksBeforeEmit !== undefined) rows.push(['ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT', o.weightsMinTasksBeforeEmit]);
-  if (o.openaiApiKeyFlag !== undefined) rows.push(['ALPHACORE_OPENAI_API_KEY', o.openaiApiKeyFlag]);
+  // The bash launcher writes the key only when given as a flag and hands an environment
+  // key to PM2, which keeps it in dump.pm2. Here the key always lives in this 0600 file
+  // (DESIGN.md §5.7): the repo's start script sources it, and PM2 never gets it.
+  const key = o.openaiApiKeyFlag ?? (o.enableLlm ? o.openaiApiKey : undefined);
+  if (key !== undefined) rows.push(['ALPHACORE_OPENAI_API_KEY', key]);
   // Not written by the bash launcher: the validator reads it (default /tmp/...), and the
   // updater watches the same file (DESIGN.md §3).
   rows.push(['ALPHACORE_ROUND_LOCKFILE', o.roundLockfile]);
