@@ -7,16 +7,30 @@ import type { Context } from '../../core/context.js';
 import type { UpdateLog } from '../../core/log.js';
 import { STEP_MS, type Budget } from './budget.js';
 import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
-import { waitForApi, waitForStableProcess } from '../../domain/health.js';
+import { apiPort, waitHealthy, waitForStableProcess, type HealthFault, type HealthResult, type ServiceSpec } from '../../domain/health.js';
 
-/** A step of the deploy failed; `phase` names it for the log, history and rollback. */
+/**
+ * A step of the deploy failed; `phase` names it for the log, history and rollback, and
+ * `fault` says why a health check failed (a stranger on the API port, a signal, ...).
+ */
 export class DeployError extends Error {
   constructor(
     readonly phase: string,
     message: string,
+    readonly fault?: HealthFault,
   ) {
     super(message);
   }
+}
+
+/** The Validation API as the health checks watch it (§5.6): its PM2 process, its port, its endpoint. */
+export function apiService(config: AutoupdateConfig): ServiceSpec {
+  const endpoint = config.validationApiEndpoint;
+  return { name: config.validationProcessName, api: { endpoint, port: apiPort(config.values.VALIDATION_HTTP_PORT, endpoint) } };
+}
+
+function healthError(phase: string, what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
+  return new DeployError(phase, result.fault === 'interrupted' ? result.detail : `${what}: ${result.detail}`, result.fault);
 }
 
 /** The venvs one side of a swap runs with (§5.4); undefined: the config's own (bash-era) ones. */
@@ -116,12 +130,16 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], STEP_MS.pipInstall));
     log.info('dependencies refreshed');
   }
+  let apiUp = false;
   if (plan.api) {
     const apiPhase = phase('api', async () => {
       const { file, args } = apiCommand(config, r.venvs.api);
       await sh('api', file, args, STEP_MS.apiScript);
-      const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(config.healthTimeoutMs), now);
-      if (!health.ok) throw new DeployError('api', `Validation API not healthy: ${health.detail}`);
+      // Up, ours and answering before the validator starts (it refuses to start without
+      // the API); its stability is watched with the validator's, in the health phase.
+      const health = await waitHealthy(watch(io, { stableMs: 0, timeoutMs: r.budget.cap(config.healthTimeoutMs), interrupted: r.ignoreInterrupts ? undefined : io.interrupted }), [apiService(config)]);
+      if (!health.ok) throw healthError('api', 'Validation API not healthy', health);
+      apiUp = true;
     });
     if (r.onApiFailure) {
       try {
@@ -136,7 +154,27 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     }
   }
   await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
-  await phase('health', () => checkValidatorHealth(io, timings, 0, r.budget));
+  await phase('health', () => checkHealth(io, timings, { api: apiUp, budget: r.budget, ignoreInterrupts: r.ignoreInterrupts }));
+}
+
+function watch(io: DeployIo, o: { stableMs: number; timeoutMs: number; interrupted?: () => string | undefined; baselineRestarts?: Record<string, number> }) {
+  return { pm2: io.pm2, namespace: io.config.namespace, now: () => io.ctx.now().getTime(), ...o };
+}
+
+/**
+ * Step 13's wait: the validator, and the Validation API when this deploy started it,
+ * online with no restart for HEALTH_STABLE, the API still on its port and answering (an
+ * API that crashes after its first answer fails the release as a validator does). A
+ * signal ends the wait at once (the forward swap then rolls back). Throws DeployError('health').
+ */
+export async function checkHealth(io: DeployIo, timings: DeployTimings, o: { api: boolean; budget?: Budget; ignoreInterrupts?: boolean }): Promise<void> {
+  const { config } = io;
+  const timeoutMs = o.budget ? o.budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs;
+  const services: ServiceSpec[] = [...(o.api ? [apiService(config)] : []), { name: config.validatorProcessName }];
+  const health = await waitHealthy(watch(io, { stableMs: config.healthStableMs, timeoutMs, interrupted: o.ignoreInterrupts ? undefined : io.interrupted }), services);
+  if (!health.ok) throw healthError('health', health.service === config.validatorProcessName ? 'validator not healthy' : 'Validation API not healthy', health);
+  timings.validatorOnlineAt = health.onlineAt[config.validatorProcessName];
+  io.log.info(health.detail);
 }
 
 /**
@@ -151,7 +189,7 @@ export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings,
     now: () => ctx.now().getTime(),
     baselineRestarts,
   });
-  if (!health.ok) throw new DeployError('health', `validator not healthy: ${health.detail}`);
+  if (!health.ok) throw healthError('health', 'validator not healthy', health);
   timings.validatorOnlineAt = health.onlineAt;
   io.log.info(health.detail);
 }
