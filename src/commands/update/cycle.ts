@@ -11,6 +11,7 @@ import type { Facts } from './observe.js';
 import { observer } from './observe.js';
 import { recordRun, type PendingNotice } from './record.js';
 import { refuseRootUpdate } from './refuse-root.js';
+import { sayInterrupts } from './signals.js';
 import type { RestartDecision, RunIo } from './session.js';
 
 export interface UpdateFlags {
@@ -90,6 +91,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
       notices.push({ outcome: 'state-reset', reason: 'corrupt-state', summary: text });
     }
     const run: RunIo = { ctx, config, log, state, interrupts };
+    sayInterrupts(interrupts, log, state);
     let decision: RestartDecision;
     let from: string | undefined;
     let to: string | undefined;

@@ -99,7 +99,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
   const env = swapEnv(ctx, r.venvs);
   const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const signal = r.ignoreInterrupts ? undefined : io.interrupted();
-    if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`);
+    if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`, 'interrupted');
     if (r.budget.expired()) throw new DeployError(name, `the ${r.budget.stage} ran out of its time budget before ${name}`);
     await io.onPhase(name);
     const start = now();

@@ -73,7 +73,7 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
   const result = await rollBack(run, s, journal, plan.deploy, timings, plan.venvs.from);
-  const interrupted = failure.message.startsWith('interrupted by') || failure.fault === 'interrupted';
+  const interrupted = failure.fault === 'interrupted';
   const portTaken = failure.fault === 'api-port-taken';
   // A release that failed on its own is quarantined; one whose swap a signal cut short,
   // or whose API port another process holds, is not at fault.
