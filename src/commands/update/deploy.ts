@@ -69,7 +69,8 @@ export interface DeployRun {
   /**
    * The rollback's choice: an API that does not come up (or that this run cannot reach)
    * is reported here and the validator is started anyway; a stopped validator is the
-   * one outcome the rollback must not leave behind.
+   * one outcome the rollback must not leave behind, except a validator talking to a
+   * process that is not our API (another process holds its port).
    */
   onApiFailure?: (message: string) => void;
 }
@@ -146,6 +147,9 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
         await apiPhase;
         log.info(`Validation API up at ${config.validationApiEndpoint}`);
       } catch (error) {
+        // A stranger on the API port would get the validator's traffic: then not even
+        // the rollback starts the validator (it fails, loudly, and is retried).
+        if (error instanceof DeployError && error.fault === 'api-port-taken') throw error;
         r.onApiFailure((error as Error).message);
       }
     } else {
