@@ -18,6 +18,8 @@ export interface ConfigView {
   remote: string;
   branch: string;
   apiEndpoint: string;
+  /** VALIDATION_HTTP_PORT, when the config sets it (the API's port, §5.6). */
+  apiHttpPort?: string;
   roundLockfile: string;
   roundLockMaxAgeMs: number;
   maxDeferralMs: number;
@@ -68,6 +70,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
         remote: config.remote,
         branch: config.branch,
         apiEndpoint: config.validationApiEndpoint,
+        ...(config.values.VALIDATION_HTTP_PORT ? { apiHttpPort: config.values.VALIDATION_HTTP_PORT } : {}),
         roundLockfile: config.roundLockfile,
         roundLockMaxAgeMs: config.roundLockMaxAgeMs,
         maxDeferralMs: config.maxDeferralMs,
@@ -91,6 +94,7 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     remote: get('REMOTE') ?? DEFAULTS.REMOTE,
     branch: get('BRANCH') ?? DEFAULTS.BRANCH,
     apiEndpoint: (get('VALIDATION_API_ENDPOINT') ?? DEFAULTS.VALIDATION_API_ENDPOINT).replace(/\/+$/, ''),
+    ...(get('VALIDATION_HTTP_PORT') ? { apiHttpPort: get('VALIDATION_HTTP_PORT') } : {}),
     roundLockfile: get('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE,
     roundLockMaxAgeMs: span('ROUND_LOCK_MAX_AGE'),
     maxDeferralMs: span('MAX_DEFERRAL'),
