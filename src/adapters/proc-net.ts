@@ -129,6 +129,11 @@ export function userName(uid: number, passwd = '/etc/passwd'): string | undefine
 export function portHolder(port: number, ownerPid: number | undefined, procRoot = '/proc'): PortHolder {
   const sockets = listeners(port, procRoot);
   if (sockets.length === 0) return { kind: 'free' };
+  if (ownerPid && ownerPid > 0) {
+    // Most often the PM2 process itself listens (the API's script execs python): no tree walk.
+    const own = socketInodes(ownerPid, procRoot);
+    if (sockets.every((s) => own.has(s.inode))) return { kind: 'ours', pid: ownerPid };
+  }
   const tree = ownerPid && ownerPid > 0 ? processTree(ownerPid, procRoot) : [];
   const held = new Map<number, number>();
   for (const pid of tree) for (const inode of socketInodes(pid, procRoot)) held.set(inode, pid);

@@ -124,7 +124,8 @@ async function answers(endpoint: string, probe: NonNullable<HealthWatch['probe']
  * daemon that does not answer is asked again until the deadline (a loaded machine),
  * and named as the fault if it never answers.
  */
-export async function waitHealthy(w: HealthWatch, services: readonly ServiceSpec[]): Promise<HealthResult> {
+export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpec[]): Promise<HealthResult> {
+  const w = { ...w0, holder: recheckedHolder(w0) };
   const { now } = w;
   const deadline = now() + w.timeoutMs + w.stableMs;
   const healthySince = new Map<string, number>();
@@ -172,6 +173,24 @@ export async function waitHealthy(w: HealthWatch, services: readonly ServiceSpec
   const within = `within ${formatDuration(w.timeoutMs)}`;
   if (!last) return { ok: false, fault: 'not-online', service: services[0]?.name ?? '', detail: `${names(services)} not stable ${within}` };
   return { ok: false, fault: last.look.fault, service: last.service, detail: `${last.service} not healthy ${within} (last: ${last.look.detail})` };
+}
+
+/**
+ * Reading /proc/net/tcp costs the kernel a walk of its socket tables (10-20 ms on a
+ * loaded host): once a port is known to be ours, it is looked at again only every
+ * PORT_RECHECK_MS, not at every poll. Anything but `ours` is looked at every time.
+ */
+const PORT_RECHECK_MS = 1000;
+
+function recheckedHolder(w: HealthWatch): (port: number, ownerPid: number) => PortHolder {
+  const look = w.holder ?? portHolder;
+  let known: { port: number; ownerPid: number; at: number; holder: PortHolder } | undefined;
+  return (port, ownerPid) => {
+    if (known && known.port === port && known.ownerPid === ownerPid && w.now() - known.at < PORT_RECHECK_MS) return known.holder;
+    const holder = look(port, ownerPid);
+    known = holder.kind === 'ours' ? { port, ownerPid, at: w.now(), holder } : undefined;
+    return holder;
+  };
 }
 
 const names = (services: readonly ServiceSpec[]) => services.map((s) => s.name).join(' and ');
