@@ -47,6 +47,8 @@ export interface FakePythonSettings {
   pipDelaySeconds?: number;
   /** The validator and API take this long before they start serving. */
   startDelaySeconds?: number;
+  /** The Validation API serves, then exits 1 this long after it began listening (a release that answers, then crashes). */
+  apiCrashAfterSeconds?: number;
 }
 
 /** The file a commit carries to set its own behaviour. */
