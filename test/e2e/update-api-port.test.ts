@@ -19,8 +19,14 @@ const e2e = staged.skip ? describe.skip : describe;
 const STRANGER = 'alphacore-porttaker';
 
 const strangers: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of strangers.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+afterEach(async () => {
+  // Killed by pid and waited for: userdel refuses an account that still has a process.
+  for (const c of strangers.splice(0)) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    const gone = new Promise((resolve) => c.once('exit', resolve));
+    c.kill('SIGKILL');
+    await gone;
+  }
 });
 afterAll(() => {
   if (!staged.skip) execFileSync('userdel', [STRANGER], { stdio: 'ignore' });

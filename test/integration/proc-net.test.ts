@@ -14,14 +14,18 @@ const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('proc-net: skipping the other-account case: not root, so no throwaway account can be created');
 
 const started: ChildProcess[] = [];
-afterEach(() => {
+afterEach(async () => {
   for (const child of started.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const gone = new Promise((resolve) => child.once('exit', resolve));
     // By pid (and its group, which the wrapper's grandchild shares): never by name.
     try {
       process.kill(-child.pid!, 'SIGKILL');
     } catch {
       child.kill('SIGKILL');
     }
+    // Waited for: userdel refuses an account that still has a process.
+    await gone;
   }
 });
 afterAll(() => {
