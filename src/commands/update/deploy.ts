@@ -171,11 +171,16 @@ function watch(io: DeployIo, o: { stableMs: number; timeoutMs: number; interrupt
  * API that crashes after its first answer fails the release as a validator does). A
  * signal ends the wait at once (the forward swap then rolls back). Throws DeployError('health').
  */
-export async function checkHealth(io: DeployIo, timings: DeployTimings, o: { api: boolean; budget?: Budget; ignoreInterrupts?: boolean }): Promise<void> {
+export async function checkHealth(
+  io: DeployIo,
+  timings: DeployTimings,
+  o: { api: boolean; budget?: Budget; ignoreInterrupts?: boolean; /** Restarts that do not count (processes found running, e.g. by a recovery). */ baselineRestarts?: Record<string, number> },
+): Promise<void> {
   const { config } = io;
   const timeoutMs = o.budget ? o.budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs;
   const services: ServiceSpec[] = [...(o.api ? [apiService(config)] : []), { name: config.validatorProcessName }];
-  const health = await waitHealthy(watch(io, { stableMs: config.healthStableMs, timeoutMs, interrupted: o.ignoreInterrupts ? undefined : io.interrupted }), services);
+  const interrupted = o.ignoreInterrupts ? undefined : io.interrupted;
+  const health = await waitHealthy(watch(io, { stableMs: config.healthStableMs, timeoutMs, interrupted, baselineRestarts: o.baselineRestarts }), services);
   if (!health.ok) throw healthError('health', health.service === config.validatorProcessName ? 'validator not healthy' : 'Validation API not healthy', health);
   timings.validatorOnlineAt = health.onlineAt[config.validatorProcessName];
   io.log.info(health.detail);

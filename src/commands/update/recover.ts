@@ -1,6 +1,6 @@
 import type { Journal } from '../../core/state.js';
-import { checkValidatorHealth, type DeployTimings } from './deploy.js';
-import { planDeploy } from './deploy-plan.js';
+import { checkHealth, type DeployTimings } from './deploy.js';
+import { apiDisabled, planDeploy } from './deploy-plan.js';
 import { rollBack } from './rollback.js';
 import type { RestartDecision, RunIo, Session } from './session.js';
 import { finishRollback, quarantine } from './swap.js';
@@ -24,9 +24,12 @@ export async function recoverInterrupted(run: RunIo, s: Session, journal: Journa
     // It got as far as the health check: finish it by checking health again.
     const procs = await s.io.pm2.list(config.namespace).catch(() => []);
     const validator = procs.find((p) => p.name === config.validatorProcessName);
-    if (validator?.status === 'online') {
+    const api = apiDisabled(config) ? undefined : procs.find((p) => p.name === config.validationProcessName);
+    if (validator?.status === 'online' && (apiDisabled(config) || api?.status === 'online')) {
       try {
-        await checkValidatorHealth(s.io, timings, validator.restarts);
+        // Both services, as the killed run would have checked them (§5.6).
+        const baselineRestarts = { [config.validatorProcessName]: validator.restarts, ...(api ? { [config.validationProcessName]: api.restarts } : {}) };
+        await checkHealth(s.io, timings, { api: Boolean(api), baselineRestarts });
         delete state.journal;
         const problem = await s.save();
         if (problem) log.error(problem);
