@@ -1,58 +1,50 @@
-import path from 'node:path';
-import type { Git } from '../../adapters/git.js';
-import type { Pm2 } from '../../adapters/pm2.js';
-import { describeFailure, run } from '../../adapters/shell.js';
-import type { AutoupdateConfig } from '../../core/config.js';
-import type { Context } from '../../core/context.js';
-import type { UpdateLog } from '../../core/log.js';
-import { STEP_MS, type Budget } from './budget.js';
-import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
-import { apiPort, waitHealthy, waitForStableProcess, type HealthFault, type HealthResult, type ServiceSpec } from '../../domain/health.js';
+import { describeFailure, run as runProgram } from '../../adapters/shell.js';
+import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
+import type { Budget } from './budget.js';
+import { describeStep, type ApiWatch, type DeployStep, type DeployTarget, type StopStep, type VenvStep } from './plan.js';
+import type { Run } from './run.js';
+
+export type { SwapVenvs } from './plan.js';
+
+/** The journal's phases: the stop, then the deploy steps. */
+export type DeployPhase = 'stop' | DeployStep['step'];
 
 /**
- * A step of the deploy failed; `phase` names it for the log, history and rollback, and
- * `fault` says why a health check failed (a stranger on the API port, a signal, ...).
+ * Why a deploy step failed, for the swap's and the rollback's decisions:
+ * `interrupted` (a signal: not the release's fault), `budget` (the stage's time ran
+ * out), `state-write` (the journal could not be written), `api-port-taken` (another
+ * process holds the Validation API's port: not the release's fault, and no validator
+ * may be started against it), `failed` (the step itself).
  */
+export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'failed';
+
+/** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
+  override readonly cause: DeployCause;
   constructor(
-    readonly phase: string,
+    readonly phase: DeployPhase,
+    cause: DeployCause,
     message: string,
-    readonly fault?: HealthFault,
   ) {
     super(message);
+    this.name = 'DeployError';
+    this.cause = cause;
   }
 }
 
-/** The Validation API as the health checks watch it (§5.6): its PM2 process, its port, its endpoint. */
-export function apiService(config: AutoupdateConfig): ServiceSpec {
-  const endpoint = config.validationApiEndpoint;
-  return { name: config.validationProcessName, api: { endpoint, port: apiPort(config.values.VALIDATION_HTTP_PORT, endpoint) } };
+/** A failed health judgement as a DeployError: its typed fault mapped to the cause the swap decides on. */
+function healthError(phase: 'api' | 'health', what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
+  if (result.fault === 'interrupted') return new DeployError(phase, 'interrupted', result.detail);
+  return new DeployError(phase, result.fault === 'api-port-taken' ? 'api-port-taken' : 'failed', `${what}: ${result.detail}`);
 }
 
-function healthError(phase: string, what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
-  return new DeployError(phase, result.fault === 'interrupted' ? result.detail : `${what}: ${result.detail}`, result.fault);
+/** The Validation API as waitHealthy watches it: its PM2 process, its port, its /health. */
+function apiService(run: Run, api: ApiWatch): ServiceSpec {
+  return { name: api.process, api: { endpoint: run.config.validationApiEndpoint, port: api.port } };
 }
 
-/** The venvs one side of a swap runs with (§5.4); undefined: the config's own (bash-era) ones. */
-export interface SwapVenvs {
-  validator?: string;
-  api?: string;
-}
-
-export interface DeployIo {
-  ctx: Context;
-  config: AutoupdateConfig;
-  log: UpdateLog;
-  git: Git;
-  pm2: Pm2;
-  /** Relaunches the validator with the config's launch options (the launch module's code, not the CLI). */
-  relaunch: (venvs: SwapVenvs, env: Record<string, string>) => Promise<void>;
-  /** The validator venv the config names (VALIDATOR_VENV_DIR, else launch's default). */
-  venvDir: string;
-  /** Called at the start of each phase, to journal it. */
-  onPhase: (phase: string) => Promise<void>;
-  /** A signal received: the forward swap stops at the next step and rolls back. */
-  interrupted: () => string | undefined;
+function watch(run: Run, o: Pick<HealthWatch, 'stableMs' | 'timeoutMs' | 'interrupted' | 'baselineRestarts'>): HealthWatch {
+  return { pm2: run.pm2, namespace: run.config.namespace, now: () => run.ctx.now().getTime(), ...o };
 }
 
 export interface DeployTimings {
@@ -63,24 +55,15 @@ export interface DeployTimings {
 
 export interface DeployRun {
   budget: Budget;
-  venvs: SwapVenvs;
-  /** The rollback finishes whatever happens; the forward swap stops at a signal. */
-  ignoreInterrupts?: boolean;
+  /** Called at the start of each phase, to journal it; throws StateWriteError. */
+  onPhase(phase: DeployPhase): Promise<void>;
   /**
-   * The rollback's choice: an API that does not come up (or that this run cannot reach)
-   * is reported here and the validator is started anyway; a stopped validator is the
-   * one outcome the rollback must not leave behind, except a validator talking to a
-   * process that is not our API (another process holds its port).
+   * The rollback's choices: it ignores signals, and a failed reset (a held index.lock)
+   * or an API that does not come up is reported here and the next steps run anyway; a
+   * stopped validator is the one outcome the rollback must not leave behind, except a
+   * validator talking to a process that is not our API (another process holds its port).
    */
-  onApiFailure?: (message: string) => void;
-}
-
-/**
- * With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
- * PIP_NO_INDEX keeps it off the network between the stop and the start.
- */
-export function swapEnv(ctx: Context, venvs: SwapVenvs): Record<string, string | undefined> {
-  return venvs.api || venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+  rollback?: { tolerate(phase: 'reset' | 'api', error: DeployError): void };
 }
 
 /** What the operator sees for each phase (a live line on a terminal). */
@@ -93,112 +76,129 @@ const PHASE_TITLES: Record<string, string> = {
   health: 'waiting for the validator to be healthy',
 };
 
-/** Steps 11-13 for one commit: reset, setup, API, validator, health. Throws DeployError. */
-export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings, r: DeployRun): Promise<void> {
-  const { ctx, config, log } = io;
+/** A step as it is executed: in the log file, and as a JSON event (the plan printed the same value). */
+export function announceStep(run: Run, step: VenvStep | StopStep | DeployStep, part?: 'forward' | 'rollback'): void {
+  run.log.record(`step: ${part === 'rollback' ? 'rollback: ' : ''}${describeStep(step)}`);
+  run.log.event({ event: 'step', ...(part ? { part } : {}), ...step });
+}
+
+/** Steps 11-13 for one commit, executed from the plan's target: reset, setup, API, validator, health. Throws DeployError. */
+export async function deployCommit(run: Run, target: DeployTarget, timings: DeployTimings, r: DeployRun): Promise<void> {
+  const { ctx, config, log } = run;
   const now = () => ctx.now().getTime();
-  const env = swapEnv(ctx, r.venvs);
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const signal = r.ignoreInterrupts ? undefined : io.interrupted();
-    if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`, 'interrupted');
-    if (r.budget.expired()) throw new DeployError(name, `the ${r.budget.stage} ran out of its time budget before ${name}`);
-    await io.onPhase(name);
+  // With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
+  // PIP_NO_INDEX keeps it off the network between the stop and the start.
+  const env = target.venvs.api || target.venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+  const phase = async <T>(step: DeployStep, fn: () => Promise<T>): Promise<T> => {
+    const name = step.step;
+    const signal = r.rollback ? undefined : run.interrupts?.requested();
+    if (signal) throw new DeployError(name, 'interrupted', `interrupted by ${signal} before ${name}`);
+    if (r.budget.expired()) throw new DeployError(name, 'budget', `the ${r.budget.stage} ran out of its time budget before ${name}`);
+    try {
+      await r.onPhase(name);
+    } catch (error) {
+      throw new DeployError(name, 'state-write', (error as Error).message);
+    }
+    announceStep(run, step, r.rollback ? 'rollback' : 'forward');
     const start = now();
     try {
       return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
-      throw new DeployError(name, (error as Error).message);
+      throw new DeployError(name, 'failed', (error as Error).message);
     } finally {
       timings.phases[name] = (timings.phases[name] ?? 0) + (now() - start);
     }
   };
-  const sh = async (name: string, file: string, args: string[], timeoutMs: number) => {
-    const result = await run(file, args, { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
+  const sh = async (name: DeployPhase, argv: string[], timeoutMs: number) => {
+    const result = await runProgram(argv[0]!, argv.slice(1), { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
     log.output(result.command, result.stdout, result.stderr);
-    if (!result.ok) throw new DeployError(name, describeFailure(result));
+    if (!result.ok) throw new DeployError(name, 'failed', describeFailure(result));
   };
-
-  await phase('reset', () => io.git.resetHard(sha));
-  log.info(`deploy clone at ${sha.slice(0, 7)}`);
-  if (plan.sandbox) {
-    await phase('sandbox', () => sh('sandbox', 'sudo', ['-n', 'bash', path.join(config.repoDir, SCRIPTS.sandbox)], STEP_MS.sandbox));
-    log.info('sandbox setup done');
-  }
-  // With a prepared validator venv the refresh already happened before the stop.
-  if (plan.deps && !r.venvs.validator) {
-    const pip = path.join(io.venvDir, 'bin', 'pip');
-    await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], STEP_MS.pipInstall));
-    log.info('dependencies refreshed');
-  }
+  /**
+   * A step the rollback goes past when it fails (reported to it); the forward swap stops
+   * there. A stranger on the API port would get the validator's traffic: then not even
+   * the rollback starts the validator (it fails, loudly, and is retried).
+   */
+  const tolerated = async (name: 'reset' | 'api', work: Promise<void>): Promise<boolean> => {
+    if (!r.rollback) {
+      await work;
+      return true;
+    }
+    try {
+      await work;
+      return true;
+    } catch (error) {
+      if (error instanceof DeployError && error.cause === 'api-port-taken') throw error;
+      r.rollback.tolerate(name, error instanceof DeployError ? error : new DeployError(name, 'failed', (error as Error).message));
+      return false;
+    }
+  };
+  const interrupted = r.rollback ? undefined : () => run.interrupts?.requested();
+  // The API joins the health phase's watch only when this deploy brought it up.
   let apiUp = false;
-  if (plan.api) {
-    const apiPhase = phase('api', async () => {
-      const { file, args } = apiCommand(config, r.venvs.api);
-      await sh('api', file, args, STEP_MS.apiScript);
-      // Up, ours and answering before the validator starts (it refuses to start without
-      // the API); its stability is watched with the validator's, in the health phase.
-      const health = await waitHealthy(watch(io, { stableMs: 0, timeoutMs: r.budget.cap(config.healthTimeoutMs), interrupted: r.ignoreInterrupts ? undefined : io.interrupted }), [apiService(config)]);
-      if (!health.ok) throw healthError('api', 'Validation API not healthy', health);
-      apiUp = true;
-    });
-    if (r.onApiFailure) {
-      try {
-        await apiPhase;
-        log.info(`Validation API up at ${config.validationApiEndpoint}`);
-      } catch (error) {
-        // A stranger on the API port would get the validator's traffic: then not even
-        // the rollback starts the validator (it fails, loudly, and is retried).
-        if (error instanceof DeployError && error.fault === 'api-port-taken') throw error;
-        r.onApiFailure((error as Error).message);
+
+  for (const step of target.steps) {
+    switch (step.step) {
+      case 'reset':
+        if (await tolerated('reset', phase(step, () => run.git.resetHard(step.commit)))) log.info(`deploy clone at ${step.commit.slice(0, 7)}`);
+        break;
+      case 'sandbox':
+        await phase(step, () => sh('sandbox', step.argv, step.timeoutMs));
+        log.info('sandbox setup done');
+        break;
+      case 'deps':
+        await phase(step, () => sh('deps', step.argv, step.timeoutMs));
+        log.info('dependencies refreshed');
+        break;
+      case 'api': {
+        const up = phase(step, async () => {
+          await sh('api', step.argv, step.timeoutMs);
+          // Up, ours and answering before the validator starts (it refuses to start without
+          // the API); its stability is watched with the validator's, in the health phase.
+          const health = await waitHealthy(watch(run, { stableMs: 0, timeoutMs: r.budget.cap(step.healthTimeoutMs), interrupted }), [apiService(run, step)]);
+          if (!health.ok) throw healthError('api', 'Validation API not healthy', health);
+        });
+        apiUp = await tolerated('api', up);
+        if (apiUp) log.info(`Validation API up at ${config.validationApiEndpoint}`);
+        break;
       }
-    } else {
-      await apiPhase;
-      log.info(`Validation API up at ${config.validationApiEndpoint}`);
+      case 'validator': {
+        const { relaunch } = await import('./launch-hooks.js');
+        await phase(step, () => relaunch(run, step));
+        break;
+      }
+      case 'health': {
+        const api = apiUp ? step.api : undefined;
+        await phase(step, () => checkHealth(run, step, timings, { ...(api ? { api } : {}), budget: r.budget, interrupted }));
+        break;
+      }
     }
   }
-  await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
-  await phase('health', () => checkHealth(io, timings, { api: apiUp, budget: r.budget, ignoreInterrupts: r.ignoreInterrupts }));
-}
-
-function watch(io: DeployIo, o: { stableMs: number; timeoutMs: number; interrupted?: () => string | undefined; baselineRestarts?: Record<string, number> }) {
-  return { pm2: io.pm2, namespace: io.config.namespace, now: () => io.ctx.now().getTime(), ...o };
 }
 
 /**
- * Step 13's wait: the validator, and the Validation API when this deploy started it,
- * online with no restart for HEALTH_STABLE, the API still on its port and answering (an
- * API that crashes after its first answer fails the release as a validator does). A
- * signal ends the wait at once (the forward swap then rolls back). Throws DeployError('health').
+ * Step 13's wait: the validator, and the Validation API when `api` is given, online with
+ * no restart for HEALTH_STABLE, the API still on its port and answering (an API that
+ * crashes after its first answer fails the release as a validator does). A signal ends
+ * the wait at once (the forward swap then rolls back). Throws DeployError('health').
  */
 export async function checkHealth(
-  io: DeployIo,
+  run: Run,
+  step: Extract<DeployStep, { step: 'health' }>,
   timings: DeployTimings,
-  o: { api: boolean; budget?: Budget; ignoreInterrupts?: boolean; /** Restarts that do not count (processes found running, e.g. by a recovery). */ baselineRestarts?: Record<string, number> },
+  o: {
+    api?: ApiWatch;
+    budget?: Budget;
+    interrupted?: () => string | undefined;
+    /** Restarts that do not count (processes found running, e.g. by a recovery). */
+    baselineRestarts?: Record<string, number>;
+  },
 ): Promise<void> {
-  const { config } = io;
-  const timeoutMs = o.budget ? o.budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs;
-  const services: ServiceSpec[] = [...(o.api ? [apiService(config)] : []), { name: config.validatorProcessName }];
-  const interrupted = o.ignoreInterrupts ? undefined : io.interrupted;
-  const health = await waitHealthy(watch(io, { stableMs: config.healthStableMs, timeoutMs, interrupted, baselineRestarts: o.baselineRestarts }), services);
-  if (!health.ok) throw healthError('health', health.service === config.validatorProcessName ? 'validator not healthy' : 'Validation API not healthy', health);
-  timings.validatorOnlineAt = health.onlineAt[config.validatorProcessName];
-  io.log.info(health.detail);
-}
-
-/**
- * Waits until PM2 shows the validator online with no restart (beyond
- * `baselineRestarts`) for HEALTH_STABLE. Throws DeployError('health').
- */
-export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings, baselineRestarts = 0, budget?: Budget): Promise<void> {
-  const { ctx, config } = io;
-  const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
-    stableMs: config.healthStableMs,
-    timeoutMs: budget ? budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs,
-    now: () => ctx.now().getTime(),
-    baselineRestarts,
-  });
-  if (!health.ok) throw healthError('health', 'validator not healthy', health);
-  timings.validatorOnlineAt = health.onlineAt;
-  io.log.info(health.detail);
+  const timeoutMs = o.budget ? o.budget.cap(step.timeoutMs) : step.timeoutMs;
+  const services: ServiceSpec[] = [...(o.api ? [apiService(run, o.api)] : []), { name: step.process }];
+  const health = await waitHealthy(watch(run, { stableMs: step.stableMs, timeoutMs, interrupted: o.interrupted, baselineRestarts: o.baselineRestarts }), services);
+  if (!health.ok) throw healthError('health', health.service === step.process ? 'validator not healthy' : 'Validation API not healthy', health);
+  timings.validatorOnlineAt = health.onlineAt[step.process];
+  run.log.info(health.detail);
 }
