@@ -7,6 +7,7 @@ import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { planLaunch } from '../../src/domain/launch/plan.js';
 import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
 import { tempDir } from '../helpers/tmp.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 function world() {
   const root = tempDir('alphacore-launch-restart-');
@@ -16,6 +17,8 @@ function world() {
   fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
+  // launch refuses a wallet or hotkey it cannot find
+  createWallet(homeWallets(path.join(root, 'home')), 'cold', ['hot']);
   const facts: LaunchFacts = { env: {}, home: path.join(root, 'home'), cwd: root, stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'), repoDir: repo, exists: (f) => fs.existsSync(f), readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined) };
   const flags = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm'];
   return { root, repo, facts, flags };
