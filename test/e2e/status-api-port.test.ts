@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
+import { until } from '../helpers/poll.js';
 import { statusSetup } from '../helpers/status-setup.js';
 
 // status judges the API as the update does (§5.6): what answers on the API's port is our
@@ -28,22 +29,12 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function until(what: string, probe: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 describe('status: who holds the Validation API port', () => {
   it('the API under PM2 holds its port: nothing said', async () => {
     const s = await statusSetup({ api: 'closed' });
     daemon.pm2('start', apiScript(Number(new URL(s.apiUrl).port)), '--name', 'alphacore-validation-api', '--namespace', s.namespace);
-    await until('the API answering', () => {
-      const listening = fs.readFileSync('/proc/net/tcp', 'utf8').includes(`:${Number(new URL(s.apiUrl).port).toString(16).toUpperCase().padStart(4, '0')} 00000000:0000 0A`);
-      return listening;
-    });
+    const hexPort = Number(new URL(s.apiUrl).port).toString(16).toUpperCase().padStart(4, '0');
+    await until(() => fs.readFileSync('/proc/net/tcp', 'utf8').includes(`:${hexPort} 00000000:0000 0A`), { what: 'the API listening', ms: 20_000 });
     const r = await s.status(['--json'], daemon.env);
     expect(r.report.gates.api).toMatchObject({ state: 'idle' });
     expect(r.report.gates.api.portTakenBy).toBeUndefined();
@@ -52,7 +43,7 @@ describe('status: who holds the Validation API port', () => {
   it('another process answers on the port while the PM2 API runs: named, and the human view says it is not our API', async () => {
     const s = await statusSetup(); // its API is a server in this test process, not under PM2
     daemon.pm2('start', apiScript(0), '--name', 'alphacore-validation-api', '--namespace', s.namespace);
-    await until('the PM2 API online', () => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'));
+    await until(() => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'), { what: 'the PM2 API online', ms: 20_000 });
     const api = daemon.list().find((p) => p.namespace === s.namespace)!;
     const r = await s.status(['--json'], daemon.env);
     const me = os.userInfo().username;

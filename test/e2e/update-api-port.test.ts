@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { pushRelease } from '../helpers/alphacore-fixture.js';
 import { startApi } from '../helpers/api.js';
+import { until } from '../helpers/poll.js';
 import { restartWorld, type RestartWorld } from '../helpers/restart-world.js';
 import { stage, type StagedRun } from '../helpers/user.js';
 
@@ -62,13 +63,8 @@ function journal(w: RestartWorld): { phase?: string; rollingBack?: boolean } | u
   }
 }
 
-async function until(what: string, probe: () => boolean, ms = 120_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`never saw ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+/** Prompt polling: the squatter must take the port within the API phase and leave as the rollback starts. */
+const watchJournal = (what: string, probe: () => boolean) => until(probe, { what, ms: 120_000, everyMs: 20 });
 
 e2e('update: the API port held by another process is api-port-taken, never our API', () => {
   it.each([
@@ -82,10 +78,10 @@ e2e('update: the API port held by another process is api-port-taken, never our A
     // The new API takes a while before it listens: the port is free meanwhile, as in a restart.
     const to = pushRelease(w.setup.origin, { version: '1.1.0', api: 'slow', slowMs: 15_000 });
     const update = w.update(['--json']);
-    await until('the api phase', () => journal(w)?.phase === 'api');
+    await watchJournal('the api phase', () => journal(w)?.phase === 'api');
     const squatter = await squat(w.apiPort, account);
     // It leaves once the rollback starts: the previous release's API gets the port back.
-    await until('the rollback', () => Boolean(journal(w)?.rollingBack));
+    await watchJournal('the rollback', () => Boolean(journal(w)?.rollingBack));
     squatter.kill('SIGKILL');
     const r = await update;
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);
@@ -106,7 +102,7 @@ e2e('update: the API port held by another process is api-port-taken, never our A
     const w = await restartWorld(run, { behaviour: { version: '1.0.0' } });
     const to = pushRelease(w.setup.origin, { version: '1.1.0', api: 'slow', slowMs: 15_000 });
     const update = w.update(['--json']);
-    await until('the api phase', () => journal(w)?.phase === 'api');
+    await watchJournal('the api phase', () => journal(w)?.phase === 'api');
     await squat(w.apiPort, strangerAccount());
     const r = await update;
     expect(r.exitCode, r.stdout + r.stderr).toBe(1);

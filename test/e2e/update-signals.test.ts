@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gitProcessesIn } from '../../src/adapters/git-processes.js';
 import { isAlive } from '../../src/adapters/lock.js';
 import { pushRelease } from '../helpers/alphacore-fixture.js';
+import { until } from '../helpers/poll.js';
 import { git } from '../helpers/repo.js';
 import { restartWorld } from '../helpers/restart-world.js';
 import { updateSetup } from '../helpers/update-setup.js';
@@ -52,16 +53,6 @@ function groupMembers(pgid: number): number[] {
   return found;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`never saw ${what}`);
-}
-
 /** Starts `alphacore update` as the throwaway user; resolves its exit code and output. */
 function startUpdate(cli: string, env: Record<string, string>, args: string[]) {
   const child = spawn(process.execPath, [cli, 'update', ...args], {
@@ -87,7 +78,7 @@ e2e('update: a signal ends the run promptly and says so', () => {
     git(s.deploy, 'remote', 'set-url', 'origin', await hangingOrigin());
     await chownTree(s.root, run.user);
     const { child, exited } = startUpdate(run.cli, s.env, ['--config', s.configFile, '--json']);
-    const fetch = await until('the git fetch', () => gitProcessesIn(s.deploy).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fetch')));
+    const fetch = await until(() => gitProcessesIn(s.deploy).find((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('fetch')), { what: 'the git fetch', ms: 60_000, everyMs: 20 });
     child.kill(signal);
     const ended = await exited;
     expect(ended.code, ended.out).toBe(code);
@@ -95,7 +86,7 @@ e2e('update: a signal ends the run promptly and says so', () => {
     expect(JSON.parse(ended.out.trim().split('\n').at(-1)!)).toMatchObject({ event: 'result', outcome: 'failed', reason: 'interrupted' });
     expect(fs.readFileSync(s.logFile, 'utf8')).toContain(`interrupted by ${signal} before anything was stopped`);
     // The fetch and anything in its group are gone (not reparented to pid 1 and left running).
-    await until('the fetch to be reaped', () => (isAlive(fetch) ? undefined : true), 10_000);
+    await until(() => !isAlive(fetch), { what: 'the fetch to be reaped', ms: 10_000 });
     expect(groupMembers(fetch)).toEqual([]);
     expect(gitProcessesIn(s.deploy)).toEqual([]);
   }, 120_000);
@@ -106,13 +97,16 @@ e2e('update: a signal ends the run promptly and says so', () => {
     const to = pushRelease(w.setup.origin, { version: '1.1.0' });
     // A long HEALTH_STABLE (the environment outranks the file): the signal lands while the run waits.
     const { child, exited } = startUpdate(w.run.cli, { ...w.env, HEALTH_STABLE: '30s' }, ['--config', w.configFile, '--json']);
-    await until('the health phase', () => {
-      try {
-        return JSON.parse(fs.readFileSync(w.stateFile, 'utf8')).journal?.phase === 'health' ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    });
+    await until(
+      () => {
+        try {
+          return JSON.parse(fs.readFileSync(w.stateFile, 'utf8')).journal?.phase === 'health';
+        } catch {
+          return undefined;
+        }
+      },
+      { what: 'the health phase', ms: 60_000, everyMs: 20 },
+    );
     child.kill('SIGINT');
     const ended = await exited;
     expect(ended.code, ended.out).toBe(1);

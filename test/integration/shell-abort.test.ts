@@ -3,12 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/adapters/lock.js';
 import { endRunning, isEnding, run } from '../../src/adapters/shell.js';
+import { until } from '../helpers/poll.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C' };
-const waitFor = async (test: () => boolean) => {
-  for (let i = 0; i < 100 && !test(); i += 1) await new Promise((resolve) => setTimeout(resolve, 50));
-};
 
 // endRunning is the end of a process's life (it exits next): its own file, so that no
 // other test of run() shares a module that has ended.
@@ -19,12 +17,12 @@ describe('endRunning(): a signal ends the run before anything was stopped', () =
     let settled = false;
     const polite = run('bash', ['-c', `sleep 300 & echo $! >> ${pids}; wait`], { env, timeoutMs: 600_000 }).then(() => (settled = true));
     const stubborn = run('bash', ['-c', `trap '' TERM; sleep 300 & echo $! >> ${pids}; wait`], { env, timeoutMs: 600_000 }).then(() => (settled = true));
-    await waitFor(() => fs.existsSync(pids) && fs.readFileSync(pids, 'utf8').trim().split('\n').length === 2);
+    await until(() => fs.existsSync(pids) && fs.readFileSync(pids, 'utf8').trim().split('\n').length === 2, { what: 'both grandchildren started', ms: 10_000, everyMs: 50 });
     const grandchildren = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     const ended = await endRunning(300);
     expect(ended.map((c) => c.command)).toEqual([expect.stringContaining('bash -c sleep 300'), expect.stringContaining("bash -c trap '' TERM")]);
     const all = [...grandchildren, ...ended.map((c) => c.pid)];
-    await waitFor(() => all.every((pid) => !isAlive(pid)));
+    await until(() => all.every((pid) => !isAlive(pid)), { what: `${all.join(', ')} to end`, ms: 10_000, everyMs: 50 });
     for (const pid of all) expect(isAlive(pid)).toBe(false);
     expect(isEnding()).toBe(true);
     // The killed calls never resolve (nothing may act on a kill as if it were a failure),
