@@ -78,11 +78,14 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
   const result = await rollBack(run, journal, rollback, timings);
   const interrupted = failure.cause === 'interrupted';
-  // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
-  if (!interrupted) quarantine(state, to, ctx.now().toISOString(), `${failure.phase} failed`);
+  const portTaken = failure.cause === 'api-port-taken';
+  // A release that failed on its own is quarantined; one whose swap a signal cut short,
+  // or whose API port another process holds, is not at fault.
+  if (!interrupted && !portTaken) quarantine(state, to, ctx.now().toISOString(), `${failure.phase} failed`);
   return finishRollback(run, journal, result, {
-    reason: interrupted ? 'interrupted' : `${failure.phase}-failed`,
-    quarantined: !interrupted,
+    reason: interrupted ? 'interrupted' : portTaken ? 'api-port-taken' : `${failure.phase}-failed`,
+    ...(portTaken ? { detail: failure.message } : {}),
+    quarantined: !interrupted && !portTaken,
     downtimeMs: downtime(stoppedAt, timings),
     timings,
   });
@@ -93,7 +96,7 @@ export async function finishRollback(
   run: LiveRun,
   journal: Journal,
   result: RollbackResult,
-  what: { reason: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
+  what: { reason: string; detail?: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
 ): Promise<RestartDecision> {
   const { ctx, config, log, state } = run;
   if (result.ok) {
@@ -103,7 +106,7 @@ export async function finishRollback(
     await savePm2List(run);
     const tail = what.quarantined ? `; ${short(journal.to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)` : '';
     log.error(`rolled back: the services run at ${short(journal.from)} again${tail}`);
-    return { outcome: 'rolled-back', reason: what.reason, changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
+    return { outcome: 'rolled-back', reason: what.reason, ...(what.detail ? { detail: what.detail } : {}), changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
   }
   const attempts = (journal.attempts ?? 0) + 1;
   const alreadyNotified = Boolean(journal.notified);
@@ -114,7 +117,7 @@ export async function finishRollback(
   state.journal = journal;
   const problem = await run.store.trySave();
   loudFailure(log, config, journal, result, problem?.message);
-  return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
+  return { outcome: 'failed', reason: 'rollback-failed', ...(what.detail ? { detail: what.detail } : {}), changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
 }
 
 /** Whether the swap talks to PM2's daemon over its socket or through the CLI, and a version skew between them. */
