@@ -60,7 +60,7 @@ function world() {
   const state = (ns: string, s: Partial<UpdateState>) => fs.writeFileSync(ctx.paths.state(ns), JSON.stringify({ quarantine: [], ...s }, null, 2));
   const run = (configFile: string): LiveRun => {
     const c = loadConfig(configFile, {}, {}, ctx.paths);
-    const opened = openRun({ ctx, config: c, relaunch: { disableValidationApi: false, autoupdate: false, enableLinger: false, disableLlm: false, allowLlmFallback: false, register: false, yes: false, timed: false, replace: false, dryRun: false, json: false, unknown: [] }, log: new UpdateLog(ctx, false), state: readState(ctx.paths.state(c.namespace), ctx.now()), force: false });
+    const opened = openRun({ ctx, config: c, relaunch: () => Promise.reject(new Error('not relaunched here')), log: new UpdateLog(ctx, false), state: readState(ctx.paths.state(c.namespace), ctx.now()), force: false });
     opened.close();
     return goLive(opened);
   };

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { makePaths } from '../../src/core/context.js';
 import { UserError } from '../../src/core/errors.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
-import { relaunchArgs, validatorArgvFromConfig } from '../../src/domain/launch/relaunch-args.js';
+import { extraArgsProblems, relaunchArgs, validatorArgvFromConfig } from '../../src/domain/launch/relaunch-args.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function config(lines: string[]) {
@@ -19,7 +19,7 @@ function config(lines: string[]) {
   return loadConfig(file, env, {}, makePaths(env));
 }
 
-describe('the relaunch options, typed once when the update loads its config', () => {
+describe('the relaunch options, typed once per run from the config', () => {
   it('are the options launch would parse from the config as flags (the key aside), without building an argv', async () => {
     const c = config(['VALIDATOR_PROCESS_NAME=my-validator', 'VALIDATOR_HTTP_PORT=8001', 'PROFILE=testing', "VALIDATOR_EXTRA_ARGS='--disable-llm --tick-seconds 60 --http-port 8002'"]);
     const typed = await relaunchArgs(c);
@@ -40,6 +40,14 @@ describe('the relaunch options, typed once when the update loads its config', ()
     );
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).problems.join('\n')).toMatch(/VALIDATOR_EXTRA_ARGS in .*alphacore\.env: --tick-secnds is not a launch flag/);
+  });
+
+  it('a misspelt flag is found when the config is loaded, without the flag parser; known flags, aliases and --no- pass', async () => {
+    expect(await extraArgsProblems(config(["VALIDATOR_EXTRA_ARGS='--disable-llm --tick-seconds=60 --no-timed -y --validator.epoch_slots 4 --tickSeconds 5'"]))).toEqual([]);
+    const problems = await extraArgsProblems(config(["VALIDATOR_EXTRA_ARGS='--disable-llm --tick-secnds=60 --no-such-flag'"]));
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/VALIDATOR_EXTRA_ARGS in .*alphacore\.env: --tick-secnds is not a launch flag/);
+    expect(problems[1]).toMatch(/--no-such-flag is not a launch flag/);
   });
 
   it('without extra words, no parser is involved: the keys as set, nothing more', async () => {

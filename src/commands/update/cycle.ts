@@ -6,7 +6,7 @@ import { loadConfig, type AutoupdateConfig } from '../../core/config.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
 import { readStateChecked, type BadJournal } from '../../core/state.js';
-import { relaunchArgs } from '../../domain/launch/relaunch-args.js';
+import { extraArgsProblems, relaunchArgs } from '../../domain/launch/relaunch-args.js';
 import type { LaunchArgs } from '../../domain/launch/options.js';
 import { recordConfigError } from './config-error.js';
 import { decide, EXIT_CODES, type DecidedPlan } from './decide.js';
@@ -60,17 +60,30 @@ function safe(fn: () => void): void {
   }
 }
 
-/** The config as the update uses it: validated, and the validator's launch options typed once (step 1). */
-async function loadUpdateConfig(ctx: Context, flags: UpdateFlags): Promise<{ config: AutoupdateConfig; relaunch: LaunchArgs }> {
+/** The config as the update uses it (step 1): validated, VALIDATOR_EXTRA_ARGS' flags included. */
+async function loadUpdateConfig(ctx: Context, flags: UpdateFlags): Promise<AutoupdateConfig> {
   const config = loadConfig(flags.config, ctx.env, flags, ctx.paths);
-  return { config, relaunch: await relaunchArgs(config) };
+  const problems = await extraArgsProblems(config);
+  if (problems.length > 0) {
+    throw new UserError(`Invalid auto-update config ${config.file}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+      problems,
+      hint: 'Fix VALIDATOR_EXTRA_ARGS in the file (or the environment variable of the same name) and run again.',
+    });
+  }
+  return config;
+}
+
+/** The validator's launch options, typed once, at the run's first need (see relaunchArgs). */
+function onceRelaunch(config: AutoupdateConfig): () => Promise<LaunchArgs> {
+  let args: Promise<LaunchArgs> | undefined;
+  return () => (args ??= relaunchArgs(config));
 }
 
 async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | undefined): Promise<number> {
   const log = new UpdateLog(ctx, flags.json);
-  let loaded: { config: AutoupdateConfig; relaunch: LaunchArgs };
+  let config: AutoupdateConfig;
   try {
-    loaded = await loadUpdateConfig(ctx, flags);
+    config = await loadUpdateConfig(ctx, flags);
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     // A dry run touches nothing (§5 step 8), not even to record the error: the terminal shows it.
@@ -82,7 +95,6 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
     log.event({ event: 'result', outcome: 'invalid-config', reason: error.message, from: null, to: null });
     return EXIT_CODES['invalid-config'];
   }
-  const { config, relaunch } = loaded;
   // A dry run writes no log file: its lines go to the terminal only.
   log.attach(flags.dryRun ? undefined : ctx.paths.log(config.namespace), config.logMaxBytes, config.secrets);
   for (const warning of config.warnings) log.warn(warning);
@@ -105,7 +117,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   if (!flags.dryRun) clearLockWatch(lockWatchFile(ctx.paths.autoupdateStateDir, config.namespace));
   try {
     const { state, setAside } = readStateChecked(ctx.paths.state(config.namespace), ctx.paths.history(config.namespace), ctx.now(), { readOnly: flags.dryRun });
-    const run = openRun({ ctx, config, relaunch, log, state, interrupts, force: flags.force });
+    const run = openRun({ ctx, config, relaunch: onceRelaunch(config), log, state, interrupts, force: flags.force });
     sayInterrupts(interrupts, log, state);
     try {
       const notices: PendingNotice[] = [];
@@ -123,7 +135,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
         observed = { plan: { kind: 'done', decision: { outcome: 'failed', reason: 'error' }, notes: [] } };
       }
       // Step 8: a dry run prints the plan and returns; nothing below it runs.
-      if (flags.dryRun) return printPlan(run, observed.plan);
+      if (flags.dryRun) return await printPlan(run, observed.plan);
       if (observed.badJournal) {
         const { text, ...bad } = observed.badJournal;
         state.badJournal = bad;
@@ -186,14 +198,21 @@ async function observeAndDecide(run: Run, flags: UpdateFlags): Promise<Observed>
 }
 
 /** The dry run's end: the plan, in words and (with --json) as the value itself; the result says what a real run would do. */
-function printPlan(run: Run, plan: DecidedPlan): number {
+async function printPlan(run: Run, plan: DecidedPlan): Promise<number> {
   const { log, config } = run;
   if (plan.kind === 'done') {
     log.event({ event: 'plan', plan: { kind: 'done', ...plan.decision, from: plan.from ?? null, to: plan.to ?? null } });
     return result(log, config, plan.decision, plan.from, plan.to, EXIT_CODES[plan.decision.outcome]);
   }
   for (const line of describeSteps(plan)) log.info(line);
-  log.event({ event: 'plan', plan: { ...plan, relaunch: relaunchView(run.relaunch) } });
+  let relaunch: Record<string, unknown> | undefined;
+  try {
+    relaunch = relaunchView(await run.relaunch());
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    log.error(`the validator's launch options (from ${config.file}) are invalid: ${error.message}`);
+  }
+  log.event({ event: 'plan', plan: { ...plan, ...(relaunch ? { relaunch } : {}) } });
   if (plan.kind === 'recover') {
     const { journal } = plan;
     log.info(`the next real run would ${journal.rollbackFailed ? 'retry the failed rollback' : `recover the update interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}`} (${short(journal.from)} -> ${short(journal.to)}); dry run, nothing touched`);

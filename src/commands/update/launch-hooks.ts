@@ -27,7 +27,7 @@ async function prepare(run: Run, step: Pick<ValidatorStep, 'venvDir' | 'env'>): 
   const toLog = (text: string) => {
     for (const line of text.split('\n')) if (line.trim()) log.info(line);
   };
-  const a: LaunchArgs = { ...run.relaunch, ...(step.venvDir ? { venvDir: step.venvDir } : {}) };
+  const a: LaunchArgs = { ...(await run.relaunch()), ...(step.venvDir ? { venvDir: step.venvDir } : {}) };
   const key = config.given.openaiApiKey;
   const envHasKey = Boolean(ctx.env[KEY] || ctx.env.OPENAI_API_KEY);
   const c: Context = { ...ctx, stdout: toLog, stderr: toLog, env: { ...ctx.env, ...step.env } };

@@ -17,8 +17,8 @@ import type { LaunchArgs } from '../../domain/launch/options.js';
 export interface Run {
   ctx: Context;
   config: AutoupdateConfig;
-  /** The validator's launch options, typed once when the config was loaded. */
-  relaunch: LaunchArgs;
+  /** The validator's launch options, typed once per run at its first need (UserError when they are invalid). */
+  relaunch(): Promise<LaunchArgs>;
   log: UpdateLog;
   state: UpdateState;
   git: Git;

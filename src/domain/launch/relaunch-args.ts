@@ -32,12 +32,14 @@ export function validatorArgvFromConfig(config: AutoupdateConfig): string[] {
 const RUN_ONLY = new Set(['autoupdate', 'dryRun', 'register', 'json', 'pm2Logrotate']);
 
 /**
- * Typed launch options from the config, built once when the update loads it (no argv
- * built and re-parsed). Only the words of VALIDATOR_EXTRA_ARGS are argv by nature:
- * they are parsed here, once, and win over the config's keys as later flags would; a
- * word launch does not know, or a flag given no value, is a config error (exit 2),
- * reported at load like every other bad key. The OpenAI key is not a flag here: the
- * relaunch hands it over the way the first launch got it (update/launch-hooks.ts).
+ * Typed launch options from the config (no argv built and re-parsed), built once per
+ * run, when the run first needs them (a swap's or a recovery's plan): only the words of
+ * VALIDATOR_EXTRA_ARGS are argv by nature, and parsing them loads launch's flag parser
+ * (yargs), which the timer's no-op run must not pay for every two minutes. They win over
+ * the config's keys as later flags would. A word launch does not know is already refused
+ * when the config is loaded (extraArgsProblems); anything else the parser finds (a flag
+ * given no value) is a UserError here. The OpenAI key is not a flag here: the relaunch
+ * hands it over the way the first launch got it (update/launch-hooks.ts).
  */
 export async function relaunchArgs(config: AutoupdateConfig): Promise<LaunchArgs> {
   const g = config.given;
@@ -95,4 +97,31 @@ export async function relaunchArgs(config: AutoupdateConfig): Promise<LaunchArgs
     else if (value !== undefined) merged[key] = value;
   }
   return merged as unknown as LaunchArgs;
+}
+
+/**
+ * What the update checks of VALIDATOR_EXTRA_ARGS when it loads its config, without the
+ * flag parser: every `--flag` (or `-f`) word must be one of launch's flags (or `--no-`
+ * one). A misspelt flag is then a config error on every run, said at once,
+ * not only when a release comes; the values' checks stay with launch's own validation.
+ */
+export async function extraArgsProblems(config: AutoupdateConfig): Promise<string[]> {
+  const flags = config.validatorExtraArgs.filter((word) => /^-[^\d]/.test(word));
+  if (flags.length === 0) return [];
+  const { LAUNCH_OPTIONS } = await import('./options.js');
+  const known = new Set<string>();
+  for (const [name, spec] of Object.entries(LAUNCH_OPTIONS)) {
+    const camel = name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+    for (const n of [name, camel, ...('alias' in spec ? [spec.alias] : [])]) known.add(n);
+  }
+  const where = `VALIDATOR_EXTRA_ARGS in ${config.file}`;
+  const problems: string[] = [];
+  for (const word of flags) {
+    if (word === '--') break;
+    const name = word.replace(/^--?/, '').split('=')[0]!;
+    // The parser takes `--no-<flag>` for any flag: only a name it would not know is refused here.
+    if (known.has(name) || (name.startsWith('no-') && known.has(name.slice(3)))) continue;
+    problems.push(`${where}: ${word.split('=')[0]} is not a launch flag; the validator would be relaunched without it. Remove it or spell it as alphacore launch --help does.`);
+  }
+  return problems;
 }
