@@ -1,5 +1,6 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it, type TestContext } from 'vitest';
 import { runCli } from '../helpers/cli.js';
@@ -57,4 +58,25 @@ describe('update as root', () => {
     expect(snapshot(path.join(s.deploy, '.git'))).toEqual(gitBefore); // no fetch, no reset
     expect(fs.existsSync(stateDir)).toBe(false); // no log, state or lock file
   }, 60_000);
+
+  it('names the owner of the config in the command it advises (update, autoupdate)', async (ctx) => {
+    needRoot(ctx);
+    // `nobody` (uid 65534 on Debian) stands in for the validator's user: the refusal reads
+    // the owner from the file, it never runs anything as that user.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-root-owner-'));
+    try {
+      const config = path.join(dir, 'alphacore.env');
+      fs.writeFileSync(config, 'NETWORK=test\n');
+      fs.chownSync(config, 65534, 65534);
+      const env = { HOME: dir, PATH: process.env.PATH ?? '/usr/bin:/bin' };
+      const update = await runCli(['update', '--config', config], { env });
+      expect(update.exitCode).toBe(2);
+      expect(update.stderr).toContain(`sudo -iu nobody alphacore update --config ${config}`);
+      const enable = await runCli(['autoupdate', 'enable', '--config', config], { env });
+      expect(enable.exitCode).toBe(2);
+      expect(enable.stderr).toContain(`sudo -iu nobody alphacore autoupdate enable --config ${config}`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -2,6 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../core/context.js';
 import { DEFAULTS, readConfig } from '../../core/config.js';
+import { joinWords } from '../../core/envfile.js';
+import { asOwner } from '../../domain/root-advice.js';
 import { Problems, UserError } from '../../core/errors.js';
 import { intervalProblem } from '../../core/interval.js';
 import { schedulerBackend } from '../../scheduler/backend.js';
@@ -54,12 +56,12 @@ function resolveTarget(ctx: Context, flags: AutoupdateFlags): { namespace: strin
  */
 function refuseRoot(ctx: Context, flags: AutoupdateFlags): void {
   if (ctx.uid !== 0 || flags.action === 'status') return;
-  const command = `alphacore autoupdate ${flags.action}${flags.namespace ? ` --namespace ${flags.namespace}` : ''}`;
+  const command = `alphacore autoupdate ${flags.action}${flags.config ? ` --config ${joinWords([flags.config])}` : ''}${flags.namespace ? ` --namespace ${flags.namespace}` : ''}`;
   const why = flags.action === 'enable'
     ? 'the timer or crontab line is per user and must run as the validator\'s own user (its PM2 daemon, its deploy clone, its config).'
     : 'the timer or crontab line it removes belongs to the validator\'s own user, not to root.';
   throw new UserError(`autoupdate ${flags.action} refuses to run as root: ${why}`, {
-    hint: `Run it as the validator's user, the one that ran alphacore launch, e.g. \`sudo -iu <user> ${command}\`. Nothing was changed.`,
+    hint: `Run it as the validator's user, the one that ran alphacore launch: \`${asOwner(ctx.cwd, [flags.config], command)}\`. Nothing was changed.`,
   });
 }
 

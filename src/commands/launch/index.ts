@@ -82,7 +82,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
   const collect = (text: string) => messages.push(...text.split('\n').filter((l) => l.trim()));
   let plan: LaunchPlan | undefined;
   try {
-    refuseRootLaunch(ctx);
+    refuseRootLaunch(ctx, args.repoDir);
     // Which scheduler would run the timer decides which intervals are valid (cron: not 7m).
     const scheduler = args.autoupdate ? await schedulerBackend(ctx) : undefined;
     const options = resolveLaunchOptions(withPreparedVenv(ctx, args), { ...factsFor(ctx, await repoOf(ctx, args.repoDir)), scheduler }, 'launch');

@@ -42,7 +42,7 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
  * adapters/interrupts.ts) and never end the run between the stop and the start.
  */
 export async function runUpdate(ctx: Context, flags: UpdateFlags): Promise<number> {
-  refuseRootUpdate(ctx); // step 0: before the config, the log, git or PM2
+  refuseRootUpdate(ctx, flags.config); // step 0: before the config, the log, git or PM2
   const interrupts = ctx.guard?.();
   const guarded: Context = interrupts ? { ...ctx, stdout: (t) => interrupts.write(t), stderr: (t) => safe(() => ctx.stderr(t)) } : ctx;
   try {

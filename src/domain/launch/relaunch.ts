@@ -5,6 +5,7 @@ import { openGit } from '../../adapters/git.js';
 import type { Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import type { Context } from '../../core/context.js';
 import { UserError } from '../../core/errors.js';
+import { asOwner } from '../root-advice.js';
 import { applyPlan } from './apply.js';
 import { parseLaunchArgv, type LaunchArgs } from './options.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, planLaunch, type Ecosystem } from './plan.js';
@@ -48,10 +49,10 @@ export function versionOf(repoDir: string): string {
   return readIfExists(path.join(repoDir, 'VERSION'))?.replace(/\s+/g, '') || '0.0.0';
 }
 
-export function refuseRootLaunch(ctx: Context): void {
+export function refuseRootLaunch(ctx: Context, repoDir?: string): void {
   if (ctx.uid !== 0) return;
   throw new UserError('launch refuses to run as root.', {
-    hint: 'The validator, its PM2 daemon, its env files and the auto-update timer belong to the operator\'s own user; as root they would land in root\'s PM2 and home. Run it as that user, e.g. `sudo -iu <user> alphacore launch ...` or log in as them.',
+    hint: 'The validator, its PM2 daemon, its env files and the auto-update timer belong to the operator\'s own user; as root they would land in root\'s PM2 and home. Run it as that user, e.g. `' + asOwner(ctx.cwd, [repoDir, ctx.cwd], 'alphacore launch ...') + '` or log in as them.',
   });
 }
 
