@@ -60,6 +60,8 @@ describe('status: the namespace\'s PM2 processes', () => {
     const id = daemon.list().find((p) => p.namespace === s.namespace)!.pmId;
     const r = await s.status(['--json'], daemon.env);
     expect(r.report.pm2.processes).toEqual([expect.objectContaining({ name: 'validator-crash', status: 'errored' })]);
+    // The configured validator (validator-hotkey-test) does not run: no weights, whatever an old log says.
+    expect(r.report.weights).toMatchObject({ state: 'unknown', why: expect.stringContaining('not in PM2') });
     expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored: read pm2 logs ${id} --lines 100, fix the cause, then pm2 restart ${id}.`);
   });
 

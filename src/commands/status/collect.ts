@@ -81,7 +81,13 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ? within(BUDGET_MS.scheduler, (async () => checkSandboxSudo(ctx, view.repoDir!, (await userName(ctx)) ?? '<user>'))(), () => undefined)
     : undefined;
   // The validator's own log: PM2's path for it once PM2 answered, else pm2.config.js's.
-  const weights = pm2.then((p) => probeWeights(ctx, view.repoDir, view.validatorProcessName, p.processes.find((x) => x.name === view.validatorProcessName)?.outLog));
+  const weights = pm2.then((p) => {
+    const proc = p.processes.find((x) => x.name === view.validatorProcessName);
+    // A log says what a running validator did; a validator that does not run sets no weights.
+    if (p.state === 'not-running') return { state: 'unknown' as const, why: 'no PM2 daemon runs, so the validator does not: no weights until it is back' };
+    if (p.state === 'ok' && proc?.status !== 'online') return { state: 'unknown' as const, why: proc ? `the validator is ${proc.status} in PM2: no weights until it runs again` : 'the validator is not in PM2: no weights until it runs again' };
+    return probeWeights(ctx, view.repoDir, view.validatorProcessName, proc?.outLog);
+  });
   const wait = state.restartWait && state.lastRun?.reason === 'restart-budget' ? state.restartWait : undefined;
 
   const change = lastChange(ctx.paths.history(ns));
