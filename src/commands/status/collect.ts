@@ -5,7 +5,7 @@ import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
 import { rootView } from './root-view.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
-import type { DeferralView, Pm2View, StatusReport } from './report.js';
+import type { DeferralView, Pm2View, RepoView, StatusReport } from './report.js';
 
 function readStateSafely(file: string, now: Date): UpdateState {
   try {
@@ -81,7 +81,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     namespace: ns,
     now: now.toISOString(),
     config: { ...view.summary, processes: { ...(view.validatorProcessName ? { validator: view.validatorProcessName } : {}), validationApi: view.validationProcessName } },
-    repo: view.pin ? { ...(await repo), pin: view.pin } : await repo,
+    repo: view.pin ? pinned(await repo, view.pin) : await repo,
     scheduler: await scheduler,
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),
@@ -95,4 +95,13 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(asRoot ? { asRoot } : {}),
   };
   return { ...partial, advice: adviseOn(partial) };
+}
+
+/**
+ * The repo view of a pinned host: the updater's target is the PIN, so a branch tip other
+ * than the pin is not taken (heldByPin), whatever HEAD is.
+ */
+export function pinned(repo: RepoView, pin: string): RepoView {
+  const heldByPin = repo.relation === 'update-available' && repo.target !== undefined && !repo.target.sha.startsWith(pin.toLowerCase());
+  return { ...repo, pin, ...(heldByPin ? { heldByPin } : {}) };
 }
