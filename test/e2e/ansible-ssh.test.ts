@@ -47,6 +47,9 @@ e2e('deploy/ansible over ssh: an unprivileged admin with sudo becomes the valida
     expect(r.recap.h2).toMatchObject({ failed: 1 });
     // What Ansible says on a host without acl, had the role needed it.
     expect(r.stdout).not.toContain('Failed to set permissions on the temporary files');
+    // The role looks for the acl package (for plays without pipelining), as root through sudo.
+    const aclTask = r.stdout.split('TASK [').find((t) => t.startsWith('alphacore_validator : Is the acl package installed'));
+    expect(aclTask).toMatch(/^ok: \[h1\]/m);
     expect(fleet.head(h1!)).toBe(fleet.origin.head());
     const report = await fleet.status(h1!);
     expect(report.pm2.processes.filter((p) => p.status === 'online').map((p) => p.name).sort()).toEqual(['alphacore-validation-api', 'validator-hot1-test']);
