@@ -8,14 +8,18 @@ import { fixtureGit } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import { PROJECT_ROOT, toCliResult } from './cli.js';
 import { installFakePython, type FakePython } from './fake-python.js';
+import { accountPrefix, makeUser, removeUser } from './fleet-users.js';
+import { createWallet, homeWallets } from './wallet.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { createRealOrigin, type RealOrigin } from './real-repo.js';
+import { startAdminSsh, type AdminSsh } from './sshd.js';
 import { runAs, type StagedRun, type TestUser } from './user.js';
 
 /**
  * A fleet of validator hosts on this machine for the real ansible-playbook (DESIGN.md
- * §13): one throwaway user per host (alphacore-h1..hN, each with its own HOME, PM2
- * daemon and deploy clone), connection `local` with become. The hosts clone one origin
+ * §13): one throwaway user per host (acf<random>-h1..hN, each with its own HOME, PM2
+ * daemon and deploy clone), connection `local` with become, or (`ssh`) through a real
+ * sshd as an unprivileged admin with sudo (sshd.ts). The hosts clone one origin
  * of the real AlphaCore repository (real-repo.ts), served by `git daemon` on 127.0.0.1
  * (a network remote, as GitHub is for real fleets); each host has its own fake Python
  * runtime first on PATH (fake-python.ts), the only part that is not real.
@@ -48,7 +52,10 @@ export interface Fleet {
   origin: RealOrigin;
   hosts: FleetHost[];
   inventory: string;
-  playbook(name: 'site.yml' | 'rollout.yml', args?: string[]): Promise<PlaybookRun>;
+  /** Through the sshd as its admin, when the fleet was made with `ssh`. */
+  ssh?: AdminSsh;
+  /** `watch` sees the play's output as it comes (to act at a point of the play). */
+  playbook(name: 'site.yml' | 'rollout.yml' | 'unpin.yml', args?: string[], watch?: (soFar: string) => void): Promise<PlaybookRun>;
   status(host: FleetHost): Promise<StatusReport>;
   head(host: FleetHost): string;
   /** The config file's lines of the host (PIN and the keys the role adds). */
@@ -63,23 +70,6 @@ export function ansibleMissing(): string | undefined {
   } catch {
     return 'ansible-playbook is not installed (Debian package ansible-core; .ci/run installs it)';
   }
-}
-
-function userExists(name: string): boolean {
-  try {
-    execFileSync('id', ['-u', name], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function makeUser(name: string, home: string): Promise<TestUser> {
-  // A leftover of a killed run: its processes died with the test's PM2 cleanup or never ran.
-  if (userExists(name)) await execa('userdel', [name], { reject: false });
-  await execa('useradd', ['--create-home', '--home-dir', home, '--shell', '/bin/bash', name]);
-  const id = (flag: string) => Number(execFileSync('id', [flag, name], { encoding: 'utf8' }).trim());
-  return { name, uid: id('-u'), gid: id('-g'), home };
 }
 
 /**
@@ -137,28 +127,80 @@ function ansibleEnv(root: string): Record<string, string> {
   };
 }
 
-export async function createFleet(run: StagedRun, options: { hosts?: number; vars?: Record<string, unknown> } = {}): Promise<Fleet> {
+export interface FleetOptions {
+  hosts?: number;
+  vars?: Record<string, unknown>;
+  /** Connect through a real sshd as an unprivileged admin that becomes each host's user. */
+  ssh?: { hideSetfacl?: boolean };
+}
+
+/**
+ * Everything it starts (git daemon, sshd, users, PM2 daemons) is ended by cleanup(), and
+ * by createFleet itself when it fails half-way (no fleet to clean up then).
+ */
+export async function createFleet(run: StagedRun, options: FleetOptions = {}): Promise<Fleet> {
   const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-fleet-')));
+  const prefix = accountPrefix();
+  const hosts: FleetHost[] = [];
+  let daemon: ChildProcess | undefined;
+  let ssh: AdminSsh | undefined;
+  const cleanup = async () => {
+    for (const host of hosts) {
+      host.pm2.kill();
+      await removeUser(host.user.name);
+    }
+    await ssh?.stop();
+    if (daemon?.pid && daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await new Promise((resolve) => daemon!.once('exit', resolve));
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  };
+  try {
+    return await buildFleet(run, options, { root, prefix, hosts, cleanup, started: (d) => (daemon = d), sshUp: (s) => (ssh = s) });
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+interface Build {
+  root: string;
+  prefix: string;
+  hosts: FleetHost[];
+  cleanup(): Promise<void>;
+  started(daemon: ChildProcess): void;
+  sshUp(ssh: AdminSsh): void;
+}
+
+async function buildFleet(run: StagedRun, options: FleetOptions, b: Build): Promise<Fleet> {
+  const { root, hosts } = b;
   fs.chmodSync(root, 0o755); // the users reach their homes below it
   fs.mkdirSync(path.join(root, 'controller', 'tmp'), { recursive: true });
   const origin = createRealOrigin(path.join(root, 'origin'));
   execFileSync('chmod', ['-R', 'a+rX', path.join(root, 'origin')]);
   const gitPort = await closedPort();
-  const daemon: ChildProcess = spawn(
-    'git',
-    ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${gitPort}`, `--base-path=${path.join(root, 'origin')}`, '--export-all', '--informative-errors', path.join(root, 'origin')],
-    { stdio: 'ignore', detached: false },
+  b.started(
+    spawn(
+      'git',
+      ['daemon', '--reuseaddr', '--listen=127.0.0.1', `--port=${gitPort}`, `--base-path=${path.join(root, 'origin')}`, '--export-all', '--informative-errors', path.join(root, 'origin')],
+      { stdio: 'ignore', detached: false },
+    ),
   );
+  const ssh = options.ssh ? await startAdminSsh(root, `${b.prefix}adm`, options.ssh) : undefined;
+  if (ssh) b.sshUp(ssh);
   const pack = await execa('npm', ['pack', '--ignore-scripts', '--silent', '--pack-destination', root], { cwd: PROJECT_ROOT, env: { ...process.env, npm_config_update_notifier: 'false' } });
   const tarball = path.join(root, pack.stdout.trim().split('\n').at(-1)!);
   const version = (JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-  const hosts: FleetHost[] = [];
   const inventoryHosts: Record<string, Record<string, unknown>> = {};
   for (let i = 1; i <= (options.hosts ?? 3); i++) {
     const name = `h${i}`;
     const home = path.join(root, name);
-    const user = await makeUser(`alphacore-${name}`, home);
+    const user = await makeUser(`${b.prefix}${name}`, home);
+    // launch refuses a wallet or hotkey it cannot find: the host's own, as btcli lays them out.
+    createWallet(homeWallets(home), 'cold', [`hot${i}`]);
+    execFileSync('chown', ['-R', `${user.uid}:${user.gid}`, path.join(home, '.bittensor')]);
     const pm2 = isolatedPm2(home, { packageRoot: run.packageRoot, owner: user });
     const fake = installFakePython(path.join(home, 'python'));
     const apiPort = await closedPort();
@@ -178,9 +220,11 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
   fs.mkdirSync(inventoryDir);
   const inventory = path.join(inventoryDir, 'hosts.yml');
   const groupVars = {
-    ansible_connection: 'local',
+    ...(ssh ? ssh.vars : { ansible_connection: 'local' }),
     ansible_python_interpreter: '/usr/bin/python3',
     alphacore_package: tarball,
+    // The fleet's own: the hosts of two test files share this machine.
+    alphacore_package_cache: path.join(root, 'package-cache'),
     alphacore_version: version,
     alphacore_repo_url: `git://127.0.0.1:${gitPort}/origin.git`,
     alphacore_branch: origin.branch,
@@ -208,8 +252,9 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
     origin,
     hosts,
     inventory,
-    async playbook(name, args = []) {
-      const child = await execa('ansible-playbook', ['-i', inventory, '--vault-password-file', passwordFile, path.join(ANSIBLE_DIR, name), ...args], {
+    ...(ssh ? { ssh } : {}),
+    async playbook(name, args = [], watch) {
+      const running = execa('ansible-playbook', ['-i', inventory, '--vault-password-file', passwordFile, path.join(ANSIBLE_DIR, name), ...args], {
         env: ansibleEnv(root),
         extendEnv: false,
         cwd: root,
@@ -221,6 +266,12 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
         // FLEET_DEBUG=1 shows the play as it runs.
         stdout: process.env.FLEET_DEBUG ? ['pipe', 'inherit'] : 'pipe',
       });
+      let soFar = '';
+      running.stdout?.on('data', (chunk: Buffer) => {
+        soFar += chunk.toString();
+        watch?.(soFar);
+      });
+      const child = await running;
       const stdout = String(child.stdout);
       return { exitCode: child.exitCode ?? -1, stdout, stderr: String(child.stderr), recap: parseRecap(stdout) };
     },
@@ -235,15 +286,7 @@ export async function createFleet(run: StagedRun, options: { hosts?: number; var
     },
     head: (host) => fixtureGit(host.repoDir, 'rev-parse', 'HEAD'),
     config: (host) => fs.readFileSync(host.configFile, 'utf8').split('\n'),
-    async cleanup() {
-      for (const host of hosts) {
-        host.pm2.kill();
-        await execa('crontab', ['-r', '-u', host.user.name], { reject: false });
-        await execa('userdel', [host.user.name], { reject: false });
-      }
-      daemon.kill('SIGTERM');
-      fs.rmSync(root, { recursive: true, force: true });
-    },
+    cleanup: b.cleanup,
   };
   return fleet;
 }

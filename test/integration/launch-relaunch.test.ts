@@ -10,6 +10,7 @@ import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { installFakePython } from '../helpers/fake-python.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { testContext } from '../helpers/context.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 import { isolatedEnv, tempDir } from '../helpers/tmp.js';
 import { closedPort } from '../helpers/api.js';
 
@@ -28,6 +29,7 @@ async function world() {
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'relaunch@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '1s' };
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   const out: string[] = [];
   const ctx = testContext(env, setup.deploy, { out, uid: 4242 });
   return { root, setup, pm2, creds, ctx, out };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { adviseOn } from '../../src/commands/status/advice.js';
+import { pinned } from '../../src/commands/status/collect.js';
 import type { StatusReport } from '../../src/commands/status/report.js';
 import { A, B, healthyReport } from '../helpers/status-report.js';
 
@@ -125,8 +126,17 @@ describe('adviseOn: what to do next', () => {
     ]);
     // A pinned host (fleet rollout, DESIGN.md §13): no "update available", the pin instead.
     expect(advise((f) => ((f.repo.target = { ...f.repo.target!, sha: B }), (f.repo.relation = 'update-available'), (f.repo.pin = A)))).toEqual([
-      `info: Pinned: PIN=a1b2c3d in ${CONFIG} keeps this host on that commit whatever origin/release does (HEAD is there). A fleet rollout sets it; remove the line to follow the branch again.`,
+      `info: Pinned: PIN=a1b2c3d in ${CONFIG} keeps this host on that commit whatever origin/release does (HEAD is there). A fleet rollout sets it (after a stopped rollout: ansible-playbook unpin.yml); remove the line to follow the branch again.`,
     ]);
+    // The pin is why the branch's tip is not taken (status --json: repo.heldByPin).
+    const held = pinned({ ...facts().repo, target: { ...facts().repo.target!, sha: B }, relation: 'update-available' }, A.slice(0, 7).toUpperCase());
+    expect(held).toMatchObject({ pin: A.slice(0, 7).toUpperCase(), heldByPin: true });
+    expect(advise((f) => (f.repo = held))).toEqual([
+      `info: Pinned: PIN=A1B2C3D in ${CONFIG} keeps this host on that commit whatever origin/release does (HEAD is there; origin/release is at b7c8d9e and no update takes it while pinned). A fleet rollout sets it (after a stopped rollout: ansible-playbook unpin.yml); remove the line to follow the branch again.`,
+    ]);
+    // Pinned to the branch's tip itself, or up to date: nothing is held back.
+    expect(pinned({ ...facts().repo, target: { ...facts().repo.target!, sha: B }, relation: 'update-available' }, B).heldByPin).toBeUndefined();
+    expect(pinned(facts().repo, A).heldByPin).toBeUndefined();
     expect(advise((f) => (f.repo.pin = B))[0]).toContain('(HEAD is at a1b2c3d; the next update run goes to the pin)');
     expect(advise((f) => (f.lastRun = { at: '2026-11-28T11:00:00.000Z', outcome: 'refused', reason: 'dirty-worktree' }))).toEqual([
       'warn: The last update run (1h ago) ended refused (dirty-worktree): read the log in /home/op/.local/state/alphacore/autoupdate/alphacore.log. Commit or discard the changes (git -C /home/op/AlphaCore status).',

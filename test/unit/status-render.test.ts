@@ -35,6 +35,17 @@ describe('renderStatus: exact text without colour', () => {
     );
   });
 
+  it('a pinned host: the branch has a commit HEAD does not run, and the PIN is why it is not taken', () => {
+    const r = healthyReport();
+    r.repo.target = { sha: B, short: B.slice(0, 7), subject: 'Broken release', time: '2026-11-28T11:00:00.000Z' };
+    r.repo.relation = 'update-available';
+    r.repo.pin = A;
+    r.repo.heldByPin = true;
+    const lines = renderStatus(r).split('\n');
+    expect(lines).toContain('             differs from HEAD: not taken, the PIN holds this host (as of the last fetch, 1m ago; status does not fetch)');
+    expect(lines.join('\n')).not.toContain('update available');
+  });
+
   it('a machine in trouble: every section in its unhealthy form, and the advice', () => {
     const r = healthyReport();
     r.repo.target = { sha: B, short: B.slice(0, 7), subject: 'Broken release', time: '2026-11-28T11:00:00.000Z' };

@@ -169,7 +169,8 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   if (r.error && r.dir && !(f.asRoot && r.notReadAsRoot)) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
-    out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
+    const held = r.heldByPin ? `; ${r.remote}/${r.branch} is at ${short(r.target?.sha)} and no update takes it while pinned` : '';
+    out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}${held}). A fleet rollout sets it (after a stopped rollout: ansible-playbook unpin.yml); remove the line to follow the branch again.` });
   } else if (
     r.relation === 'update-available' &&
     f.signatures?.holds !== false &&

@@ -9,7 +9,7 @@ import { withPortHolder } from './api-port.js';
 import { checkSandboxSudo } from '../../domain/sandbox-sudo.js';
 import { userName } from '../../scheduler/spec.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
-import type { DeferralView, Pm2View, StatusReport } from './report.js';
+import type { DeferralView, Pm2View, RepoView, StatusReport } from './report.js';
 import { probeWeights } from './weights-view.js';
 
 function readStateSafely(file: string, now: Date): UpdateState {
@@ -100,7 +100,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     namespace: ns,
     now: now.toISOString(),
     config: { ...view.summary, processes: { ...(view.validatorProcessName ? { validator: view.validatorProcessName } : {}), validationApi: view.validationProcessName } },
-    repo: view.pin ? { ...(await repo), pin: view.pin } : await repo,
+    repo: view.pin ? pinned(await repo, view.pin) : await repo,
     scheduler: await scheduler,
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),
@@ -126,4 +126,13 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
 function overlapLock(ctx: Context, ns: string): Pick<StatusReport, 'overlapLock'> {
   const watch = currentLockWatch(lockWatchFile(ctx.paths.autoupdateStateDir, ns));
   return watch ? { overlapLock: watch } : {};
+}
+
+/**
+ * The repo view of a pinned host: the updater's target is the PIN, so a branch tip other
+ * than the pin is not taken (heldByPin), whatever HEAD is.
+ */
+export function pinned(repo: RepoView, pin: string): RepoView {
+  const heldByPin = repo.relation === 'update-available' && repo.target !== undefined && !repo.target.sha.startsWith(pin.toLowerCase());
+  return { ...repo, pin, ...(heldByPin ? { heldByPin } : {}) };
 }

@@ -62,7 +62,13 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   const tracking = `${repo.remote}/${repo.branch}`;
   const fetched = `as of the last fetch${repo.fetchedAt ? `, ${rel(repo.fetchedAt)}` : ''}; status does not fetch`;
   const relation =
-    repo.relation === 'up-to-date' ? paint.ok('same as HEAD') : repo.relation === 'update-available' ? paint.warn('differs from HEAD: update available') : paint.warn('unknown');
+    repo.relation === 'up-to-date'
+      ? paint.ok('same as HEAD')
+      : repo.heldByPin
+        ? paint.warn('differs from HEAD: not taken, the PIN holds this host')
+        : repo.relation === 'update-available'
+          ? paint.warn('differs from HEAD: update available')
+          : paint.warn('unknown');
   const compared = repo.head || repo.target ? [`${relation} ${paint.dim(`(${fetched})`)}`] : [];
   row('Remote', repo.target ? `${tracking} ${commit(repo.target)}` : `${tracking} ${paint.warn('unknown')}`, ...compared);
   if (repo.pin) row('Pin', `${paint.warn(repo.pin.slice(0, 12))} ${paint.dim('(PIN in the config: updates go to this commit, not the branch)')}`);

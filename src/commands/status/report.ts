@@ -93,6 +93,8 @@ export interface RepoView {
   relation: 'up-to-date' | 'update-available' | 'unknown';
   /** PIN in the config (a fleet rollout's hold, DESIGN.md §13): the updater's target instead of the branch. */
   pin?: string;
+  /** The target differs from HEAD and is not the pin: the PIN is why no update is taken. */
+  heldByPin?: boolean;
   /** Why something above is missing. */
   error?: string;
   /** Not read on purpose: root does not run git in another user's clone (the root line says why). */
