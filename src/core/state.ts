@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
+import type { RetryEpisode } from './retry.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
 export interface Journal {
@@ -73,6 +74,13 @@ export interface UpdateState {
    * that reads the config. `status` shows it.
    */
   configError?: ConfigErrorRecord;
+  /** A restore of the namespace (§5.5) that failed and is retried by the next runs. */
+  restore?: RetryEpisode;
+  /**
+   * Swaps of a release that failed through a fault of the machine (the PM2 daemon died,
+   * a full disk, the run killed): not quarantined, tried again up to three times (§5.1).
+   */
+  hostFaults?: { sha: string; count: number; last: string };
 }
 
 export interface ConfigErrorRecord {
@@ -154,7 +162,8 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
     const to = typeof h.to === 'string' ? h.to : undefined;
     if (!to) continue;
     if (h.outcome === 'rolled-back' || (h.outcome === 'failed' && h.reason === 'rollback-failed')) {
-      if (h.reason !== 'interrupted') out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
+      // A rollback for a machine's fault (not the release's) quarantined nothing.
+      if (!['interrupted', 'pm2-daemon-died', 'disk-full'].includes(String(h.reason))) out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
     } else if (h.outcome === 'updated') out.delete(to);
   }
   return [...out.values()];

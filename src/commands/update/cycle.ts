@@ -6,6 +6,7 @@ import { OperationError, UserError } from '../../core/errors.js';
 import { UpdateLog } from '../../core/log.js';
 import { readStateChecked, type UpdateState } from '../../core/state.js';
 import { recordConfigError } from './config-error.js';
+import { convergeFirst, keepDown } from './converge-check.js';
 import { decide, EXIT_CODES, type UpdatePlan } from './decide.js';
 import type { Facts } from './observe.js';
 import { observer } from './observe.js';
@@ -90,6 +91,9 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
       notices.push({ outcome: 'state-reset', reason: 'corrupt-state', summary: text });
     }
     const run: RunIo = { ctx, config, log, state, interrupts };
+    // §5.5: the namespace against what the state says is deployed, before any release.
+    const converged = await convergeFirst(run, flags);
+    if (converged?.decision) return await finish(run, state, converged.decision, converged.head, converged.head, notices);
     let decision: RestartDecision;
     let from: string | undefined;
     let to: string | undefined;
@@ -97,7 +101,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
       const plan = await observeAndDecide(run, flags, notices);
       from = plan.kind === 'recover' ? plan.journal.from : plan.from;
       to = plan.kind === 'recover' ? plan.journal.to : plan.to;
-      decision = await act(run, plan, flags);
+      decision = keepDown(await act(run, plan, flags), converged);
     } catch (error) {
       if (!(error instanceof OperationError)) throw error;
       log.error(error.message);
@@ -192,6 +196,7 @@ async function finish(
     'would-recover': `would recover the interrupted update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
     updated: `updated ${short(from)} -> ${short(to)}`,
     'rolled-back': `rolled back to ${short(from)}${decision.quarantined ? `; ${short(to)} is quarantined` : ''}`,
+    restored: `restored the namespace at ${short(from)} (${decision.detail ?? decision.reason})`,
     'invalid-config': `refused: ${decision.reason ?? 'invalid'}; nothing touched`,
   };
   return result(log, decision, from, to, code, summary[decision.outcome]);

@@ -8,6 +8,7 @@ import type { UpdateLog } from '../../core/log.js';
 import { STEP_MS, type Budget } from './budget.js';
 import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
 import { waitForApi, waitForStableProcess } from '../../domain/health.js';
+import { endNamespaceOrphans } from '../../domain/orphans.js';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
@@ -58,6 +59,16 @@ export interface DeployRun {
    * one outcome the rollback must not leave behind.
    */
   onApiFailure?: (message: string) => void;
+  /**
+   * The rollback's choice for a reset that failed (a full disk, a held index.lock): said
+   * here and the services are started from the clone as it is. Without it a failed
+   * reset fails the deploy.
+   */
+  onResetFailure?: (message: string) => void;
+  /** false: the commit is already checked out (a restore, §5.5): no reset, no setup. */
+  reset?: boolean;
+  /** false: the validator runs and is left alone (a restore of the API alone). */
+  validator?: boolean;
 }
 
 /**
@@ -104,8 +115,7 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     if (!result.ok) throw new DeployError(name, describeFailure(result));
   };
 
-  await phase('reset', () => io.git.resetHard(sha));
-  log.info(`deploy clone at ${sha.slice(0, 7)}`);
+  if (r.reset !== false) await resetTo(io, sha, phase, r.onResetFailure);
   if (plan.sandbox) {
     await phase('sandbox', () => sh('sandbox', 'sudo', ['-n', 'bash', path.join(config.repoDir, SCRIPTS.sandbox)], STEP_MS.sandbox));
     log.info('sandbox setup done');
@@ -116,6 +126,11 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
     await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], STEP_MS.pipInstall));
     log.info('dependencies refreshed');
   }
+  // Processes of the namespace a dead daemon left running hold the API's port and run a
+  // second validator of the same hotkey: ended by pid before anything starts.
+  await endNamespaceOrphans(ctx, config.namespace, (line) => log.warn(line)).catch((error: Error) => {
+    throw new DeployError('orphans', error.message);
+  });
   if (plan.api) {
     const apiPhase = phase('api', async () => {
       const { file, args } = apiCommand(config, r.venvs.api);
@@ -135,8 +150,35 @@ export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, 
       log.info(`Validation API up at ${config.validationApiEndpoint}`);
     }
   }
+  if (r.validator === false) return;
   await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
   await phase('health', () => checkValidatorHealth(io, timings, 0, r.budget));
+}
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+/**
+ * `git reset --hard`, then HEAD and the working tree read back: a reset that failed
+ * half-way (ENOSPC while writing files) may exit 0 or leave HEAD moved over a torn
+ * tree, and no line may claim a commit the clone is not at.
+ */
+async function resetTo(io: DeployIo, sha: string, phase: <T>(name: string, fn: () => Promise<T>) => Promise<T>, onFailure?: (message: string) => void): Promise<void> {
+  try {
+    await phase('reset', async () => {
+      await io.git.resetHard(sha);
+      const head = await io.git.headSha();
+      if (head !== sha) throw new Error(`git reset --hard ${short(sha)} left HEAD at ${short(head)}`);
+      const torn = await io.git.dirtyTrackedFiles();
+      if (torn.length > 0) throw new Error(`git reset --hard ${short(sha)} left ${torn.length} tracked file(s) differing from it (${torn.slice(0, 3).join(', ')}): a half-written working tree (disk full?)`);
+    });
+    io.log.info(`deploy clone at ${short(sha)}`);
+  } catch (error) {
+    if (!onFailure) throw error;
+    const message = error instanceof DeployError ? error.message : (error as Error).message;
+    onFailure(message);
+    const head = await io.git.headSha().catch(() => undefined);
+    io.log.error(`the deploy clone is at ${head ? short(head) : 'an unknown commit (git cannot read HEAD)'}, not ${short(sha)}: the reset failed (${message})`);
+  }
 }
 
 /**

@@ -7,7 +7,7 @@ import { appendHistory, stateWriteProblem, writeState, type UpdateState } from '
 import { observeRun, publishMetrics } from '../../domain/metrics-publish.js';
 import type { RestartDecision } from './session.js';
 
-const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
+const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed', 'restored']);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 export interface PendingNotice {
@@ -95,7 +95,8 @@ export async function recordRun(input: {
     const text: Record<string, string> = {
       updated: `updated ${short(from)} -> ${short(to)}${decision.downtimeMs !== undefined ? ` (validator down ${formatDuration(decision.downtimeMs)})` : ''}`,
       'rolled-back': `update to ${short(to)} failed (${decision.reason}); rolled back to ${short(from)}${tail}`,
-      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' ? ': THE VALIDATOR MAY BE DOWN' : ''}`,
+      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' || decision.reason === 'restore' ? ': THE VALIDATOR MAY BE DOWN' : ''}`,
+      restored: `the namespace was down (${decision.detail ?? decision.reason}); restored at ${short(from)}`,
     };
     notifications.push({ outcome: decision.outcome, reason: decision.reason, summary: text[decision.outcome]! });
   }

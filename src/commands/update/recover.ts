@@ -3,7 +3,7 @@ import { checkValidatorHealth, type DeployTimings } from './deploy.js';
 import { planDeploy } from './deploy-plan.js';
 import { rollBack } from './rollback.js';
 import type { RestartDecision, RunIo, Session } from './session.js';
-import { finishRollback, quarantine } from './swap.js';
+import { blame, finishRollback, quarantine } from './swap.js';
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
@@ -44,10 +44,12 @@ export async function recoverInterrupted(run: RunIo, s: Session, journal: Journa
   const failedTarget = Boolean(journal.rollingBack || journal.rollbackFailed);
   const result = await rollBack(run, s, journal, plan, timings, journal.venvs?.from ?? {});
   if (failedTarget) quarantine(state, journal.to, ctx.now().toISOString(), 'failed (its rollback was interrupted)');
+  // The run was killed before its release was judged: the machine's fault, tried again at most three times.
+  const quarantined = failedTarget || blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed during ${journal.phase}` });
   if (result.ok) log.warn(`recovered: the services run at ${short(journal.from)} again`);
   return finishRollback(run, s, journal, result, {
     reason: journal.rollbackFailed ? 'rollback-retried' : 'interrupted',
-    quarantined: failedTarget,
+    quarantined,
     timings,
   });
 }

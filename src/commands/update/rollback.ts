@@ -69,23 +69,16 @@ export async function rollBack(run: RunIo, s: Session, journal: Journal, plan: D
         if (!problems.some((p) => p.startsWith('cannot write the state'))) problems.push((error as Error).message);
       }
     },
-    git: {
-      ...s.io.git,
-      resetHard: async (sha: string) => {
-        try {
-          await s.io.git.resetHard(sha);
-        } catch (error) {
-          problems.push(`reset: ${(error as Error).message}`);
-          log.error(`rollback: reset to ${short(sha)} failed (${(error as Error).message}); starting the services from the clone as it is`);
-        }
-      },
-    },
   };
   const onApiFailure = (message: string) => {
     problems.push(`restart (api): ${message}`);
     log.error(`rollback: the Validation API did not come up (${message}); starting the validator anyway`);
   };
-  await guard('restart', () => deployCommit(io, journal.from, plan, timings, { budget, venvs, ignoreInterrupts: true, onApiFailure }));
+  const onResetFailure = (message: string) => {
+    problems.push(`reset: ${message}`);
+    log.error(`rollback: reset to ${short(journal.from)} failed (${message}); starting the services from the clone as it is`);
+  };
+  await guard('restart', () => deployCommit(io, journal.from, plan, timings, { budget, venvs, ignoreInterrupts: true, onApiFailure, onResetFailure }));
   const head = await s.io.git.headSha().catch(() => undefined);
   if (head !== journal.from && !problems.some((p) => p.startsWith('reset'))) problems.push(`the clone is at ${short(head)}, not ${short(journal.from)}`);
   // The services are what matters: a state that could not be written is said, not fatal.

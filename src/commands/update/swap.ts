@@ -6,7 +6,9 @@ import { Budget, STAGE_MS } from './budget.js';
 import { rollbackRetryDelayMs } from './decide.js';
 import { DeployError, deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
 import type { DeployPlan } from './deploy-plan.js';
+import { countHostFault, faultFacts, judgeFault, type HostFault } from './fault.js';
 import { rollBack, type RollbackResult } from './rollback.js';
+import { liveDaemonPid } from '../../domain/orphans.js';
 import type { RestartDecision, RunIo, Session } from './session.js';
 
 export interface SwapPlan {
@@ -50,6 +52,8 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
   }
   const budget = new Budget(now, STAGE_MS.swap, 'swap');
   const stoppedAt = now();
+  // Whose fault a failure is (§5.1) asks whether this daemon survived the swap.
+  const daemonBefore = liveDaemonPid(ctx);
   let failure: DeployError | undefined;
   try {
     await s.io.onPhase('stop');
@@ -66,22 +70,47 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
       state.quarantine = state.quarantine.filter((q) => q.sha !== to);
       log.info(`${short(to)} is healthy now: taken out of the quarantine`);
     }
+    if (state.hostFaults?.sha === to) delete state.hostFaults;
     const problem = await s.save();
     if (problem) log.error(`${problem}; the update itself succeeded`);
     await savePm2List(run, s);
     return { outcome: 'updated', changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
+  // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
+  const hostFault = judgeFault(faultFacts(run, daemonBefore));
   const result = await rollBack(run, s, journal, plan.deploy, timings, plan.venvs.from);
   const interrupted = failure.message.startsWith('interrupted by');
   // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
-  if (!interrupted) quarantine(state, to, ctx.now().toISOString(), `${failure.phase} failed`);
+  const quarantined = !interrupted && blame(run, to, `${failure.phase} failed`, hostFault);
   return finishRollback(run, s, journal, result, {
-    reason: interrupted ? 'interrupted' : `${failure.phase}-failed`,
-    quarantined: !interrupted,
+    reason: interrupted ? 'interrupted' : (hostFault?.reason ?? `${failure.phase}-failed`),
+    quarantined,
     downtimeMs: downtime(stoppedAt, timings),
     timings,
   });
+}
+
+/**
+ * Quarantines a release that failed on its own (§5.1): under a live PM2 daemon with disk
+ * to spare. A machine fault is not its fault: it is tried again by the next runs, at
+ * most three times, then quarantined as `unstable-host`. Returns whether it was quarantined.
+ */
+export function blame(run: RunIo, sha: string, why: string, fault: HostFault | undefined): boolean {
+  const { ctx, log, state } = run;
+  const at = ctx.now().toISOString();
+  if (!fault) {
+    quarantine(state, sha, at, why);
+    return true;
+  }
+  const { count, exhausted } = countHostFault(state, sha, at);
+  if (exhausted) {
+    log.error(`${fault.detail}: the machine's fault, not the release's, but ${short(sha)} has now failed ${count} times that way; quarantined (unstable-host)`);
+    quarantine(state, sha, at, 'unstable-host');
+    return true;
+  }
+  log.warn(`${fault.detail}: the machine's fault, not the release's; ${short(sha)} is not quarantined and the next run tries it again (${count} of 3)`);
+  return false;
 }
 
 /** The outcome of a rollback (forward or in recovery): journal cleared, or kept for a retry with backoff. */
@@ -146,5 +175,5 @@ function loudFailure(log: UpdateLog, config: AutoupdateConfig, journal: Journal,
   log.error(`rollback to ${short(journal.from)} failed: ${result.problems.join('; ')}`);
   log.error(`the clone is at ${short(result.head)}; check: pm2 list --namespace ${config.namespace}; pm2 logs ${config.validatorProcessName}`);
   if (stateProblem) log.error(`${stateProblem}: the next run cannot know this rollback failed`);
-  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (backoff 2, 4, 8 ... 60 min); to retry now: alphacore update --force --config ${config.file}`);
+  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (the next three runs retry at once, then after 4, 8 ... 30 min); to retry now: alphacore update --force --config ${config.file}`);
 }

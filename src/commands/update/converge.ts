@@ -1,0 +1,127 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { endProcesses, findOrphans } from '../../adapters/pm2-orphans.js';
+import { pm2DaemonLink } from '../../adapters/pm2-daemon.js';
+import { pm2Home } from '../../adapters/pm2-home.js';
+import { openPm2, type Pm2Process } from '../../adapters/pm2.js';
+import { failedAgain } from '../../core/retry.js';
+import { liveDaemonPid } from '../../domain/orphans.js';
+import { Budget, STAGE_MS } from './budget.js';
+import { expectedNames, type Converged } from './converge-check.js';
+import { planConverge, type ConvergePlan } from './converge-plan.js';
+import { deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
+import { openSession, type RestartDecision, type RunIo } from './session.js';
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+/** The namespace as the daemon lists it, over its socket; never starts a daemon (a missing one is the finding). */
+async function observe(run: RunIo): Promise<{ daemon: 'alive' | 'gone'; daemonPid?: number; processes: Pm2Process[] } | { unknown: string }> {
+  const { ctx, config } = run;
+  const daemonPid = liveDaemonPid(ctx);
+  if (daemonPid === undefined) return { daemon: 'gone', processes: [] };
+  const link = pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  try {
+    // Through the socket when it answers; else `pm2 jlist`, which spawns nothing while a daemon runs.
+    return { daemon: 'alive', daemonPid, processes: await openPm2(ctx, { daemon: link }).list(config.namespace) };
+  } catch (error) {
+    return { unknown: (error as Error).message };
+  } finally {
+    link.close();
+  }
+}
+
+/** The prepared venvs the state says the deployed commit runs with, those that still exist (§5.4). */
+function deployedVenvs(run: RunIo): SwapVenvs {
+  const current = run.state.venvs?.current ?? {};
+  const out: SwapVenvs = {};
+  for (const kind of ['validator', 'api'] as const) {
+    const dir = current[kind];
+    if (dir && fs.existsSync(path.join(dir, '.alphacore-complete'))) out[kind] = dir;
+  }
+  return out;
+}
+
+/**
+ * §5.5's check and its apply: reads the namespace from PM2's daemon, ends the orphans
+ * of a dead daemon, and starts what is missing or errored the way the swap does (API
+ * first, then the validator; prepared venvs; health-checked), at the commit the clone
+ * is at. No round gate: a validator that is down runs no round.
+ */
+export async function converge(run: RunIo, flags: { force: boolean }): Promise<Converged> {
+  const { ctx, config, log, state } = run;
+  const seen = await observe(run);
+  if ('unknown' in seen) {
+    log.warn(`cannot read the namespace ${config.namespace} from PM2 (${seen.unknown}); not checked this run`);
+    return {};
+  }
+  const orphans = findOrphans(pm2Home(ctx), config.namespace, seen.daemonPid);
+  const plan = planConverge({
+    daemon: seen.daemon,
+    processes: seen.processes,
+    expected: expectedNames(config),
+    orphans,
+    retry: state.restore,
+    force: flags.force,
+    nowMs: ctx.now().getTime(),
+  });
+  for (const note of plan.notes) log[note.level](note.text);
+  if (plan.kind === 'wait') return { down: plan.why };
+  if (plan.kind === 'ok') {
+    await endOrphans(run, plan.orphans);
+    if (state.restore) {
+      log.info('the namespace runs again: the failing restore is over');
+      delete state.restore;
+    }
+    return {};
+  }
+  return restore(run, plan);
+}
+
+async function endOrphans(run: RunIo, pids: number[]): Promise<void> {
+  if (pids.length === 0) return;
+  const left = await endProcesses(pids, () => run.ctx.now().getTime());
+  if (left.length > 0) run.log.error(`process(es) ${left.join(', ')} survived SIGKILL`);
+}
+
+async function restore(run: RunIo, plan: Extract<ConvergePlan, { kind: 'restore' }>): Promise<Converged> {
+  const { ctx, config, log, state } = run;
+  const s = openSession(run);
+  const timings: DeployTimings = { phases: {} };
+  const startedAt = ctx.now().getTime();
+  let head: string | undefined;
+  try {
+    head = await s.io.git.headSha();
+    const deployed = state.metrics?.deployed;
+    const at = deployed && deployed !== head ? ` (the state recorded ${short(deployed)} as deployed; the clone is what runs)` : '';
+    log.warn(`restoring the namespace ${config.namespace} at ${short(head)}${at}: ${plan.why}`);
+    // Orphans first, even when the swap's start would end them: a restore of the API
+    // alone must not leave an orphaned validator beside the running one.
+    await endOrphans(run, plan.orphans);
+    const budget = new Budget(() => ctx.now().getTime(), STAGE_MS.swap, 'restore');
+    await deployCommit(s.io, head, { sandbox: false, deps: false, api: plan.start.api }, timings, {
+      budget,
+      venvs: deployedVenvs(run),
+      reset: false,
+      validator: plan.start.validator,
+    });
+    timings.phases.restore = ctx.now().getTime() - startedAt;
+    delete state.restore;
+    await s.io.pm2.save().catch((error: Error) => log.warn(`${error.message}; run pm2 save so that a reboot brings the validator back`));
+    const what = [plan.start.api ? config.validationProcessName : undefined, plan.start.validator ? config.validatorProcessName : undefined].filter(Boolean).join(' and ');
+    log.info(`restored ${what} at ${short(head)}`);
+    return { head, decision: { outcome: 'restored', reason: plan.reason, detail: plan.why, changed: true, timings } };
+  } catch (error) {
+    const message = (error as Error).message;
+    const notified = Boolean(state.restore?.notified);
+    state.restore = { ...failedAgain(state.restore, ctx.now().getTime(), message), notified: true };
+    log.error(`!!! RESTORE FAILED: the namespace ${config.namespace} is DOWN (${plan.why}) !!!`);
+    log.error(`restore at ${short(head)} failed: ${message}`);
+    log.error(
+      `the next run retries it${state.restore.attempts >= 3 ? ` at ${state.restore.nextRetryAt}` : ''} (the next three runs at once, then after 4, 8 ... 30 min); to retry now: alphacore update --force --config ${config.file}`,
+    );
+    const decision: RestartDecision = { outcome: 'failed', reason: 'restore', detail: message, changed: true, timings, quiet: notified };
+    return { head, decision };
+  } finally {
+    s.close();
+  }
+}
