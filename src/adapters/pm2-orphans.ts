@@ -90,8 +90,11 @@ export function findOrphans(home: string, namespace: string, daemonPid: number |
   return namespaceProcesses(home, namespace).filter((p) => daemonPid === undefined || !descendsFrom(p.pid, daemonPid));
 }
 
-/** Alive and not a zombie (an orphan's exit is reaped by pid 1, which in a container may never do it). */
-function running(pid: number): boolean {
+/**
+ * Alive and not a zombie: the exit of a process whose parent is pid 1 is reaped by pid
+ * 1, which in a container may never do it, and kill(pid, 0) answers for a zombie too.
+ */
+export function running(pid: number): boolean {
   if (!isAlive(pid)) return false;
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');

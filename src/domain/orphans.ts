@@ -1,12 +1,11 @@
-import { isAlive } from '../adapters/lock.js';
 import { daemonPid, pm2Home } from '../adapters/pm2-home.js';
-import { endProcesses, findOrphans, type NamespaceProcess } from '../adapters/pm2-orphans.js';
+import { endProcesses, findOrphans, running, type NamespaceProcess } from '../adapters/pm2-orphans.js';
 import type { Context } from '../core/context.js';
 
-/** The PM2 daemon of the context's home, when one is alive. */
+/** The PM2 daemon of the context's home, when one is alive (a killed daemon left as a zombie is not). */
 export function liveDaemonPid(ctx: Pick<Context, 'env' | 'paths'>): number | undefined {
   const pid = daemonPid(pm2Home(ctx));
-  return pid !== undefined && isAlive(pid) ? pid : undefined;
+  return pid !== undefined && running(pid) ? pid : undefined;
 }
 
 /** The namespace's processes that no live PM2 daemon supervises (see findOrphans). */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { isAlive } from '../../adapters/lock.js';
 import { daemonPid, pm2Home } from '../../adapters/pm2-home.js';
+import { running } from '../../adapters/pm2-orphans.js';
 import { pm2PidFilePids } from '../../adapters/pm2-pidfiles.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
@@ -40,9 +40,9 @@ function parentOf(pid: number): number | undefined {
 export function looksSupervised(ctx: Pick<Context, 'env' | 'paths'>, config: AutoupdateConfig): boolean {
   const home = pm2Home(ctx);
   const daemon = daemonPid(home);
-  if (daemon === undefined || !isAlive(daemon)) return false;
+  if (daemon === undefined || !running(daemon)) return false;
   const { api, validator } = expectedNames(config);
-  return [api, validator].every((name) => name === undefined || pm2PidFilePids(home, name).some((pid) => isAlive(pid) && parentOf(pid) === daemon));
+  return [api, validator].every((name) => name === undefined || pm2PidFilePids(home, name).some((pid) => parentOf(pid) === daemon && running(pid)));
 }
 
 /**

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { endProcesses, findOrphans } from '../../adapters/pm2-orphans.js';
-import { pm2DaemonLink } from '../../adapters/pm2-daemon.js';
+import { pm2DaemonLink, pm2PackageRoot } from '../../adapters/pm2-daemon.js';
 import { pm2Home } from '../../adapters/pm2-home.js';
-import { openPm2, type Pm2Process } from '../../adapters/pm2.js';
+import { toProcesses, type JlistEntry, type Pm2Process } from '../../adapters/pm2.js';
+import { pm2Processes } from '../../domain/pm2-processes.js';
 import { failedAgain } from '../../core/retry.js';
 import { liveDaemonPid } from '../../domain/orphans.js';
 import { Budget, STAGE_MS } from './budget.js';
@@ -19,10 +20,16 @@ async function observe(run: RunIo): Promise<{ daemon: 'alive' | 'gone'; daemonPi
   const { ctx, config } = run;
   const daemonPid = liveDaemonPid(ctx);
   if (daemonPid === undefined) return { daemon: 'gone', processes: [] };
-  const link = pm2DaemonLink(ctx, ctx.env.PM2_BIN || 'pm2');
+  const bin = ctx.env.PM2_BIN || 'pm2';
+  const link = pm2DaemonLink(ctx, bin);
   try {
-    // Through the socket when it answers; else `pm2 jlist`, which spawns nothing while a daemon runs.
-    return { daemon: 'alive', daemonPid, processes: await openPm2(ctx, { daemon: link }).list(config.namespace) };
+    const d = await link.get();
+    // Never `pm2 jlist` here unless the socket cannot be used at all (no pm2 package to
+    // speak its protocol): a CLI call spawns a daemon if this one dies meanwhile.
+    if (d) return { daemon: 'alive', daemonPid, processes: toProcesses(await d.call<JlistEntry[]>('getMonitorData', {})).filter((p) => p.namespace === config.namespace) };
+    if (pm2PackageRoot(bin, ctx.env.PATH, ctx.cwd) !== undefined) return { unknown: link.why() ?? 'no answer' };
+    const listed = await pm2Processes(ctx, config.namespace);
+    return listed.problem ? { unknown: listed.problem } : { daemon: 'alive', daemonPid, processes: listed.procs };
   } catch (error) {
     return { unknown: (error as Error).message };
   } finally {
