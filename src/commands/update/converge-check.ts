@@ -50,11 +50,15 @@ export function looksSupervised(ctx: Pick<Context, 'env' | 'paths'>, config: Aut
  * process missing or errored) is restored at the deployed commit; orphans of a dead
  * daemon are ended. Not in a dry run, not while a journal says an update is to be
  * recovered (that comes first and starts the services itself), and not before the
- * state knows a deployed commit (the namespace was never run by an update).
+ * state knows a deployed commit and the last run saw a process of the namespace run.
  */
 export async function convergeFirst(run: RunIo, flags: { dryRun: boolean; force: boolean }): Promise<Converged | undefined> {
   const { ctx, config, state } = run;
   if (flags.dryRun || state.journal !== undefined || !state.metrics?.deployed) return undefined;
+  // Only a namespace the last run saw running (or whose restore is being retried) is
+  // PM2's to lose: one never started, or stopped whole by the operator, is left alone.
+  const seenUp = Object.values(state.metrics.pm2Up ?? {}).some((up) => up === 1);
+  if (!seenUp && !state.restore) return undefined;
   if (!state.restore && looksSupervised(ctx, config)) return undefined;
   const { converge } = await import('./converge.js');
   return converge(run, flags);
