@@ -19,6 +19,7 @@ export async function recoverInterrupted(run: RunIo, s: Session, journal: Journa
     : `was interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}; recovering first`;
   log.warn(`a previous update ${short(journal.from)} -> ${short(journal.to)} (pid ${journal.pid}, started ${journal.startedAt}) ${what}`);
   const timings: DeployTimings = { phases: {} };
+  const killedIn = journal.phase;
   const head = await s.io.git.headSha().catch(() => '');
   if (!journal.rollingBack && journal.phase === 'health' && head === journal.to) {
     // It got as far as the health check: finish it by checking health again.
@@ -45,7 +46,7 @@ export async function recoverInterrupted(run: RunIo, s: Session, journal: Journa
   const result = await rollBack(run, s, journal, plan, timings, journal.venvs?.from ?? {});
   if (failedTarget) quarantine(state, journal.to, ctx.now().toISOString(), 'failed (its rollback was interrupted)');
   // The run was killed before its release was judged: the machine's fault, tried again at most three times.
-  const quarantined = failedTarget || blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed during ${journal.phase}` });
+  const quarantined = failedTarget || blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed in phase ${killedIn}` });
   if (result.ok) log.warn(`recovered: the services run at ${short(journal.from)} again`);
   return finishRollback(run, s, journal, result, {
     reason: journal.rollbackFailed ? 'rollback-retried' : 'interrupted',

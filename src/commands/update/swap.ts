@@ -109,7 +109,7 @@ export function blame(run: RunIo, sha: string, why: string, fault: HostFault | u
     quarantine(state, sha, at, 'unstable-host');
     return true;
   }
-  log.warn(`${fault.detail}: the machine's fault, not the release's; ${short(sha)} is not quarantined and the next run tries it again (${count} of 3)`);
+  log.warn(`${fault.detail}: the machine's fault, not the release's; the next run tries ${short(sha)} again (${count} of 3)`);
   return false;
 }
 
