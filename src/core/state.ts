@@ -20,6 +20,11 @@ export interface Journal {
   nextRetryAt?: string;
   /** The failed rollback was notified: once per episode (§5.1). */
   notified?: boolean;
+  /**
+   * Set when the swap failed through a fault of the machine (§5.1: the PM2 daemon died, a
+   * full disk): its rollback, finished or retried by a later run, quarantines nothing.
+   */
+  hostFault?: string;
   /** The venvs each side of the swap runs with (§5.4), so a recovery uses the same. */
   venvs?: { from?: Record<string, string>; to?: Record<string, string> };
 }

@@ -42,11 +42,12 @@ export async function recoverInterrupted(run: RunIo, s: Session, journal: Journa
   const plan = planDeploy(config, changed);
   // A target whose rollback was under way had already failed; a plain interruption
   // (power loss, kill) is not the release's fault and it may be tried again.
-  const failedTarget = Boolean(journal.rollingBack || journal.rollbackFailed);
+  // (Unless the swap had judged its failure the machine's: then nothing is quarantined.)
+  const failedTarget = Boolean(journal.rollingBack || journal.rollbackFailed) && !journal.hostFault;
   const result = await rollBack(run, s, journal, plan, timings, journal.venvs?.from ?? {});
   if (failedTarget) quarantine(state, journal.to, ctx.now().toISOString(), 'failed (its rollback was interrupted)');
   // The run was killed before its release was judged: the machine's fault, tried again at most three times.
-  const quarantined = failedTarget || blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed in phase ${killedIn}` });
+  const quarantined = failedTarget || (!journal.hostFault && !journal.rollingBack && !journal.rollbackFailed && blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed in phase ${killedIn}` }));
   if (result.ok) log.warn(`recovered: the services run at ${short(journal.from)} again`);
   return finishRollback(run, s, journal, result, {
     reason: journal.rollbackFailed ? 'rollback-retried' : 'interrupted',

@@ -79,6 +79,7 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
   // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
   const hostFault = judgeFault(faultFacts(run, daemonBefore));
+  if (hostFault) journal.hostFault = hostFault.reason;
   const result = await rollBack(run, s, journal, plan.deploy, timings, plan.venvs.from);
   const interrupted = failure.message.startsWith('interrupted by');
   // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
