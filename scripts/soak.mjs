@@ -353,6 +353,7 @@ async function main() {
   };
 
   const head = () => git(deploy, 'rev-parse', 'HEAD');
+  const reportedQ = new Set();
   /** The invariants after a cycle; returns what does not hold (empty: converged). */
   const check = () => {
     const problems = [];
@@ -365,7 +366,8 @@ async function main() {
     if (st.journal) problems.push(`journal left (${st.journal.phase}${st.journal.rollbackFailed ? ', rollback failed' : ''})`);
     const quarantined = (st.quarantine ?? []).map((q) => q.sha);
     if (quarantined.includes(h)) problems.push('a quarantined release runs');
-    const goodQ = (st.quarantine ?? []).filter((q) => good.has(q.sha));
+    // Each good release quarantined is counted against the cycle that quarantined it, once.
+    const goodQ = (st.quarantine ?? []).filter((q) => good.has(q.sha) && !reportedQ.has(q.sha));
     if (goodQ.length) problems.push(`good release(s) quarantined: ${goodQ.map((q) => `${q.sha.slice(0, 7)} (${q.reason})`).join(', ')}`);
     const dp = daemonPid();
     const orphans = namespaceProcesses(pm2Home, 'alphacore').filter((p) => !dp || !descends(p.pid, dp));
@@ -422,6 +424,7 @@ async function main() {
     if (problems.length === 0) survived += 1;
     else failedBy[fault] = (failedBy[fault] ?? 0) + 1;
     console.log(`cycle ${c}/${CYCLES}: ${crash ? 'crashing' : 'good'} release ${sha.slice(0, 7)}, fault ${fault}: ${first}${extra ? `, then ${extra}` : ''} -> ${problems.length ? `NOT converged: ${problems.join('; ')}` : 'converged'}`);
+    for (const q of readState()?.quarantine ?? []) if (good.has(q.sha)) reportedQ.add(q.sha);
     if (problems.length) {
       // The next cycle starts from a converged machine when one more run can make it so.
       await normalRun();
