@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { keepDown } from '../../src/commands/update/converge-check.js';
 import { planConverge, type ConvergeFacts } from '../../src/commands/update/converge-plan.js';
 import { countHostFault, judgeFault } from '../../src/commands/update/fault.js';
 import { failedAgain, retryDelayMs, retryDue } from '../../src/core/retry.js';
@@ -50,6 +51,19 @@ describe('planConverge (pure: what PM2 shows -> restore or not)', () => {
     expect(planConverge(down).notes[0]!.text).toContain('ENOSPC');
     expect(planConverge({ ...down, force: true })).toMatchObject({ kind: 'restore' });
     expect(planConverge({ ...down, nowMs: NOW + 4 * 60_000 })).toMatchObject({ kind: 'restore' });
+  });
+});
+
+describe('keepDown: a run that leaves the namespace down never ends up-to-date', () => {
+  it('turns up-to-date, skipped and deferred into failed/restore while the namespace is down; leaves the rest', () => {
+    const down = { down: 'no PM2 daemon runs' };
+    expect(keepDown({ outcome: 'up-to-date' }, down)).toMatchObject({ outcome: 'failed', reason: 'restore', detail: expect.stringContaining('no PM2 daemon') });
+    expect(keepDown({ outcome: 'skipped', reason: 'quarantined' }, down)).toMatchObject({ outcome: 'failed', reason: 'restore' });
+    expect(keepDown({ outcome: 'deferred', reason: 'round-active' }, down)).toMatchObject({ outcome: 'failed', reason: 'restore' });
+    // An update starts the services itself: its own outcome stands.
+    expect(keepDown({ outcome: 'updated' }, down)).toEqual({ outcome: 'updated' });
+    expect(keepDown({ outcome: 'up-to-date' }, {})).toEqual({ outcome: 'up-to-date' });
+    expect(keepDown({ outcome: 'up-to-date' }, undefined)).toEqual({ outcome: 'up-to-date' });
   });
 });
 

@@ -174,7 +174,7 @@ async function resetTo(io: DeployIo, sha: string, phase: <T>(name: string, fn: (
     io.log.info(`deploy clone at ${short(sha)}`);
   } catch (error) {
     if (!onFailure) throw error;
-    const message = error instanceof DeployError ? error.message : (error as Error).message;
+    const message = (error as Error).message;
     onFailure(message);
     const head = await io.git.headSha().catch(() => undefined);
     io.log.error(`the deploy clone is at ${head ? short(head) : 'an unknown commit (git cannot read HEAD)'}, not ${short(sha)}: the reset failed (${message})`);
