@@ -140,4 +140,42 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
     expect(state(w).quarantine.map((q: { sha: string }) => q.sha)).toContain(bad);
   });
+
+  it('the PM2 daemon killed during the health wait: rolled back without quarantine, and the next run deploys the release', async () => {
+    const w = await deployedWorld();
+    const good = w.head();
+    const next = w.origin.advance();
+    const stateFile = path.join(w.stateDir, 'alphacore.state.json');
+    let killed: number[] = [];
+    // Once the swap waits for the validator's health, the daemon dies (kill -9): the machine's fault.
+    const killer = until(() => {
+      try {
+        if (JSON.parse(fs.readFileSync(stateFile, 'utf8')).journal?.phase !== 'health') return undefined;
+      } catch {
+        return undefined;
+      }
+      killed = namespaceProcesses(w.pm2.home, 'alphacore').map((p) => p.pid);
+      process.kill(daemonPid(w)!, 'SIGKILL');
+      return true;
+    }, 120_000);
+    try {
+      const r = await w.update();
+      await killer;
+      expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'pm2-daemon-died', from: good, to: next });
+      expect(r.stdout).toContain("the machine's fault, not the release's");
+      expect(state(w).quarantine).toEqual([]);
+      expect(state(w).hostFaults).toMatchObject({ sha: next, count: 1 });
+      expect(w.head()).toBe(good);
+      expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+      // The orphans of the dead daemon (the new release's processes) were ended before the rollback started.
+      expect(killed.filter(running)).toEqual([]);
+      expect(findOrphans(w.pm2.home, 'alphacore', daemonPid(w))).toEqual([]);
+      // Not its fault: the next run tries the release again, and it comes up.
+      const again = await w.update();
+      expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'updated', to: next });
+      expect(state(w).hostFaults).toBeUndefined();
+    } finally {
+      kill(killed);
+    }
+  });
 });
