@@ -131,7 +131,7 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     // No line claims the clone went back: it did not.
     expect(r.stdout).not.toContain(`deploy clone at ${good.slice(0, 7)}`);
     expect(r.stdout).toContain(`the deploy clone is at ${bad.slice(0, 7)}, not ${good.slice(0, 7)}`);
-    expect(r.stdout).toContain(`alphacore update --force --config ${w.configFile}`);
+    expect(r.stdout).toContain(`alphacore update --config ${w.configFile} --force`);
     expect(w.head()).toBe(bad);
     // The fault is gone (.git writable again): the very next run retries, no backoff yet.
     const retry = await w.update();
@@ -177,5 +177,28 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     } finally {
       kill(killed);
     }
+  });
+
+  it('a restore that fails is never up-to-date: failed/restore, exit 1, the retry command; the next run retries it', async () => {
+    const w = await deployedWorld();
+    const head = w.head();
+    w.pm2.pm2('kill');
+    // The API cannot start for now (a broken host): the restore fails.
+    w.fake.set({ api: 'crash' });
+    const r = await w.update();
+    expect(r.exitCode, r.stdout + r.stderr).toBe(1);
+    expect(r.result).toMatchObject({ outcome: 'failed', reason: 'restore', from: head });
+    expect(r.stdout).toContain('RESTORE FAILED');
+    expect(r.stdout).toContain(`alphacore update --config ${w.configFile} --force`);
+    expect(state(w).restore).toMatchObject({ attempts: 1 });
+    const status = await w.cli(['status', '--config', w.configFile]);
+    expect(status.stdout + status.stderr).toContain(`To retry now: alphacore update --config ${w.configFile} --force`);
+    // The fault is gone: the very next run retries (no backoff for the first three).
+    w.fake.set({ api: undefined });
+    const again = await w.update();
+    expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'restored', from: head });
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+    expect(state(w).restore).toBeUndefined();
+    expect(state(w).metrics.restores).toBe(1);
   });
 });

@@ -120,7 +120,7 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     fs.writeFileSync(w.stateFile, JSON.stringify(failedState));
     const early = await w.update(['--json']);
     expect(early.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
-    expect(early.stdout).toMatch(/next retry at .*alphacore update --force --config/);
+    expect(early.stdout).toMatch(/next retry at .*alphacore update --config \S+ --force/);
     expect(w.history()).toHaveLength(1);
     const failures = () => hook.requests.map((q) => JSON.parse(q.body).alphacore).filter((a) => a.outcome === 'failed');
     expect(failures()).toHaveLength(1);

@@ -124,7 +124,7 @@ async function restore(run: RunIo, plan: Extract<ConvergePlan, { kind: 'restore'
     log.error(`!!! RESTORE FAILED: the namespace ${config.namespace} is DOWN (${plan.why}) !!!`);
     log.error(`restore at ${short(head)} failed: ${message}`);
     log.error(
-      `the next run retries it${state.restore.attempts >= 3 ? ` at ${state.restore.nextRetryAt}` : ''} (the next three runs at once, then after 4, 8 ... 30 min); to retry now: alphacore update --force --config ${config.file}`,
+      `the next run retries it${state.restore.attempts >= 3 ? ` at ${state.restore.nextRetryAt}` : ''} (the next three runs at once, then after 4, 8 ... 30 min); to retry now: alphacore update --config ${config.file} --force`,
     );
     const decision: RestartDecision = { outcome: 'failed', reason: 'restore', detail: message, changed: true, timings, quiet: notified };
     return { head, decision };

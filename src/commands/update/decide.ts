@@ -75,7 +75,7 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     const journal = facts.journal.journal;
     const due = journal.nextRetryAt ? Date.parse(journal.nextRetryAt) : Number.NaN;
     if (journal.rollbackFailed && !flags.force && Number.isFinite(due) && due > nowMs) {
-      const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: alphacore update --force --config ${config.file})`;
+      const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: alphacore update --config ${config.file} --force)`;
       return done({ outcome: 'failed', reason: 'rollback-failed' }, [{ level: 'error', text }], journal.from, journal.to);
     }
     if (flags.dryRun) {

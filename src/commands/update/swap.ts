@@ -176,5 +176,5 @@ function loudFailure(log: UpdateLog, config: AutoupdateConfig, journal: Journal,
   log.error(`rollback to ${short(journal.from)} failed: ${result.problems.join('; ')}`);
   log.error(`the clone is at ${short(result.head)}; check: pm2 list --namespace ${config.namespace}; pm2 logs ${config.validatorProcessName}`);
   if (stateProblem) log.error(`${stateProblem}: the next run cannot know this rollback failed`);
-  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (the next three runs retry at once, then after 4, 8 ... 30 min); to retry now: alphacore update --force --config ${config.file}`);
+  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (the next three runs retry at once, then after 4, 8 ... 30 min); to retry now: alphacore update --config ${config.file} --force`);
 }
