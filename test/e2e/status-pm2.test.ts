@@ -67,7 +67,7 @@ describe('status: the namespace\'s PM2 processes', () => {
     const id = daemon.list().find((p) => p.namespace === s.namespace)!.pmId;
     const r = await s.status(['--json'], daemon.env);
     expect(r.report.pm2.processes).toEqual([expect.objectContaining({ name: 'validator-crash', status: 'errored' })]);
-    expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored: read pm2 logs ${id} --lines 100, fix the cause, then pm2 restart ${id}.`);
+    expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored (its crash loop used up PM2's restarts): the next update run restores it; read pm2 logs ${id} --lines 100, fix the cause, then: alphacore update --config ${s.configFile}`);
   });
 
   it('a namespace with no process: the validator is not running', async () => {

@@ -54,7 +54,7 @@ describe('adviseOn: what to do next', () => {
       'warn: PM2 process validator-hk1-finney (id 1) is stopped (pm2 stop): the updater leaves it stopped. Start it again with: pm2 start 1',
     ]);
     expect(advise((f) => (f.pm2 = { ...f.pm2, state: 'not-running', detail: 'no PM2 daemon is running for PM2_HOME /home/op/.pm2', processes: [] }))[0]).toBe(
-      `error: PM2 is not running (no PM2 daemon is running for PM2_HOME /home/op/.pm2): the validator is down. The next update run restores the namespace at the deployed commit; to do it now: alphacore update --config ${CONFIG}`,
+      `error: PM2 is not running (no PM2 daemon is running for PM2_HOME /home/op/.pm2): the validator is down. An update run restores the namespace it last saw running (now: alphacore update --config ${CONFIG}); otherwise restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).`,
     );
     expect(advise((f) => (f.pm2 = { ...f.pm2, state: 'unknown', detail: 'pm2 jlist did not answer within 1.5 s', processes: [] }))).toEqual([
       'warn: Could not read PM2 (pm2 jlist did not answer within 1.5 s). Check that `pm2 ls` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update',

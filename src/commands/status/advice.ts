@@ -23,8 +23,9 @@ const updateCmd = (f: Facts, extra = '') => `alphacore update --config ${f.confi
 function pm2Advice(f: Facts, out: Advice[]): void {
   const { pm2 } = f;
   if (pm2.state === 'not-running') {
-    const restore = f.config.state === 'ok' ? `The next update run restores the namespace at the deployed commit; to do it now: ${updateCmd(f)}` : 'Restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).';
-    out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. ${restore}` });
+    // The updater restores only a namespace its last run saw running (docs/update-cycle.md).
+    const update = f.config.state === 'ok' ? `An update run restores the namespace it last saw running (now: ${updateCmd(f)}); otherwise restore` : 'Restore';
+    out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. ${update} the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
   } else if (pm2.state === 'unknown') {
     out.push({ level: 'warn', text: `Could not read PM2 (${pm2.detail}). Check that \`pm2 ls\` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update` });
   } else if (pm2.processes.length === 0 && f.config.state !== 'missing' && !f.journal?.running) {
