@@ -90,6 +90,10 @@ export async function benchDowntime() {
     const creds = path.join(tmp, 'sa.json');
     fs.writeFileSync(creds, JSON.stringify({ client_email: 'bench@proj.iam.gserviceaccount.com' }));
     fs.mkdirSync(home, { recursive: true });
+    // The wallet launch checks for (btcli's layout; placeholders: the stub validator reads no key).
+    fs.mkdirSync(path.join(home, '.bittensor', 'wallets', 'cold', 'hotkeys'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.bittensor', 'wallets', 'cold', 'coldkeypub.txt'), '{"ss58Address": "bench"}\n');
+    fs.writeFileSync(path.join(home, '.bittensor', 'wallets', 'cold', 'hotkeys', 'hot'), '{"ss58Address": "bench"}\n');
     const env = {
       PATH: `${path.join(pyDir, 'bin')}:${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
       HOME: home,

@@ -9,8 +9,9 @@
 //      the deferred run likewise.
 //   2-3. Downtime of an update (scripts/bench-downtime.mjs, when present).
 //   4. `status` with PM2 and the Validation API hung.
+//   5. RESTART_POLICY prompt vs coalesce on a simulated week (scripts/bench-warmup.mjs).
 // Prints figures; asserts nothing (no timed assertions in tests).
-// BENCH_ONLY=noop,downtime,status (comma-separated) runs only the named parts (default: all);
+// BENCH_ONLY=noop,downtime,status,warmup (comma-separated) runs only the named parts (default: all);
 // BENCH_RUNS / BENCH_STATUS_RUNS set the runs per variant of part 1 / part 4.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -26,8 +27,8 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 21);
 const STATUS_RUNS = Number(process.env.BENCH_STATUS_RUNS ?? 7);
 const GNU_TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 const BIN_DIR = path.join(ROOT, 'node_modules', '.bin');
-const ONLY = new Set((process.env.BENCH_ONLY ?? 'noop,downtime,status').split(',').map((p) => p.trim()).filter(Boolean));
-for (const part of ONLY) if (!['noop', 'downtime', 'status'].includes(part)) throw new Error(`BENCH_ONLY: unknown part ${part} (noop, downtime, status)`);
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'noop,downtime,status,warmup').split(',').map((p) => p.trim()).filter(Boolean));
+for (const part of ONLY) if (!['noop', 'downtime', 'status', 'warmup'].includes(part)) throw new Error(`BENCH_ONLY: unknown part ${part} (noop, downtime, status, warmup)`);
 const BASELINE = process.env.BENCH_BASELINE_CLI ? path.resolve(process.env.BENCH_BASELINE_CLI) : undefined;
 
 const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-')));
@@ -261,6 +262,7 @@ try {
     await benchDowntime();
   } else console.log('\n2-3. update downtime: skipped (scripts/bench-downtime.mjs not present)');
   if (ONLY.has('status')) await benchStatusHung();
+  if (ONLY.has('warmup')) await (await import('./bench-warmup.mjs')).benchWarmup();
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }

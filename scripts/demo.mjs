@@ -47,6 +47,13 @@ const env = {
   ALPHACORE_FIXTURE_CONTROL: control,
 };
 const gitEnv = { PATH: env.PATH, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LANG: 'C' };
+
+/** The files launch checks for a wallet and hotkey (btcli's layout), with placeholder content. */
+function fakeWallet(wallets, name, hotkey) {
+  fs.mkdirSync(path.join(wallets, name, 'hotkeys'), { recursive: true });
+  fs.writeFileSync(path.join(wallets, name, 'coldkeypub.txt'), '{"ss58Address": "demo"}\n');
+  fs.writeFileSync(path.join(wallets, name, 'hotkeys', hotkey), '{"ss58Address": "demo"}\n', { mode: 0o600 });
+}
 const git = (cwd, ...args) =>
   execFileSync('git', ['-c', 'user.name=Demo', '-c', 'user.email=demo@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: gitEnv, encoding: 'utf8', stdio: 'pipe' }).trim();
 
@@ -132,6 +139,8 @@ try {
   // default 8000 is the real validator's (trial defect 19: EADDRINUSE for one or the other).
   const httpPort = await freePort();
   const roundLock = path.join(tmp, 'round.lock');
+  // A wallet where launch looks for it (public placeholders: the stub validator reads no key).
+  fakeWallet(path.join(home, '.bittensor', 'wallets'), 'demo', 'demo-hot');
   console.log(`An AlphaCore-shaped repo with stub services; release ${v1} (VERSION 1.0.0) is deployed in $DEMO/AlphaCore.`);
 
   // As on a real machine: the Validation API first (the validator refuses to start without it).

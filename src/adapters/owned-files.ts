@@ -5,9 +5,10 @@ import path from 'node:path';
  * Files the toolkit owns (state, history, log): never followed through a symlink, so a
  * link planted at one of their paths (to a file of the operator's, or another user's)
  * is never written through. A link found there is replaced by our own regular file.
+ * Whole-file replacement goes through atomic-write.ts.
  */
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 export class NotRegularFile extends Error {
   constructor(
@@ -63,34 +64,6 @@ export function removeIfNotRegular(file: string): boolean {
   if (stat.isFile() || stat.isDirectory()) return false;
   fs.rmSync(file, { force: true });
   return true;
-}
-
-/**
- * Writes `content` atomically: a fresh temp file beside it (O_EXCL, never a link),
- * fsync, rename over the target. rename replaces a symlink at the target itself, never
- * what it points to. Throws the real error (ENOSPC included) for the caller to word.
- * `durable: false` skips the fsync, for content whose loss in a crash costs nothing
- * (the file on disk before is as good; see writeState).
- */
-export function writeOwnedAtomic(file: string, content: string, mode = 0o600, options: { durable?: boolean } = {}): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  // O_EXCL makes the name safe; it only has to differ from a concurrent writer's. Not
-  // crypto.randomBytes: loading node:crypto was ~7 ms of every timer run (issue 11).
-  const temp = `${file}.${process.pid}.${Math.random().toString(16).slice(2, 10)}.tmp`;
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
-    fs.writeFileSync(fd, content);
-    if (options.durable !== false) fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = undefined;
-    fs.chmodSync(temp, mode);
-    fs.renameSync(temp, file);
-  } catch (error) {
-    if (fd !== undefined) fs.closeSync(fd);
-    fs.rmSync(temp, { force: true });
-    throw error;
-  }
 }
 
 /** Opens `file` for appending without following a symlink (a link there is replaced). */

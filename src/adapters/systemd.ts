@@ -2,13 +2,14 @@ import fs from 'node:fs';
 import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
 import { describeFailure, run, type RunResult } from './shell.js';
+import { userBus } from './user-bus.js';
 
 /** `systemctl --user` verbs, plus linger (logind) for the user. */
 const PROBE_TIMEOUT_MS = 5_000;
 const TIMEOUT_MS = 30_000;
 
 function systemctl(ctx: Context, args: string[], timeoutMs = TIMEOUT_MS): Promise<RunResult> {
-  return run('systemctl', ['--user', '--no-ask-password', ...args], { env: ctx.env, timeoutMs });
+  return run('systemctl', ['--user', '--no-ask-password', ...args], { env: userBus(ctx.env, ctx.uid).env, timeoutMs });
 }
 
 async function must(ctx: Context, args: string[]): Promise<RunResult> {
@@ -17,11 +18,13 @@ async function must(ctx: Context, args: string[]): Promise<RunResult> {
   return result;
 }
 
-/** Whether a user manager answers for this environment (XDG_RUNTIME_DIR / DBUS_SESSION_BUS_ADDRESS). */
-export async function userManagerAvailable(ctx: Context): Promise<{ ok: boolean; why: string }> {
+/** Whether a user manager answers for this user (XDG_RUNTIME_DIR, else the user's /run/user/<uid>: user-bus.ts). */
+export async function userManagerAvailable(ctx: Context): Promise<{ ok: boolean; why: string; unreachable?: string }> {
+  const bus = userBus(ctx.env, ctx.uid);
   const result = await systemctl(ctx, ['show-environment'], PROBE_TIMEOUT_MS);
-  if (result.ok) return { ok: true, why: 'systemctl --user answered' };
-  return { ok: false, why: describeFailure(result) };
+  if (result.ok) return { ok: true, why: bus.source === 'found' ? `systemctl --user answered through ${bus.env.XDG_RUNTIME_DIR}` : 'systemctl --user answered' };
+  // `unreachable`: this session cannot reach a manager that may well run (not: no manager runs).
+  return { ok: false, why: describeFailure(result), ...(bus.why ? { unreachable: bus.why } : {}) };
 }
 
 export const daemonReload = (ctx: Context) => must(ctx, ['daemon-reload']);

@@ -25,6 +25,8 @@ const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SHELL_SPECIAL = new Set([';', '&', '|', '<', '>', '(', ')', '`', '$']);
 
 class LineError extends Error {}
+/** A quote left open: the value may go on over the next lines, as in a shell. */
+class OpenQuote extends LineError {}
 
 /** Reads one assignment value (everything after `=`), returning its literal meaning. */
 function readValue(raw: string, home: string | undefined): string {
@@ -35,7 +37,7 @@ function readValue(raw: string, home: string | undefined): string {
     const c = raw[i]!;
     if (c === "'") {
       const end = raw.indexOf("'", i + 1);
-      if (end < 0) throw new LineError('unbalanced single quote');
+      if (end < 0) throw new OpenQuote('unbalanced single quote');
       out += raw.slice(i + 1, end);
       sawQuote = true;
       i = end + 1;
@@ -66,7 +68,7 @@ function readValue(raw: string, home: string | undefined): string {
         out += d;
         i += 1;
       }
-      if (!closed) throw new LineError('unbalanced double quote');
+      if (!closed) throw new OpenQuote('unbalanced double quote');
       sawQuote = true;
     } else if (c === '\\') {
       const next = raw[i + 1];
@@ -121,7 +123,7 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
     }
     let line = rawLine.trim();
     if (line === '' || line.startsWith('#')) continue;
-    if (line.startsWith('export ') || line.startsWith('export\t')) line = line.slice(7).trimStart();
+    if (/^export[ \t]/.test(line)) line = line.slice(7).trimStart();
     const eq = line.indexOf('=');
     const key = eq > 0 ? line.slice(0, eq) : '';
     if (!KEY.test(key)) {
@@ -138,7 +140,7 @@ export function scanEnvFile(text: string, options: ParseOptions): { entries: Env
       if (!(error instanceof LineError)) throw error;
       // A quoted value may span lines, as in a shell: the bash launcher writes
       // VALIDATOR_EXTRA_ARGS="${ARGS[*]}" under IFS=$'\n\t', one word per line.
-      const joined = /unbalanced (single|double) quote/.test(error.message) ? multiLine(lines, index, line.slice(eq + 1), options.home) : undefined;
+      const joined = error instanceof OpenQuote ? multiLine(lines, index, line.slice(eq + 1), options.home) : undefined;
       if (joined) {
         entries.push({ key, value: joined.value, line: lineNo });
         index = joined.last;
@@ -167,7 +169,7 @@ function multiLine(lines: readonly string[], first: number, start: string, home:
     try {
       return { value: readValue(raw, home), last: i };
     } catch (error) {
-      if (!(error instanceof LineError) || !/unbalanced (single|double) quote/.test(error.message)) return undefined;
+      if (!(error instanceof OpenQuote)) return undefined;
     }
   }
   return undefined;

@@ -77,8 +77,8 @@ export class UpdateLog {
     this.append(`${redact(body, this.secrets)}\n`);
   }
 
-  /** Starts writing to the log file (once the config says where and how big). */
-  attach(file: string, maxBytes: number, secrets: readonly string[]): void {
+  /** Starts writing to the log file (once the config says where and how big); `file` undefined: no file (a dry run), secrets still masked. */
+  attach(file: string | undefined, maxBytes: number, secrets: readonly string[]): void {
     this.file = file;
     this.maxBytes = maxBytes;
     this.secrets = secrets;

@@ -35,6 +35,26 @@ export interface MetricsState {
   downtimeMs?: number;
   /** 1 when PM2's pid file names a live process, per expected process name. */
   pm2Up?: Record<string, number>;
+  /** The validator's weights warm-up as its log showed it at the last run (DESIGN.md §14). */
+  weights?: WeightsMetrics;
+}
+
+export interface WeightsMetrics {
+  /** The last emission the log dated (kept when it leaves the part of the log read). */
+  lastEmitAt?: string;
+  tasksDone?: number;
+  tasksNeeded?: number;
+}
+
+/** Folds what the log shows now into the kept values: an emission once seen is not forgotten. */
+export function foldWeights(previous: WeightsMetrics | undefined, now: WeightsMetrics): WeightsMetrics {
+  const times = [previous?.lastEmitAt, now.lastEmitAt].filter((t): t is string => t !== undefined && Number.isFinite(Date.parse(t)));
+  const last = times.sort((a, b) => Date.parse(a) - Date.parse(b)).at(-1);
+  return {
+    ...(last ? { lastEmitAt: last } : {}),
+    ...(now.tasksDone !== undefined ? { tasksDone: now.tasksDone } : {}),
+    ...(now.tasksNeeded !== undefined ? { tasksNeeded: now.tasksNeeded } : {}),
+  };
 }
 
 /** Outcomes and deferral reasons always exported (0 until seen), so rate() and increase() see the first one. */
@@ -202,5 +222,18 @@ export function renderMetrics(namespace: string, m: MetricsState, quarantined: n
       .sort()
       .map((name) => [{ ...ns, name }, m.pm2Up![name]!]),
   );
+  if (m.weights) {
+    const w = m.weights;
+    e.family(
+      'alphacore_validator_weights_last_emit_timestamp_seconds',
+      'gauge',
+      "Unix time of the validator's last weights emission, from its PM2 out log ([WEIGHTS] Emitted weights on chain).",
+      w.lastEmitAt && Number.isFinite(Date.parse(w.lastEmitAt)) ? [[ns, Date.parse(w.lastEmitAt) / 1000]] : [],
+    );
+    const tasks: [Labels, number][] = [];
+    if (Number.isFinite(w.tasksDone)) tasks.push([{ ...ns, kind: 'done' }, w.tasksDone!]);
+    if (Number.isFinite(w.tasksNeeded)) tasks.push([{ ...ns, kind: 'needed' }, w.tasksNeeded!]);
+    e.family('alphacore_validator_weights_tasks', 'gauge', 'Tasks the validator completed since its start (done) and needs before it sets weights (needed, WEIGHTS_MIN_TASKS_BEFORE_EMIT).', tasks);
+  }
   return e.text();
 }

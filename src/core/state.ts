@@ -1,5 +1,7 @@
 import path from 'node:path';
-import { appendOwned, NotRegularFile, readRegular, writeOwnedAtomic } from '../adapters/owned-files.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
+import type { RestartWait } from './restart-config.js';
+import { appendOwned, NotRegularFile, readRegular } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
 import type { RetryEpisode } from './retry.js';
 
@@ -71,6 +73,8 @@ export interface UpdateState {
   venvs?: { current?: Record<string, string>; previous?: Record<string, string> };
   /** Counters and last-known values of the Prometheus metrics (§12); absent in older files. */
   metrics?: MetricsState;
+  /** A release held back by RESTART_POLICY=coalesce (DESIGN.md §14), while it waits. */
+  restartWait?: RestartWait;
   /** The last target refused for its signature that the webhook was told about (told once per commit). */
   unsignedNotified?: string;
   /**
@@ -124,8 +128,9 @@ function isState(value: unknown): value is Partial<UpdateState> {
  * not an object, or not a regular file is set aside (a copy kept beside it) and
  * rebuilt: the quarantine is recovered from the history, so that a rolled-back release
  * is not tried again. `setAside` says what happened, for the log, status and webhook.
+ * `readOnly` (a dry run): the copy is not written; the state is rebuilt in memory only.
  */
-export function readStateChecked(file: string, historyFile: string | undefined, now: Date): { state: UpdateState; setAside?: StateSetAside } {
+export function readStateChecked(file: string, historyFile: string | undefined, now: Date, options: { readOnly?: boolean } = {}): { state: UpdateState; setAside?: StateSetAside } {
   let detail: string;
   let raw: string | undefined;
   try {
@@ -147,7 +152,7 @@ export function readStateChecked(file: string, historyFile: string | undefined, 
   }
   const copy = `${file}.corrupt-${now.toISOString().replace(/[:.]/g, '')}`;
   try {
-    if (raw !== undefined) writeOwnedAtomic(copy, raw);
+    if (raw !== undefined && !options.readOnly) writeAtomic(copy, raw, { mode: 0o600, dirMode: 0o700, durable: true });
   } catch {
     // a full disk: the copy is lost, the message below still says what happened
   }
@@ -183,7 +188,7 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
  * sets aside and rebuilds (quarantine from the history). Journal writes stay durable.
  */
 export async function writeState(file: string, state: UpdateState, options: { durable?: boolean } = {}): Promise<void> {
-  writeOwnedAtomic(file, `${JSON.stringify(state, null, 2)}\n`, 0o600, { durable: options.durable !== false || state.journal !== undefined });
+  writeAtomic(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600, dirMode: 0o700, durable: options.durable !== false || state.journal !== undefined });
 }
 
 /** One JSON line per run that changed something (never through a symlink). */

@@ -2,7 +2,7 @@ import { tryLock } from '../adapters/lock.js';
 import type { Context } from '../core/context.js';
 import { countRun } from '../core/metrics.js';
 import { readState, writeState } from '../core/state.js';
-import { publishMetrics, salvageConfig } from './metrics-publish.js';
+import { publishMetrics, salvageTarget } from './metrics-publish.js';
 
 /**
  * A run stopped by an invalid config still counts (DESIGN.md §12): when the namespace
@@ -18,7 +18,7 @@ export async function countConfigErrorRun(ctx: Context, configFile: string): Pro
 
 async function record(ctx: Context, configFile: string): Promise<string | undefined> {
   try {
-    const salvaged = salvageConfig(ctx, configFile);
+    const salvaged = salvageTarget(ctx, configFile);
     if (!salvaged?.metricsDir) return undefined;
     const { namespace, metricsDir } = salvaged;
     // The state belongs to whoever holds the lock; a live run will write the file anyway.

@@ -133,9 +133,12 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     );
   }
   const line = planCronLine(templates, spec, interval, flag);
+  // A line no daemon reads never runs: said first, in the dry run too, and it has no next run.
+  const daemonSeen = cronDaemonSeen();
+  const noDaemon = daemonSeen ? [] : [`WARNING: no cron daemon runs on this machine: the crontab line will never run until one does. ${NO_CRON_FIX}`];
   if (request.dryRun) {
     const replaced = describeCronTakeover(bash, ns, true);
-    return { kind: 'cron', ...base, cronLine: line, replaced, lines: ['Would add to your crontab (systemctl --user is not available):', `    ${line}`, ...replaced] };
+    return { kind: 'cron', ...base, cronLine: line, replaced, lines: [...noDaemon, 'Would add to your crontab (systemctl --user is not available):', `    ${line}`, ...replaced] };
   }
   const changed = await applyCronLine(ctx, ns, line, bash.cronLines.map((l) => l.line));
   const removed = hasSystemdFiles(ctx, ns) ? await removeSystemd(ctx, ns, false) : [];
@@ -145,17 +148,18 @@ export async function installScheduler(ctx: Context, request: SchedulerRequest):
     ...unlinked.map((u) => `Removed the enable link of the bash updater's ${u} (systemctl --user is not available to stop it; it would run beside the crontab line).`),
   ];
   const state = await cronState(ctx, ns);
+  const nextRun = daemonSeen ? state?.nextRun : undefined;
   const lines = [
+    ...noDaemon,
     `${changed ? 'Installed' : 'Kept'} the crontab line for namespace ${ns} (systemctl --user is not available: ${manager.why}): every ${interval.systemd}`,
     `  ${line}`,
-    `  next run: ${state?.nextRun ?? 'unknown'}`,
+    `  next run: ${daemonSeen ? (nextRun ?? 'unknown') : 'none: no cron daemon runs'}`,
     `  log: ${logFile}`,
     `  check: crontab -l | grep 'alphacore-autoupdate:${ns}'`,
     ...(removed.length > 0 ? ['  (removed the systemd unit files this namespace had before)'] : []),
     ...replaced,
-    ...(cronDaemonSeen() ? [] : [`WARNING: no cron daemon runs on this machine: the line will never run until one does. ${NO_CRON_FIX}`]),
   ];
-  return { kind: 'cron', ...base, cronLine: line, nextRun: state?.nextRun, replaced, lines };
+  return { kind: 'cron', ...base, cronLine: line, nextRun, replaced, lines };
 }
 
 /** Removes the namespace's timer and crontab line; a dry run says what it would remove and changes nothing. */
@@ -193,6 +197,8 @@ export interface SchedulerStatus {
   bash?: string;
   /** cron: whether a cron daemon runs (a line without one never runs). */
   cronDaemon?: 'running' | 'not-running' | 'unknown';
+  /** Why this session cannot reach the user's systemd manager (the timer may run all the same). */
+  unreachable?: string;
 }
 
 /** What is installed for a namespace now; never throws (a failed probe is `unknown`). */
@@ -238,6 +244,13 @@ async function ourSchedulerStatus(ctx: Context, namespace: string): Promise<Sche
       return { ...base, active: true, nextRun: cron.nextRun, cronDaemon: daemon.running ? 'running' : 'unknown', detail };
     }
     if (hasSystemdFiles(ctx, namespace)) {
+      if (manager.unreachable) {
+        // The timer may well run: "not active" would be a wrong answer, so say we cannot tell.
+        return {
+          kind: 'unknown', active: false, unit, interval: installedInterval(ctx, namespace), linger, logFile, unreachable: manager.unreachable,
+          detail: `the systemd timer ${unit} is installed, but whether it runs cannot be told from this session: ${manager.unreachable}. Run this from a login session of the user (ssh), or with XDG_RUNTIME_DIR=/run/user/${ctx.uid}`,
+        };
+      }
       return { kind: 'systemd', active: false, unit, interval: installedInterval(ctx, namespace), linger, detail: `unit files are installed but systemctl --user does not answer (${manager.why})`, logFile };
     }
     return { kind: 'none', active: false, detail: `no timer or crontab line is installed for namespace ${namespace}`, logFile };

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as systemd from '../adapters/systemd.js';
-import { writeFileSafely } from '../adapters/files.js';
+import { writeAtomic } from '../adapters/atomic-write.js';
 import type { Context } from '../core/context.js';
 import {
   DROP_IN_NAME, SERVICE_TEMPLATE, TIMER_TEMPLATE, UNIT_PREFIX, renderServiceDropIn, renderServiceTemplate,
@@ -15,9 +15,17 @@ export interface PlannedFile {
   mode: number;
 }
 
+/** systemd's user data folder ($XDG_DATA_HOME, else ~/.local/share), where it keeps a Persistent timer's stamp. */
+export function userDataDir(ctx: Context): string {
+  const data = ctx.env.XDG_DATA_HOME;
+  return data && path.isAbsolute(data) ? data : path.join(ctx.paths.home, '.local', 'share');
+}
+
 export function unitFiles(ctx: Context, namespace: string) {
   const dir = ctx.paths.systemdUserDir;
   return {
+    /** Written by systemd (Persistent=true): when the timer last fired. */
+    stamp: path.join(userDataDir(ctx), 'systemd', 'timers', `stamp-${timerUnit(namespace)}`),
     service: path.join(dir, SERVICE_TEMPLATE),
     timer: path.join(dir, TIMER_TEMPLATE),
     serviceDropIn: path.join(dir, `${serviceUnit(namespace)}.d`, DROP_IN_NAME),
@@ -45,7 +53,7 @@ export async function applySystemd(ctx: Context, planned: PlannedFile[], namespa
     const info = await systemd.timerInfo(ctx, unit);
     if (info.active) return { ...info, changed: false };
   }
-  for (const file of stale) await writeFileSafely(file.path, file.content, file.mode);
+  for (const file of stale) writeAtomic(file.path, file.content, { mode: file.mode, dirMode: 0o700, durable: true });
   await systemd.daemonReload(ctx);
   await systemd.enableUnit(ctx, unit);
   await systemd.restartUnit(ctx, unit);
@@ -99,6 +107,7 @@ export type RemovalStep =
   | { kind: 'disable'; unit: string }
   | { kind: 'unlink'; file: string }
   | { kind: 'drop-in'; file: string }
+  | { kind: 'stamp'; file: string }
   | { kind: 'template'; file: string };
 
 /**
@@ -112,6 +121,7 @@ export async function planRemoveSystemd(ctx: Context, namespace: string, manager
   if (managerUp && (await systemd.unitEnabled(ctx, unit) || (await systemd.timerInfo(ctx, unit)).active)) steps.push({ kind: 'disable', unit });
   else if (isLink(files.wants)) steps.push({ kind: 'unlink', file: files.wants });
   for (const file of [files.serviceDropIn, files.timerDropIn]) if (fs.existsSync(file)) steps.push({ kind: 'drop-in', file });
+  if (fs.existsSync(files.stamp)) steps.push({ kind: 'stamp', file: files.stamp });
   if (otherInstances(ctx, namespace).length === 0) {
     for (const file of [files.service, files.timer]) {
       if (fs.existsSync(file) && fs.readFileSync(file, 'utf8').includes('Installed by alphacore-launcher')) steps.push({ kind: 'template', file });
@@ -123,7 +133,7 @@ export async function planRemoveSystemd(ctx: Context, namespace: string, manager
 /** A step as the operator reads it: done, or (dry run) what would be done. */
 export function describeRemoval(step: RemovalStep, dryRun: boolean): string {
   if (step.kind === 'disable') return dryRun ? `Would stop and disable ${step.unit}.` : `Stopped and disabled ${step.unit}.`;
-  const shared = step.kind === 'template' ? ' (no other namespace uses it)' : '';
+  const shared = step.kind === 'template' ? ' (no other namespace uses it)' : step.kind === 'stamp' ? " (systemd's record of the timer's last run)" : '';
   return `${dryRun ? 'Would remove' : 'Removed'} ${step.file}${shared}.`;
 }
 
@@ -133,7 +143,7 @@ export async function applyRemoveSystemd(ctx: Context, steps: readonly RemovalSt
       await systemd.disableNow(ctx, step.unit);
       continue;
     }
-    fs.rmSync(step.file);
+    fs.rmSync(step.file, { force: step.kind === 'stamp' });
     if (step.kind !== 'drop-in') continue;
     try {
       fs.rmdirSync(path.dirname(step.file)); // only when empty: an operator's own drop-ins stay

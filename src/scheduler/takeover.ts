@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as cron from '../adapters/cron.js';
 import * as systemd from '../adapters/systemd.js';
-import { namespaceOf } from '../core/config.js';
+import { readConfig } from '../core/config.js';
 import type { Context } from '../core/context.js';
-import { parseEnvFile } from '../core/envfile.js';
 import { parseInterval, type Interval } from '../core/interval.js';
 import { SERVICE_TEMPLATE, TIMER_TEMPLATE, timerUnit, type Templates } from '../render/scheduler.js';
 import {
@@ -37,23 +36,21 @@ export interface BashUpdaters {
   repo?: string;
 }
 
-/** PM2_NAMESPACE of a config file, read with our parser; undefined when it cannot be read. */
+/**
+ * PM2_NAMESPACE of a config file, from the file alone (another instance's config: this
+ * shell's environment is not its timer's); undefined when a line of it cannot be read
+ * or the namespace is invalid.
+ */
 export function configNamespace(ctx: Context, file: string): string | undefined {
-  try {
-    const entries = parseEnvFile(fs.readFileSync(file, 'utf8'), { source: file, home: ctx.paths.home });
-    return namespaceOf(Object.fromEntries(entries.map((e) => [e.key, e.value])));
-  } catch {
-    return undefined;
-  }
+  const reading = readConfig({ file, env: {}, paths: ctx.paths }, 'salvage');
+  if (reading.found !== 'read' || reading.lineProblems.length > 0 || reading.invalid.has('PM2_NAMESPACE')) return undefined;
+  return reading.config.namespace;
 }
 
 /** Whether a config file sets REPO_DIR itself (bash-era configs do not: the script's clone was implied). */
 export function configHasRepoDir(ctx: Context, file: string): boolean {
-  try {
-    return parseEnvFile(fs.readFileSync(file, 'utf8'), { source: file, home: ctx.paths.home }).some((e) => e.key === 'REPO_DIR' && e.value !== '');
-  } catch {
-    return false;
-  }
+  const reading = readConfig({ file, env: {}, paths: ctx.paths }, 'salvage');
+  return reading.found === 'read' && reading.lineProblems.length === 0 && reading.given.has('REPO_DIR');
 }
 
 function readText(file: string): string | undefined {

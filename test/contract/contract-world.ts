@@ -8,6 +8,10 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { createRealSetup, type RealSetup } from '../helpers/real-repo.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
+
+export { until };
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * A validator machine on the real AlphaCore repository (DESIGN.md §8): its clone, its
@@ -56,16 +60,6 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
-export async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 export async function contractWorld(run: StagedRun, options: { releaseAt?: string; env?: Record<string, string> } = {}): Promise<ContractWorld> {
   const root = userTempDir(run.user, 'alphacore-contract-');
   const setup = await createRealSetup({ root: path.join(root, 'real'), releaseAt: options.releaseAt });
@@ -75,6 +69,8 @@ export async function contractWorld(run: StagedRun, options: { releaseAt?: strin
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'contract@proj.iam.gserviceaccount.com' }));
   const [apiPort, httpPort] = [await closedPort(), await closedPort()];
   const base = isolatedEnv(root);
+  // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
+  createWallet(homeWallets(base.HOME!), 'cold', ['hot', 'hot2']);
   const env: Record<string, string> = { ...base, ...pm2.env, PATH: `${setup.fake.bin}:${pm2.env.PATH}`, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '40s', ...options.env };
   await chownTree(root, run.user);
   const apiUrl = `http://127.0.0.1:${apiPort}`;

@@ -5,6 +5,7 @@ import { FAKE_PYTHON_COMMIT_FILE } from '../helpers/fake-python.js';
 import { ansibleMissing, createFleet, FLEET_TEST_TIMEOUT_MS, type Fleet, type FleetHost } from '../helpers/fleet.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { stage, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
 
 const staged = stage();
 const skip = staged.skip ?? ansibleMissing() ?? realRepoSkip();
@@ -30,15 +31,6 @@ function taskOrder(stdout: string, task: string): string[] {
 
 const logFile = (host: FleetHost) => path.join(host.user.home, '.local', 'state', 'alphacore', 'autoupdate', 'alphacore.log');
 const logText = (host: FleetHost) => (fs.existsSync(logFile(host)) ? fs.readFileSync(logFile(host), 'utf8') : '');
-
-/** Polls until probe() is true (the play runs meanwhile); no timing is asserted. */
-async function waitFor(probe: () => boolean, what: string, ms = 600_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 const pins = (fleet: Fleet) => fleet.hosts.map((h) => fleet.config(h).filter((l) => l.startsWith('PIN=')));
 
@@ -124,13 +116,13 @@ e2e('deploy/ansible rollout.yml: a canary rollout through the real ansible-playb
     // A 30-unit window (seconds here): room to break the canary after its update passed.
     // A short settle time: this window must run out for the play to act.
     const play = fleet.playbook('rollout.yml', ['-e', `sha=${next}`, '-e', 'canary_minutes=30', '-e', 'alphacore_rollout_settle_seconds=30']);
-    await waitFor(() => history(canary!).length > before, "the canary's update");
+    await until(() => history(canary!).length > before, { what: "the canary's update", ms: 600_000 });
     expect(history(canary!).at(-1)).toMatchObject({ from: good, to: next, outcome: 'updated' });
     // Inside the window: the validator dies and crashes on every restart PM2 makes.
     canary!.fake.set({ validator: 'crash' });
     process.kill(canary!.pm2.list().find((p) => p.name.startsWith('validator-'))!.pid, 'SIGKILL');
     // Until the play puts the canary back (update --to <its commit> --force).
-    await waitFor(() => logText(canary!).split('--force:').length > forcedBefore, 'the play to put the canary back');
+    await until(() => logText(canary!).split('--force:').length > forcedBefore, { what: 'the play to put the canary back', ms: 600_000 });
     canary!.fake.set({ validator: undefined });
     const r = await play;
     expect(r.exitCode).not.toBe(0);

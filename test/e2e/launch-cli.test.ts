@@ -7,6 +7,8 @@ import { runCli } from '../helpers/cli.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 const staged = stage();
 if (staged.skip) console.log(`launch e2e tests skipped: ${staged.skip}`);
@@ -45,6 +47,7 @@ async function world(options: { api?: boolean } = {}): Promise<World> {
     VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'),
     HEALTH_STABLE: '2s',
   };
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   await chownTree(root, run.user);
   // The Validation API first, as on a real machine: the validator refuses to start without it.
   const apiPort = await closedPort();
@@ -71,16 +74,6 @@ const flags = (w: World, ...more: string[]) => [
 ];
 const launch = (w: World, args: string[]) => runCliAs(run, args, { env: w.env, cwd: w.setup.deploy });
 const mode = (file: string) => fs.statSync(file).mode & 0o777;
-
-async function until<T>(probe: () => T | undefined, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 // Each launch starts the API first and waits for a healthy validator.
 e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', { timeout: 180_000 }, () => {
@@ -169,6 +162,35 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
     expect(fs.existsSync(w.envFile)).toBe(false);
     expect(fs.existsSync(w.configFile)).toBe(false);
     expect(w.pm2.list()).toEqual([]);
+  });
+
+  it('a wallet or hotkey typo: exit 2 naming the path looked at and the fix, with the other bad flags; nothing written or started', async () => {
+    const w = await world({ api: false });
+    const wallets = path.join(w.env.HOME, '.bittensor', 'wallets');
+    const args = flags(w, '--netuid', 'seven').map((a) => (a === 'hot' ? 'hto' : a));
+    const r = await launch(w, args);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain(`--hotkey hto: wallet cold has no such hotkey (looked for ${wallets}/cold/hotkeys/hto) (did you mean hot?).`);
+    expect(r.stderr).toContain('btcli wallet new_hotkey --wallet.name cold --wallet.hotkey hto');
+    expect(r.stderr).toContain('--netuid seven');
+    const cold = await launch(w, flags(w).map((a) => (a === 'cold' ? 'clod' : a)));
+    expect(cold.exitCode).toBe(2);
+    expect(cold.stderr).toContain(`--wallet-name clod: no wallet "clod" in ${wallets} (did you mean cold?) (looked for ${wallets}/clod/coldkeypub.txt)`);
+    expect(fs.existsSync(path.join(w.setup.deploy, 'env'))).toBe(false);
+    expect(fs.existsSync(path.join(w.pm2.home, 'pm2.pid'))).toBe(false);
+  });
+
+  it('with auto-update, the dry run names the sudoers line the sandbox setup needs (sudo asks this user for a password); SANDBOX_SETUP=never: not', async () => {
+    const w = await world({ api: false });
+    const args = flags(w, '--dry-run', '--disable-llm').filter((a) => a !== '--no-autoupdate');
+    const r = await launch(w, args);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const script = path.join(w.setup.deploy, 'modules/evaluation/validation/sandbox/setup.sh');
+    expect(r.stdout).toContain('WARNING: sudo would ask for a password to run the sandbox setup (');
+    expect(r.stdout).toContain(`sudo visudo -f /etc/sudoers.d/alphacore-sandbox\`: ${run.user.name} ALL=(root) NOPASSWD: /usr/bin/bash ${script} (and run the one-time sandbox setup first`);
+    const never = await runCliAs(run, args, { env: { ...w.env, SANDBOX_SETUP: 'never' }, cwd: w.setup.deploy });
+    expect(never.exitCode, never.stderr).toBe(0);
+    expect(never.stdout).not.toContain('NOPASSWD');
   });
 
   it('--dry-run refuses a second validator in the namespace as the real run does (exit 2, --json too); --replace passes (trial defect 4)', async () => {

@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
+import { holdMachineState } from './scheduler-harness.js';
 
 /**
  * Trial defect 11: launch reports an auto-update interval the scheduler cannot run
@@ -14,6 +16,14 @@ import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../help
  */
 const staged = stage();
 if (staged.skip) console.log(`launch interval e2e tests skipped: ${staged.skip}`);
+// No systemd user manager of the throwaway user may run meanwhile: launch would find it (user-bus.ts) and systemd runs 7m.
+let releaseManager: (() => Promise<void>) | undefined;
+beforeAll(async () => {
+  if (!staged.skip) releaseManager = await holdMachineState('user-manager');
+}, 900_000);
+afterAll(async () => {
+  await releaseManager?.();
+});
 const run = staged.ready as StagedRun;
 const e2e = staged.skip ? describe.skip : describe;
 
@@ -24,6 +34,7 @@ async function world() {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...setup.control.env, PM2_HOME: path.join(root, 'home', '.pm2') };
   delete env.XDG_RUNTIME_DIR;
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
   await chownTree(root, run.user);
   const files = () => [...fs.readdirSync(env.HOME, { recursive: true }), ...fs.readdirSync(setup.deploy, { recursive: true })].sort();
   const launch = (more: string[], extraEnv: Record<string, string> = {}) =>

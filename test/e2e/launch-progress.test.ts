@@ -9,6 +9,7 @@ import { restartWorld } from '../helpers/restart-world.js';
 import { CONTROL, cliInTerminal } from '../helpers/terminal.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * launch --json, and progress on long steps (issue 12): a live line per phase on a
@@ -74,6 +75,7 @@ async function world(): Promise<World> {
   const base = isolatedEnv(root);
   // HEALTH_STABLE short: launch waits that long for a healthy validator.
   const env = { ...base, ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', PATH: `${fakePython(root, setup.venv)}:${pm2.env.PATH}` };
+  createWallet(homeWallets(base.HOME!), 'cold', ['hot']);
   await chownTree(root, run.user);
   return { setup, pm2, env, creds, root, logFile: path.join(base.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.log'), httpPort: await closedPort() };
 }

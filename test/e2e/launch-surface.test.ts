@@ -7,6 +7,7 @@ import { closedPort } from '../helpers/api.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * launch as issue 10 and issue 9 found it (the built CLI as the throwaway user, the
@@ -51,6 +52,9 @@ async function world(): Promise<World> {
   const creds = path.join(root, 'sa.json');
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, VALIDATOR_ROUND_LOCKFILE: path.join(root, 'round.lock'), HEALTH_STABLE: '2s' };
+  // launch refuses a wallet it cannot find: the ones the tests name, where it looks by default.
+  createWallet(homeWallets(env.HOME), 'cold', ['hot']);
+  createWallet(homeWallets(env.HOME), "my cold 'wallet'", ['hot key $HOME']);
   await chownTree(root, run.user);
   return { root, setup, pm2, env, creds, httpPort: await closedPort(), apiUrl: 'http://127.0.0.1:8888', configFile: path.join(env.XDG_CONFIG_HOME, 'alphacore', 'autoupdate', 'alphacore.env') };
 }

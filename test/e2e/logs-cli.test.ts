@@ -6,6 +6,7 @@ import { shellQuote } from '../../src/core/envfile.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runAs, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { until } from '../helpers/poll.js';
 
 /**
  * `alphacore logs` (issue 12): the updater's log and both PM2 processes' logs (files
@@ -20,13 +21,6 @@ const daemons: IsolatedPm2[] = [];
 afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
-
-async function until(probe: () => boolean, what: string, ms = 20_000): Promise<void> {
-  for (const end = Date.now() + ms; !probe(); ) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function world() {
   const root = userTempDir(run.user, 'alphacore-logs-e2e-');
@@ -55,8 +49,8 @@ async function world() {
   pm2.pm2('start', other, '--name', 'bystander', '--namespace', 'other');
   const procs = pm2.list();
   const mine = procs.find((p) => p.name === 'my-validator')!;
-  await until(() => fs.existsSync(mine.errorLog!) && fs.readFileSync(mine.errorLog!, 'utf8').includes('traceback'), 'the validator\'s PM2 log');
-  await until(() => fs.readFileSync(procs.find((p) => p.name === 'alphacore-validation-api')!.errorLog!, 'utf8').includes('warning'), 'the API\'s PM2 log');
+  await until(() => fs.existsSync(mine.errorLog!) && fs.readFileSync(mine.errorLog!, 'utf8').includes('traceback'), { what: 'the validator\'s PM2 log', ms: 20_000, everyMs: 100 });
+  await until(() => fs.readFileSync(procs.find((p) => p.name === 'alphacore-validation-api')!.errorLog!, 'utf8').includes('warning'), { what: 'the API\'s PM2 log', ms: 20_000, everyMs: 100 });
   return { root, pm2, env, updaterLog, validator: mine };
 }
 
@@ -92,10 +86,10 @@ e2e('alphacore logs (built CLI as a non-root user, real PM2)', () => {
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes('Following'), 'the follow banner');
+    await until(() => out.includes('Following'), { what: 'the follow banner', ms: 20_000, everyMs: 100 });
     fs.appendFileSync(w.updaterLog, '[2026-11-30T00:02:00.000Z] [autoupdate] result: updated (updated abc1234 -> def5678)\n');
     fs.appendFileSync(w.validator.errorLog!, 'validator: a new error line\n');
-    await until(() => out.includes('[updater] [2026-11-30T00:02:00.000Z]') && out.includes('[my-validator err] validator: a new error line'), 'the followed lines');
+    await until(() => out.includes('[updater] [2026-11-30T00:02:00.000Z]') && out.includes('[my-validator err] validator: a new error line'), { what: 'the followed lines', ms: 20_000, everyMs: 100 });
     child.kill('SIGINT');
     const done = await child;
     expect(done.exitCode, String(done.stderr)).toBe(0);

@@ -8,6 +8,7 @@ import { realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, runCliAs, stage } from '../helpers/user.js';
 import { bashMachine, stop, type BashMachine } from './migration-harness.js';
 import { holdMachineState, startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
+import { createWallet } from '../helpers/wallet.js';
 
 /**
  * Migration, systemd path (DESIGN.md §6, §9): the real ensure_autoupdate_timer.sh
@@ -99,6 +100,8 @@ describe('migration from the bash scripts: systemd user units', () => {
     const base = path.join(m.root, 'launch');
     const setup = await createAlphaCoreSetup({ root: base, user });
     pm2 = isolatedPm2(base, { packageRoot, owner: user });
+    const wallets = path.join(base, 'wallets');
+    createWallet(wallets, 'cold', ['hot']);
     await chownTree(base, user);
     const holder = await m.holdLock('mig-a');
     try {
@@ -107,7 +110,7 @@ describe('migration from the bash scripts: systemd user units', () => {
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', m.creds,
           // No Validation API in this test: the validator (like the real one) needs it unless disabled.
-          '--pm2-namespace', 'mig-a', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
+          '--pm2-namespace', 'mig-a', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s', '--wallet-path', wallets],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 120_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);

@@ -45,6 +45,7 @@ const releases: (() => Promise<void>)[] = [];
 beforeAll(async () => {
   if (skip) return;
   releases.push(await holdMachineState('crontab')); // shared machine state: one file at a time
+  releases.push(await holdMachineState('user-manager')); // none may run: the CLI would find it and pick systemd
   const started = await startCron();
   if (started.skip) {
     skip = started.skip;

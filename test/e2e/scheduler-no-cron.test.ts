@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stage, userTempDir, type StagedRun } from '../helpers/user.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * A crontab line is only as good as the cron daemon (DESIGN.md §6). Each case runs in
@@ -35,13 +36,29 @@ as_user "$@" autoupdate status --namespace "$ns" --json >"$out/autoupdate.json" 
 as_user "$@" autoupdate status --namespace "$ns" >"$out/autoupdate.txt" 2>&1
 as_user "$@" status --namespace "$ns" --json >"$out/status.json" 2>"$out/status.err"; echo $? >"$out/status.rc"
 as_user "$@" status --namespace "$ns" >"$out/status.txt" 2>&1
+if [ -n "\${LAUNCH_REPO:-}" ]; then
+  # What an operator looks at first: launch and enable, dry runs, for another namespace.
+  (cd "$LAUNCH_REPO" && as_user "$@" launch --wallet-name cold --hotkey hot --netuid 7 --network test --gcp-creds-file "$home/sa.json" --disable-llm --pm2-namespace "$ns-new" --dry-run) >"$out/launch.txt" 2>&1; echo $? >"$out/launch.rc"
+  as_user "$@" autoupdate enable --namespace "$ns" --dry-run --json >"$out/enable.json" 2>"$out/enable.err"
+fi
 exit 0
 `;
 
-async function inNamespace(daemon: boolean) {
+async function inNamespace(daemon: boolean, withLaunch = false) {
   const dir = userTempDir(run.user, 'alphacore-nocron-');
   const home = path.join(dir, 'home');
   fs.mkdirSync(home);
+  let repo: string | undefined;
+  if (withLaunch) {
+    // Enough of a deploy clone for a dry run: a git repo with the validator wrapper; a wallet and creds in HOME.
+    repo = path.join(dir, 'AlphaCore');
+    fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
+    spawnSync('git', ['init', '-q', repo]);
+    createWallet(homeWallets(home), 'cold', ['hot']);
+    fs.writeFileSync(path.join(home, 'sa.json'), '{"client_email":"v@p.iam.gserviceaccount.com"}\n');
+    spawnSync('chown', ['-R', `${run.user.uid}:${run.user.gid}`, repo]);
+  }
   fs.chownSync(home, run.user.uid, run.user.gid);
   const script = path.join(dir, 'case.sh');
   fs.writeFileSync(script, SCRIPT);
@@ -51,11 +68,13 @@ async function inNamespace(daemon: boolean) {
   // A config, so that status advises on the scheduler (without one it advises launch).
   const configDir = path.join(home, '.config', 'alphacore', 'autoupdate');
   fs.mkdirSync(configDir, { recursive: true });
-  fs.writeFileSync(path.join(configDir, `${ns}.env`), `PM2_NAMESPACE=${ns}\nNETWORK=test\n`);
+  const complete = repo ? `WALLET_NAME=cold\nWALLET_HOTKEY=hot\nNETUID=7\nGCP_CREDS_FILE=${home}/sa.json\nREPO_DIR=${repo}\n` : '';
+  fs.writeFileSync(path.join(configDir, `${ns}.env`), `PM2_NAMESPACE=${ns}\nNETWORK=test\n${complete}`);
   spawnSync('chown', ['-R', `${run.user.uid}:${run.user.gid}`, home]);
   const r = await execa('unshare', ['--pid', '--fork', '--mount-proc', '--mount', 'bash', script, out, String(run.user.uid), String(run.user.gid), home, ns, daemon ? 'yes' : 'no', process.execPath, run.cli], {
     reject: false,
     timeout: 60_000,
+    env: { ...process.env, LAUNCH_REPO: repo ?? '' },
   });
   expect(r.exitCode, r.stderr).toBe(0);
   const read = (f: string) => fs.readFileSync(path.join(out, f), 'utf8');
@@ -88,8 +107,23 @@ e2e('a crontab line with no cron daemon running', () => {
     expect(screen).not.toMatch(/next run/);
   }, 90_000);
 
+  it('launch --dry-run and autoupdate enable --dry-run say so first, and a line that cannot run has no next run', async () => {
+    const c = await inNamespace(false, true);
+    const launch = c.read('launch.txt');
+    expect(c.read('launch.rc').trim(), launch).toBe('0');
+    expect(launch).toMatch(/^Scheduler \(cron, every 2m\):\n {4}WARNING: no cron daemon runs on this machine: the crontab line will never run until one does\. .*sudo systemctl enable --now cron/m);
+    expect(launch).toContain('Would add to your crontab');
+    expect(launch).not.toMatch(/next run/i);
+    const enable = c.json('enable.json');
+    expect(enable).toMatchObject({ kind: 'cron', namespace: c.ns });
+    expect(enable.nextRun).toBeUndefined();
+    expect(enable.lines[0]).toMatch(/^WARNING: no cron daemon runs on this machine/);
+  }, 90_000);
+
   it('with the real cron daemon running: active, with its pid and the next run', async () => {
-    const c = await inNamespace(true);
+    const c = await inNamespace(true, true);
+    expect(c.read('launch.txt')).not.toContain('no cron daemon');
+    expect(c.read('launch.rc').trim()).toBe('0');
     const au = c.json('autoupdate.json');
     expect(au).toMatchObject({ kind: 'cron', active: true, cronDaemon: 'running', detail: expect.stringMatching(/^crontab line installed; cron runs \(pid \d+\)$/) });
     expect(au.nextRun).toEqual(expect.any(String));

@@ -111,6 +111,16 @@ describe('systemd user timer', () => {
     expect(human.stdout).toContain('scheduler: systemd (active): systemd timer alphacore-autoupdate@sched-a.timer is active');
     expect(human.stdout).toContain('linger: off');
 
+    // From `su - <user>` or `sudo -iu <user>` (no XDG_RUNTIME_DIR): the same answer, through /run/user/<uid>.
+    const { XDG_RUNTIME_DIR: _, ...bare } = env();
+    const asLogin = (args: string[]) => runCliAs(staged.ready!, args, { env: bare, timeoutMs: 60_000 });
+    const fromSu = await asLogin(['autoupdate', 'status', '--namespace', 'sched-a', '--json']);
+    expect(fromSu.exitCode, fromSu.stderr).toBe(0);
+    expect(fromSu.json[0]).toMatchObject({ kind: 'systemd', active: true, unit: 'alphacore-autoupdate@sched-a.timer' });
+    const screen = await asLogin(['status', '--namespace', 'sched-a']);
+    expect(screen.stdout).toMatch(/^Scheduler +systemd timer alphacore-autoupdate@sched-a\.timer, active/m);
+    expect(screen.stdout).not.toContain('not active');
+
     // A dry run says what it would stop and remove, and leaves all of it (trial defect 2).
     const units = () => fs.readdirSync(unitDir(), { recursive: true }).sort();
     const before = units();
@@ -182,12 +192,17 @@ describe('systemd user timer', () => {
       const creds = path.join(base, 'sa.json');
       fs.writeFileSync(creds, '{"client_email":"v@p.iam.gserviceaccount.com"}\n');
       fs.chownSync(creds, user.uid, user.gid);
+      // HOME here is the throwaway user's own: the wallet lives in the fixture, named by --wallet-path.
+      const { createWallet } = await import('../helpers/wallet.js');
+      const wallets = path.join(base, 'wallets');
+      createWallet(wallets, 'cold', ['hot']);
+      await import('../helpers/user.js').then((m) => m.chownTree(wallets, user));
       const launchEnv = { ...env(), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
       const launched = await runCliAs(
         staged.ready,
         ['launch', '--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '7', '--network', 'test', '--gcp-creds-file', creds,
           // No Validation API in this test: the validator (like the real one) needs it unless disabled.
-          '--pm2-namespace', 'launched', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s'],
+          '--pm2-namespace', 'launched', '--disable-llm', '--disable-validation-api', '--autoupdate-interval', '2s', '--wallet-path', wallets],
         { env: launchEnv, cwd: setup.deploy, timeoutMs: 90_000 },
       );
       expect(launched.exitCode, launched.stderr).toBe(0);
@@ -198,7 +213,18 @@ describe('systemd user timer', () => {
       const dropIn = fs.readFileSync(path.join(unitDir(), 'alphacore-autoupdate@launched.service.d', 'alphacore.conf'), 'utf8');
       expect(dropIn).toContain(path.join(packageRoot, 'node_modules', '.bin').replaceAll('%', '%%'));
       expect(dropIn).toContain('PM2_HOME=');
-      expect((await cli(['autoupdate', 'disable', '--namespace', 'launched'])).exitCode).toBe(0);
+      // uninstall: the preview names every file that goes, systemd's stamp of the timer included; nothing is left behind.
+      const stamp = path.join(xdg.XDG_DATA_HOME, 'systemd', 'timers', 'stamp-alphacore-autoupdate@launched.timer');
+      expect(fs.existsSync(stamp)).toBe(true);
+      const gone = await runCliAs(staged.ready, ['uninstall', '--namespace', 'launched', '--yes'], { env: launchEnv, timeoutMs: 60_000 });
+      expect(gone.exitCode, gone.stderr).toBe(0);
+      expect(gone.stdout).toContain(`    remove ${stamp} (systemd's record of the timer's last run).`);
+      expect(gone.stdout).toContain('    stop and disable alphacore-autoupdate@launched.timer.');
+      expect(gone.stdout).toContain(`Removed ${stamp}`);
+      expect(fs.existsSync(stamp)).toBe(false);
+      // Every namespace of this file is gone by now: no empty unit folder stays behind.
+      expect(fs.existsSync(unitDir()), fs.existsSync(unitDir()) ? fs.readdirSync(unitDir(), { recursive: true }).join(' ') : '').toBe(false);
+      expect(gone.stdout).toContain(`Removed the folders left empty: `);
     } finally {
       pm2.kill();
     }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { script, statusSetup } from '../helpers/status-setup.js';
+import { until } from '../helpers/poll.js';
 
 // status against the real pm2 of devDependencies with an isolated PM2_HOME (one daemon
 // for the file: starting PM2 takes seconds), and against a PM2_BIN that hangs or fails.
@@ -26,14 +27,6 @@ afterAll(() => {
   fs.rmSync(root, { recursive: true, force: true });
 });
 
-async function until(what: string, probe: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!probe()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(daemon.list())}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 const texts = (report: Record<string, any>) => (report.advice as { level: string; text: string }[]).map((a) => `${a.level}: ${a.text}`);
 
 describe('status: the namespace\'s PM2 processes', () => {
@@ -41,7 +34,7 @@ describe('status: the namespace\'s PM2 processes', () => {
     const s = await statusSetup();
     daemon.pm2('start', services.ok, '--name', 'validator-hotkey-test', '--namespace', s.namespace);
     daemon.pm2('start', services.ok, '--name', 'validator-hotkey-test', '--namespace', `${s.namespace}-other`, '--force');
-    await until('online', () => daemon.list().filter((p) => p.name === 'validator-hotkey-test' && p.status === 'online').length === 2);
+    await until(() => daemon.list().filter((p) => p.name === 'validator-hotkey-test' && p.status === 'online').length === 2, { what: 'online', ms: 20_000, detail: () => JSON.stringify(daemon.list()) });
     const own = daemon.list().find((p) => p.namespace === s.namespace)!;
     const r = await s.status(['--json'], daemon.env);
     expect(r.exitCode).toBe(0);
@@ -63,11 +56,33 @@ describe('status: the namespace\'s PM2 processes', () => {
   it('errored validator: shown, with the pm2 commands that show why and restart it', async () => {
     const s = await statusSetup();
     daemon.pm2('start', services.crash, '--name', 'validator-crash', '--namespace', s.namespace, '--max-restarts', '1');
-    await until('errored', () => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'errored'));
+    await until(() => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'errored'), { what: 'errored', ms: 20_000, detail: () => JSON.stringify(daemon.list()) });
     const id = daemon.list().find((p) => p.namespace === s.namespace)!.pmId;
     const r = await s.status(['--json'], daemon.env);
     expect(r.report.pm2.processes).toEqual([expect.objectContaining({ name: 'validator-crash', status: 'errored' })]);
     expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored (its crash loop used up PM2's restarts): the next update run restores it; read pm2 logs ${id} --lines 100, fix the cause, then: alphacore update --config ${s.configFile}`);
+  });
+
+  it("the namespace's PM2 log files: their size, and over 1 GiB without pm2-logrotate the commands that rotate them", async () => {
+    const s = await statusSetup();
+    const [out, err] = [path.join(s.root, 'v.out.log'), path.join(s.root, 'v.err.log')];
+    daemon.pm2('start', services.ok, '--name', 'validator-chatty', '--namespace', s.namespace, '--output', out, '--error', err);
+    await until(() => daemon.list().some((p) => p.namespace === s.namespace && p.status === 'online'), { what: 'the chatty validator online' });
+    // A log that grew for months, without writing a gigabyte here: a sparse file has the size PM2 appends to.
+    fs.truncateSync(out, 1.5 * 1024 ** 3);
+    fs.appendFileSync(err, 'x'.repeat(1000));
+    const r = await s.status(['--json'], daemon.env);
+    expect(r.report.pm2.logs).toEqual({ bytes: 1.5 * 1024 ** 3 + fs.statSync(err).size, files: 2, rotated: false });
+    expect(texts(r.report)).toContainEqual(
+      `warn: The PM2 logs of namespace ${s.namespace} take 1.5 GiB and grow without limit. Rotate them the PM2 way (needs the npm registry once): ` +
+        'pm2 install pm2-logrotate && pm2 set pm2-logrotate:max_size 50M && pm2 set pm2-logrotate:retain 10 && pm2 set pm2-logrotate:compress true (or rerun alphacore launch with --pm2-logrotate).',
+    );
+    expect((await s.status([], daemon.env)).stdout).toMatch(/^PM2 logs {5}1\.5 GiB in 2 files \(not rotated\)$/m);
+    // Small logs: the size, no advice.
+    fs.truncateSync(out, 0);
+    const small = await s.status(['--json'], daemon.env);
+    expect(small.report.pm2.logs).toMatchObject({ files: 2, rotated: false });
+    expect(texts(small.report).join('\n')).not.toContain('pm2-logrotate');
   });
 
   it('a namespace with no process: the validator is not running', async () => {

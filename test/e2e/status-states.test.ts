@@ -166,8 +166,10 @@ describe('status: config missing, invalid or unreadable', () => {
     const s = await statusSetup({ config: ['NETUID=abc'] });
     const r = await s.status();
     expect(r.exitCode).toBe(0);
-    expect(r.report).toMatchObject({ config: { state: 'invalid', problems: ['NETUID=abc must be a subnet uid, an integer 0-65535.'] }, repo: { dir: s.deploy, relation: 'up-to-date' } });
-    expect(texts(r.report)[0]).toContain('is invalid, so every update run stops at once: NETUID=abc must be a subnet uid, an integer 0-65535.');
+    // The problem names the file and line, as update's own error does.
+    const problem = `${s.configFile}:${fs.readFileSync(s.configFile, 'utf8').split('\n').indexOf('NETUID=abc') + 1}: NETUID=abc must be a subnet uid, an integer 0-65535.`;
+    expect(r.report).toMatchObject({ config: { state: 'invalid', problems: [problem] }, repo: { dir: s.deploy, relation: 'up-to-date' } });
+    expect(texts(r.report)[0]).toContain(`is invalid, so every update run stops at once: ${problem}`);
   });
 
   it('a --config that does not exist: exit 2; one that does not parse is shown (DESIGN.md §7), and nothing in it runs', async () => {

@@ -10,6 +10,7 @@ import { cliInTerminal } from '../helpers/terminal.js';
 import { isolatedEnv } from '../helpers/tmp.js';
 import { chownTree, runCliAs, stage, userTempDir, type StagedRun } from '../helpers/user.js';
 import { holdMachineState } from './scheduler-harness.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * `alphacore uninstall` (issue 12) with the real `crontab` of the throwaway user (no
@@ -38,9 +39,12 @@ const baseEnv = () => ({ HOME: run.user.home, PATH: '/usr/bin:/bin' });
 
 // The throwaway user's crontab is shared with the scheduler and migration files: hold it for this file's run.
 let releaseCrontab: (() => Promise<void>) | undefined;
+let releaseManager: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   if (staged.skip) return;
   releaseCrontab = await holdMachineState('crontab');
+  // No systemd user manager of the throwaway user may run meanwhile: launch would find it and install a timer.
+  releaseManager = await holdMachineState('user-manager');
   const r = await execa('crontab', ['-l'], { uid: run.user.uid, gid: run.user.gid, env: baseEnv(), extendEnv: false, reject: false, stripFinalNewline: false });
   savedCrontab = r.exitCode === 0 ? String(r.stdout) : undefined;
 });
@@ -48,6 +52,7 @@ afterAll(async () => {
   if (staged.skip) return;
   if (savedCrontab !== undefined) await crontab(baseEnv(), savedCrontab);
   else await execa('crontab', ['-r'], { uid: run.user.uid, gid: run.user.gid, env: baseEnv(), extendEnv: false, reject: false });
+  await releaseManager?.();
   await releaseCrontab?.();
 });
 
@@ -76,6 +81,7 @@ async function world(): Promise<World> {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'e2e@proj.iam.gserviceaccount.com' }));
   // No XDG_RUNTIME_DIR: systemctl --user cannot answer, so the scheduler is a crontab line.
   const env = { ...isolatedEnv(root), ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s' };
+  createWallet(homeWallets(env.HOME), 'cold', ['hot-a', 'hot-b']);
   await chownTree(root, run.user);
   const id = crypto.randomBytes(3).toString('hex');
   const [a, b] = [`un-${id}-a`, `un-${id}-b`];
@@ -136,6 +142,12 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     for (const kept of [path.join(w.setup.deploy, '.git'), w.envFile('hot-a'), w.envFile('hot-b'), path.join(w.setup.venv, 'bin', 'activate')]) expect(fs.existsSync(kept), kept).toBe(true);
     expect(out).toMatch(new RegExp(`Left in place[\\s\\S]*deploy clone: ${w.setup.deploy}`));
     expect(out).toContain(`Removed the crontab line`);
+    // The preview lists exactly what goes: the updater files it named are the ones it removed (its own lock file is not one).
+    const listed = /the updater's log, state and history: (.*)/.exec(out)?.[1]?.split(', ');
+    const gone = /Removed the updater's files: (.*) \(in /.exec(out)?.[1]?.split(', ');
+    expect(listed?.length, out).toBeGreaterThan(0);
+    expect(gone).toEqual(listed);
+    expect(out).toMatch(/Will remove:\n  the auto-update crontab line \(.*\):\n    remove the crontab line: .*alphacore-autoupdate:un-/);
 
     const again = await runCliAs(run, ['uninstall', '--namespace', w.a, '--yes'], { env: w.env });
     expect(again.exitCode).toBe(0);

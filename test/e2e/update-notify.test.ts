@@ -64,9 +64,9 @@ describe('update: notifications and the deferral watch', () => {
     r = await s.run();
     expect(r.stdout).toMatch(/WARNING: updates have been deferred/);
     expect(hook.requests).toHaveLength(1);
-    // The episode ends when the round does.
+    // The episode ends when a run is not deferred (a dry run records nothing: a real run at HEAD).
     fs.rmSync(s.roundLock);
-    await s.run(['--dry-run']);
+    await s.run(['--to', git(s.deploy, 'rev-parse', 'HEAD')]);
     expect(JSON.parse(fs.readFileSync(s.stateFile, 'utf8')).deferral).toBeUndefined();
   });
 });

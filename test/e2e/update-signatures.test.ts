@@ -41,7 +41,8 @@ async function expectRefused(s: SignedSetup, target: string, why: RegExp, args: 
   expect(r.exitCode, r.stdout + r.stderr).toBe(1);
   const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
   expect(last).toMatchObject({ event: 'result', outcome: 'refused', reason: 'unsigned', from: before, to: target });
-  const log = fs.readFileSync(s.logFile, 'utf8');
+  // A dry run writes no log file: its lines are on stdout only.
+  const log = args.includes('--dry-run') ? r.stdout : fs.readFileSync(s.logFile, 'utf8');
   expect(log).toContain(`refusing to deploy ${target.slice(0, 7)}`);
   expect(log).toMatch(why);
   expect(log).toContain('Nothing was stopped.');

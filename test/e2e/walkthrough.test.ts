@@ -10,6 +10,7 @@ import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { createRealOrigin, realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, stage, type StagedRun } from '../helpers/user.js';
 import { holdMachineState } from './scheduler-harness.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /**
  * The README from nothing to a running validator and back (issue 12), as the
@@ -35,6 +36,8 @@ let home = '';
 let env: Record<string, string> = {};
 let pm2: IsolatedPm2 | undefined;
 let installSkip: string | undefined;
+/** npm's machine-wide config file (where a company CA or proxy lives), before the README's lines. */
+let machineNpmrc = '';
 let savedCrontab: string | undefined;
 const ns = `wt-${crypto.randomBytes(3).toString('hex')}`;
 
@@ -55,9 +58,12 @@ function files(dir: string, skipTop: string[] = [], rel = ''): string[] {
 
 // The throwaway user's crontab is shared with the scheduler, migration and uninstall files.
 let releaseCrontab: (() => Promise<void>) | undefined;
+let releaseManager: (() => Promise<void>) | undefined;
 beforeAll(async () => {
   if (skip) return;
   releaseCrontab = await holdMachineState('crontab');
+  // No systemd user manager of the throwaway user may run meanwhile: launch would find it and install a timer.
+  releaseManager = await holdMachineState('user-manager');
   root = fs.realpathSync(fs.mkdtempSync('/tmp/alphacore-walkthrough-'));
   fs.chmodSync(root, 0o755);
   home = path.join(root, 'home');
@@ -69,6 +75,8 @@ beforeAll(async () => {
   const fake = installFakePython(path.join(root, 'python'));
   pm2 = isolatedPm2(root, { packageRoot: run.packageRoot, owner: run.user });
   fs.writeFileSync(path.join(home, 'sa.json'), JSON.stringify({ client_email: 'walkthrough@proj.iam.gserviceaccount.com' }));
+  // The operator's wallet, where launch looks by default (it refuses one it cannot find).
+  createWallet(homeWallets(home), 'cold', ['hot']);
   await chownTree(root, run.user);
   env = {
     HOME: home,
@@ -87,8 +95,16 @@ beforeAll(async () => {
   const crontab = await runAs(run.user, 'crontab', ['-l'], { env: { HOME: home, PATH: '/usr/bin:/bin' } });
   savedCrontab = crontab.exitCode === 0 && String(crontab.stdout) ? `${String(crontab.stdout)}\n` : undefined;
 
-  // README, "Install": a user prefix, the PATH line, the tarball and PM2 in one npm install.
-  const install = await sh(['npm config set prefix ~/.local', 'npm install -g --no-fund --no-audit "$TARBALL" pm2@' + PM2_VERSION].join('\n'), 300_000);
+  // README, "Install": the machine's npmrc pinned, a user prefix, the PATH line, the tarball and PM2 in one npm install.
+  machineNpmrc = String((await sh('npm config get globalconfig')).stdout).trim();
+  const install = await sh(
+    [
+      'npm config set globalconfig "$(npm config get globalconfig)"',
+      'npm config set prefix ~/.local',
+      'npm install -g --fetch-retries=1 --fetch-timeout=60000 --no-fund --no-audit "$TARBALL" pm2@' + PM2_VERSION,
+    ].join('\n'),
+    300_000,
+  );
   if (install.exitCode !== 0) {
     const out = `${install.stdout}\n${install.stderr}`;
     if (/ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|ECONNRESET|CERT|network/i.test(out)) installSkip = `the npm registry is not reachable: ${out.trim().split('\n').at(-1)}`;
@@ -104,6 +120,7 @@ afterAll(async () => {
   if (savedCrontab !== undefined) await execa('crontab', ['-'], { ...asUser, input: savedCrontab });
   else await execa('crontab', ['-r'], { ...asUser, stdin: 'ignore' });
   if (root) fs.rmSync(root, { recursive: true, force: true });
+  await releaseManager?.();
   await releaseCrontab?.();
 });
 
@@ -113,7 +130,16 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
       console.log(`skipped: ${installSkip}`);
       t.skip();
     }
-    for (const line of ['npm config set prefix ~/.local', 'export PATH="$HOME/.local/bin:$PATH"', 'npm install -g ./alphacore-launcher-*.tgz pm2']) expect(README).toContain(line);
+    for (const line of [
+      'npm config set globalconfig "$(npm config get globalconfig)"',
+      'npm config set prefix ~/.local',
+      'export PATH="$HOME/.local/bin:$PATH"',
+      'npm install -g --fetch-retries=1 --fetch-timeout=60000 ./alphacore-launcher-*.tgz pm2',
+    ]) expect(README).toContain(line);
+    // The prefix moved, the machine's npmrc did not: npm still reads its CA and proxy settings.
+    expect(machineNpmrc).toMatch(/\/etc\/npmrc$/);
+    expect(machineNpmrc.startsWith(path.join(home, '.local'))).toBe(false);
+    expect(String((await sh('npm config get globalconfig; npm config get prefix')).stdout).split('\n')).toEqual([machineNpmrc, path.join(home, '.local')]);
     // pm2 prints its banner (and starts its daemon) on a first call: its last line is the version.
     const r = await sh('command -v alphacore pm2; alphacore --version; pm2 --version | tail -n 1');
     expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -147,6 +173,10 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
     const launch = await sh(`cd ~/AlphaCore && alphacore launch ${flags}`);
     expect(launch.exitCode, String(launch.stdout) + String(launch.stderr)).toBe(0);
     expect(String(launch.stdout)).toContain('Installed the crontab line');
+    // The real repository's sandbox setup: sudo asks this user for a password, so launch names the README's rule.
+    const rule = `${run.user.name} ALL=(root) NOPASSWD: /usr/bin/bash ${deploy}/modules/evaluation/validation/sandbox/setup.sh`;
+    expect(String(launch.stdout)).toContain(rule);
+    expect(README).toContain('echo "$USER ALL=(root) NOPASSWD: /usr/bin/bash $HOME/AlphaCore/modules/evaluation/validation/sandbox/setup.sh"');
 
     const status = await sh(`alphacore status --namespace ${ns} --json`);
     expect(status.exitCode, String(status.stderr)).toBe(0);

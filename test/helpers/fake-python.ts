@@ -24,6 +24,10 @@ import { fileURLToPath } from 'node:url';
  * side process on ALPHACORE_HTTP_PORT, 2 s before the round loop, as there: records
  * taskgen-ready.jsonl {pid, validatorPid, port} when it listens, logs `Task Generation API
  * error: ... EADDRINUSE` when the port is busy),
+ * the weights warm-up lines of neurons/validator.py (`[WEIGHTS] Emitter started`, one
+ * `Epoch check ... tasks=K/M` per epoch, `Emitted weights on chain` once K >= M; one
+ * task per epoch; M from ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT, the epoch from
+ * ALPHACORE_FAKE_EPOCH_MS or the `epochMs` setting),
  * `python -m modules.evaluation.validation.sandbox.validation_api` (fake API on
  * ALPHACORE_VALIDATION_HTTP_HOST/PORT: /health, /validate/active).
  *
@@ -47,6 +51,10 @@ export interface FakePythonSettings {
   pipDelaySeconds?: number;
   /** The validator and API take this long before they start serving. */
   startDelaySeconds?: number;
+  /** The weights emitter's epoch in ms (env ALPHACORE_FAKE_EPOCH_MS wins; default 72 min). */
+  epochMs?: number;
+  /** false: the validator's rounds complete no task (it stays warming up); read live. */
+  completeTasks?: boolean;
 }
 
 /** The file a commit carries to set its own behaviour. */

@@ -8,6 +8,7 @@ import type { CliResult } from './cli.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
 import { isolatedEnv } from './tmp.js';
 import { chownTree, runAs, runCliAs, userTempDir, type StagedRun } from './user.js';
+import { createWallet, homeWallets } from './wallet.js';
 
 /**
  * A validator machine in miniature, for the update's restart half: the fixture repo
@@ -66,6 +67,8 @@ export async function restartWorld(
   // the fixture's stub venvs, whose python runs the fixture's node services.
   const pyBin = fixturePython3(path.join(root, 'python-bin'));
   const base = { ...isolatedEnv(root), ...pm2.env };
+  // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
+  createWallet(homeWallets(base.HOME!), 'cold', ['hot']);
   const env: Record<string, string> = { ...base, PATH: `${pyBin}:${base.PATH}`, ...setup.control.env, HEALTH_STABLE: '2s', HEALTH_TIMEOUT: '20s' };
   await chownTree(root, run.user);
   // As on a real machine: the Validation API first (the validator refuses to start without it).

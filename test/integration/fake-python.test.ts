@@ -6,6 +6,8 @@ import { closedPort } from '../helpers/api.js';
 import { installFakePython, type FakePython } from '../helpers/fake-python.js';
 import { createRealSetup, realRepoSkip } from '../helpers/real-repo.js';
 import { tempDir } from '../helpers/tmp.js';
+import { judgeWarmup, parseWarmupLog, WEIGHTS_LINES } from '../../src/domain/warmup.js';
+import { until } from '../helpers/poll.js';
 
 // The fake Python runtime answers what the real scripts ask (DESIGN.md §8, §10).
 const children: number[] = [];
@@ -26,16 +28,6 @@ function world(): { root: string; fake: FakePython; env: Record<string, string> 
 }
 
 const bash = (script: string, env: Record<string, string>, cwd?: string) => spawnSync('bash', ['-c', script], { env, cwd, encoding: 'utf8' });
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('fake python runtime', () => {
   it('python3 -m venv makes a venv whose activate works under set -euo pipefail, and pip records what it installs', () => {
@@ -112,6 +104,26 @@ describe('fake python runtime', () => {
     expect(lock).toEqual({ round_id: 'r-7', block: 42, ts: expect.any(Number), pid: validator.pid });
     w.fake.releaseRound();
     await until(() => (fs.existsSync(lockfile) ? undefined : true));
+  });
+
+  it('the validator logs the weights warm-up in the real formats: 0/M at the start, a task per epoch, weights from M on', async () => {
+    const w = world();
+    const repo = path.join(w.root, 'repo');
+    fs.mkdirSync(path.join(repo, 'neurons'), { recursive: true });
+    fs.writeFileSync(path.join(repo, 'neurons', 'validator.py'), '\n');
+    const env = { ...w.env, ALPHACORE_VALIDATION_API_ENABLED: 'false', ALPHACORE_FAKE_EPOCH_MS: '400', ALPHACORE_WEIGHTS_MIN_TASKS_BEFORE_EMIT: '2' };
+    const validator = spawn('python3', ['neurons/validator.py'], { env, cwd: repo, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(validator.pid!);
+    let out = '';
+    validator.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const emitted = await until(() => (WEIGHTS_LINES.emitted.test(out) ? out : undefined));
+    const lines = emitted.split('\n').filter((l) => l.includes('[WEIGHTS]'));
+    expect(lines[0]).toMatch(/\| \[WEIGHTS\] Emitter started \(offset=0, min_tasks=2, poll=0\.1s\)$/);
+    const checks = lines.filter((l) => WEIGHTS_LINES.epochCheck.test(l)).map((l) => WEIGHTS_LINES.epochCheck.exec(l)![4]);
+    expect(checks[0]).toBe('0');
+    expect(checks.map(Number)).toEqual([...checks.map(Number)].sort((a, b) => a - b));
+    // The toolkit's parser reads it: emitting, M=2 (dates come from PM2, absent here).
+    expect(judgeWarmup(parseWarmupLog(emitted), { log: 'stdout' })).toMatchObject({ state: 'emitting', tasksNeeded: 2 });
   });
 
   it('a committed .fake-python.json makes that release crash, whatever the test set', async () => {

@@ -6,22 +6,13 @@ import { closedPort } from '../helpers/api.js';
 import { createAlphaCoreSetup, fixtureGit, pushRelease } from '../helpers/alphacore-fixture.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { tempDir } from '../helpers/tmp.js';
+import { until } from '../helpers/poll.js';
 
 // The AlphaCore-shaped fixture itself: what launch and the update-restart tests rely on.
 let daemons: IsolatedPm2[] = [];
 afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 async function world() {
   const root = tempDir('alphacore-fixture-');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { relaunchValidator, validatorArgvFromConfig } from '../../src/domain/launch/relaunch.js';
-import { runLaunch } from '../../src/domain/launch/relaunch.js';
+import { runLaunch } from '../../src/commands/launch/index.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { loadConfig } from '../../src/core/config.js';
 import { UserError } from '../../src/core/errors.js';

@@ -7,6 +7,7 @@ import { testContext } from '../helpers/context.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import net from 'node:net';
 import os from 'node:os';
+import { until } from '../helpers/poll.js';
 
 // One daemon for the file (starting PM2 takes seconds); each test uses its own names.
 let root: string;
@@ -33,16 +34,6 @@ afterAll(() => {
 const start = (name: string, namespace: string) =>
   pm2.startApp({ name, namespace, script, interpreter: 'bash', cwd: root, env: { MARK: `${namespace}-${name}`, OUT_DIR: root } });
 
-async function waitFor<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 describe('pm2 adapter against the real pm2 (isolated PM2_HOME)', () => {
   it('available: ok with the devDependency, a clear detail without pm2', async () => {
     expect(await pm2.available()).toMatchObject({ ok: true, detail: expect.stringMatching(/^pm2 \d+\.\d+/) });
@@ -53,7 +44,7 @@ describe('pm2 adapter against the real pm2 (isolated PM2_HOME)', () => {
 
   it('startApp: runs the script under the interpreter, in the namespace, with the env given', async () => {
     await start('svc-start', 'ns-start');
-    expect(await waitFor(() => (fs.existsSync(path.join(root, 'ns-start-svc-start')) ? fs.readFileSync(path.join(root, 'ns-start-svc-start'), 'utf8') : undefined))).toBe('ns-start-svc-start\n');
+    expect(await until(() => (fs.existsSync(path.join(root, 'ns-start-svc-start')) ? fs.readFileSync(path.join(root, 'ns-start-svc-start'), 'utf8') : undefined))).toBe('ns-start-svc-start\n');
     const [proc] = await pm2.list('ns-start');
     expect(proc).toMatchObject({ name: 'svc-start', namespace: 'ns-start', status: 'online', script, cwd: root });
     expect(proc!.pid).toBeGreaterThan(0);

@@ -5,22 +5,22 @@ import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-const MODULE = path.join(PROJECT_ROOT, 'dist', 'adapters', 'textfile.js');
+const MODULE = path.join(PROJECT_ROOT, 'dist', 'adapters', 'atomic-write.js');
 
 /** Content big enough that a torn write would show: each writer's own marker on every line. */
 const content = (writer: number) => `${Array.from({ length: 4000 }, (_, i) => `line_${i}{writer="${writer}"} ${i}`).join('\n')}\n# END ${writer}\n`;
 
-describe('replaceTextfile: many writers in separate processes, one reader', () => {
+describe('writeAtomic (the metrics file): many writers in separate processes, one reader', () => {
   it('the reader only ever sees a whole file from one writer; no temp file is left', async () => {
     const dir = tempDir('alphacore-textfile-');
     const file = path.join(dir, 'alphacore_x.prom');
     const writers = 6;
     fs.writeFileSync(file, content(0));
     const script = `
-      const { replaceTextfile } = await import(${JSON.stringify(MODULE)});
+      const { writeAtomic } = await import(${JSON.stringify(MODULE)});
       const [file, writer] = process.argv.slice(1);
       const text = ${content.toString()};
-      for (let i = 0; i < 40; i += 1) replaceTextfile(file, text(Number(writer)));
+      for (let i = 0; i < 40; i += 1) writeAtomic(file, text(Number(writer)), { mode: 0o644 });
     `;
     const children = Array.from({ length: writers }, (_, w) =>
       new Promise<number | null>((resolve) => {

@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openPm2 } from '../../src/adapters/pm2.js';
 import { describePlan, planUninstall } from '../../src/commands/uninstall/plan.js';
 import { retainVenvs, venvRoot } from '../../src/commands/update/prepare.js';
-import { fallbackValidatorVenv, type RunIo } from '../../src/commands/update/session.js';
+import { fallbackValidatorVenv } from '../../src/commands/update/observe.js';
+import { goLive, openRun, type LiveRun } from '../../src/commands/update/run.js';
 import { loadConfig } from '../../src/core/config.js';
 import { UpdateLog } from '../../src/core/log.js';
 import { readState, type UpdateState } from '../../src/core/state.js';
@@ -57,9 +58,11 @@ function world() {
     return file;
   };
   const state = (ns: string, s: Partial<UpdateState>) => fs.writeFileSync(ctx.paths.state(ns), JSON.stringify({ quarantine: [], ...s }, null, 2));
-  const run = (configFile: string): RunIo => {
+  const run = (configFile: string): LiveRun => {
     const c = loadConfig(configFile, {}, {}, ctx.paths);
-    return { ctx, config: c, log: new UpdateLog(ctx, false), state: readState(ctx.paths.state(c.namespace), ctx.now()) };
+    const opened = openRun({ ctx, config: c, relaunch: { disableValidationApi: false, autoupdate: false, enableLinger: false, disableLlm: false, allowLlmFallback: false, register: false, yes: false, timed: false, replace: false, dryRun: false, json: false, unknown: [] }, log: new UpdateLog(ctx, false), state: readState(ctx.paths.state(c.namespace), ctx.now()), force: false });
+    opened.close();
+    return goLive(opened);
   };
   return { root, ctx, pm2, out, venv, config, state, run, repo };
 }
@@ -168,14 +171,14 @@ describe('after an update the config\'s VALIDATOR_VENV_DIR may be older than the
     const [old, cur] = [w.venv(`validator-${hex('a')}`), w.venv(`validator-${hex('b')}`)];
     const cfg = w.config('alphacore', old);
     w.state('alphacore', { venvs: { current: { validator: cur } } });
-    expect(fallbackValidatorVenv(w.run(cfg).config, w.run(cfg).state)).toEqual({ dir: old });
+    expect(fallbackValidatorVenv(w.run(cfg).config.given.validatorVenvDir, w.run(cfg).config.repoDir, w.run(cfg).state)).toEqual({ dir: old });
     fs.rmSync(old, { recursive: true });
-    expect(fallbackValidatorVenv(w.run(cfg).config, w.run(cfg).state)).toEqual({ dir: cur, override: cur });
+    expect(fallbackValidatorVenv(w.run(cfg).config.given.validatorVenvDir, w.run(cfg).config.repoDir, w.run(cfg).state)).toEqual({ dir: cur, override: cur });
     // Not a complete prepared venv: the config's path stays (launch then says what is missing).
     fs.rmSync(path.join(cur, '.alphacore-complete'));
-    expect(fallbackValidatorVenv(w.run(cfg).config, w.run(cfg).state)).toEqual({ dir: old });
+    expect(fallbackValidatorVenv(w.run(cfg).config.given.validatorVenvDir, w.run(cfg).config.repoDir, w.run(cfg).state)).toEqual({ dir: old });
     // Nothing named: launch's default in the clone.
     const bare = w.config('alphacore', '');
-    expect(fallbackValidatorVenv(w.run(bare).config, { quarantine: [] })).toEqual({ dir: path.join(w.repo, 'venv') });
+    expect(fallbackValidatorVenv(w.run(bare).config.given.validatorVenvDir, w.run(bare).config.repoDir, { quarantine: [] })).toEqual({ dir: path.join(w.repo, 'venv') });
   });
 });

@@ -117,17 +117,17 @@ describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 1
     const base = VALID.filter((l) => !l.startsWith('NETWORK='));
     const ok = setup([...base, 'NETWORK=mars', 'CHAIN_ENDPOINT=wss://mars.example:443']).load();
     expect(ok).toMatchObject({ network: 'mars', validatorProcessName: 'validator-hot-mars' });
-    expect(problems(setup([...base, 'NETWORK=mars']).load)).toContainEqual(expect.stringMatching(/^NETWORK=mars is not one of local, test, finney, so CHAIN_ENDPOINT is required/));
+    expect(problems(setup([...base, 'NETWORK=mars']).load)).toContainEqual(expect.stringMatching(/alphacore\.env:6: NETWORK=mars is not one of local, test, finney, so CHAIN_ENDPOINT is required/));
   });
 
   it('names with spaces are fine; a slash, a leading dash or dot, a control character are not', () => {
     const base = VALID.filter((l) => !l.startsWith('WALLET_'));
     expect(setup([...base, "WALLET_NAME='my cold'", "WALLET_HOTKEY='hot key'"]).load()).toMatchObject({ walletName: 'my cold', walletHotkey: 'hot key', validatorProcessName: 'validator-hot key-finney' });
-    const list = problems(setup([...base, 'WALLET_NAME=a/b', 'WALLET_HOTKEY=-h', 'VALIDATOR_PROCESS_NAME=.x']).load);
-    expect(list).toEqual(expect.arrayContaining([
-      'WALLET_NAME="a/b" contains \'/\', which would make it a path.',
-      'WALLET_HOTKEY="-h" starts with \'-\', which a program would read as a flag.',
-      'VALIDATOR_PROCESS_NAME=".x" starts with \'.\', which makes a hidden or relative path.',
+    const bad = setup([...base, 'WALLET_NAME=a/b', 'WALLET_HOTKEY=-h', 'VALIDATOR_PROCESS_NAME=.x']);
+    expect(problems(bad.load)).toEqual(expect.arrayContaining([
+      `${bad.file}:5: WALLET_NAME="a/b" contains '/', which would make it a path.`,
+      `${bad.file}:6: WALLET_HOTKEY="-h" starts with '-', which a program would read as a flag.`,
+      `${bad.file}:7: VALIDATOR_PROCESS_NAME=".x" starts with '.', which makes a hidden or relative path.`,
     ]));
   });
 
@@ -154,5 +154,22 @@ describe('loadConfig: the bash launcher\'s rules (issue 9) and warnings (issue 1
       expect((error as UserError).warnings).toHaveLength(2);
       expect((error as UserError).message).toMatch(/NETUID=99999 must be a subnet uid, an integer 0-65535\.\nWarnings:\n {2}- .*NETUID is given 2 times[^\n]*\n {2}- .*unknown key NETWROK/);
     }
+  });
+});
+
+describe('RESTART_POLICY and its spans (DESIGN.md §14)', () => {
+  it('default prompt, 24h, 24h; coalesce with spans from the file or the environment', () => {
+    expect(setup(VALID).load().restart).toEqual({ policy: 'prompt', minIntervalMs: 86_400_000, maxDelayMs: 86_400_000 });
+    const c = setup([...VALID, 'RESTART_POLICY=coalesce', 'RESTART_MIN_INTERVAL=12h'], { RESTART_MAX_DELAY: '2d' }).load();
+    expect(c.restart).toEqual({ policy: 'coalesce', minIntervalMs: 12 * 3_600_000, maxDelayMs: 2 * 86_400_000 });
+  });
+
+  it('bad values: every problem at once, each naming its key', () => {
+    const { load } = setup([...VALID, 'RESTART_POLICY=sometimes', 'RESTART_MIN_INTERVAL=daily', 'RESTART_MAX_DELAY=-1h']);
+    expect(problems(load)).toEqual([
+      expect.stringMatching(/^RESTART_POLICY=sometimes must be prompt/),
+      expect.stringMatching(/^RESTART_MIN_INTERVAL=daily is not a time span/),
+      expect.stringMatching(/^RESTART_MAX_DELAY=-1h is not a time span/),
+    ]);
   });
 });

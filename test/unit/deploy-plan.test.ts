@@ -3,10 +3,10 @@ import { notificationBody } from '../../src/adapters/notify.js';
 import { apiCommand, planDeploy, shouldRun } from '../../src/commands/update/deploy-plan.js';
 import type { AutoupdateConfig } from '../../src/core/config.js';
 
-function config(over: Partial<AutoupdateConfig> = {}, values: AutoupdateConfig['values'] = {}): AutoupdateConfig {
+function config(over: Partial<AutoupdateConfig> = {}, given: AutoupdateConfig['given'] = {}): AutoupdateConfig {
   return {
     file: '/c.env',
-    values,
+    given,
     namespace: 'alphacore',
     network: 'finney',
     walletName: 'w',
@@ -56,7 +56,7 @@ describe('which optional steps run', () => {
 
 describe('relaunch command lines', () => {
   it('starts the API through the repo script with the config values and extra words', () => {
-    expect(apiCommand(config({ validationApiExtraArgs: ['--workers', '2'] }, { VALIDATION_HTTP_PORT: '8888', VALIDATION_PROCESS_NAME: 'api' }))).toEqual({
+    expect(apiCommand(config({ validationApiExtraArgs: ['--workers', '2'] }, { validationHttpPort: '8888', validationProcessName: 'api' }))).toEqual({
       file: 'bash',
       args: [
         '/srv/AlphaCore/scripts/validator/process/launch_validation_api.sh', '--pm2-namespace', 'alphacore', '--gcp-creds-file', '/creds.json',
@@ -67,8 +67,8 @@ describe('relaunch command lines', () => {
 });
 
 describe('the Validation API port (operator trial: an API on --port 18711 came back on 8888 after an update)', () => {
-  const port = (endpoint: string, values: AutoupdateConfig['values'] = {}) => {
-    const args = apiCommand(config({ validationApiEndpoint: endpoint }, values)).args;
+  const port = (endpoint: string, given: AutoupdateConfig['given'] = {}) => {
+    const args = apiCommand(config({ validationApiEndpoint: endpoint }, given)).args;
     return args.includes('--port') ? args[args.indexOf('--port') + 1] : undefined;
   };
   it('is the endpoint\'s when the endpoint is plain http on this machine and the file names none', () => {
@@ -82,7 +82,7 @@ describe('the Validation API port (operator trial: an API on --port 18711 came b
     expect(port('https://127.0.0.1:18711')).toBeUndefined();
   });
   it('is VALIDATION_HTTP_PORT when the file names it', () => {
-    expect(port('http://127.0.0.1:18711', { VALIDATION_HTTP_PORT: '18712' })).toBe('18712');
+    expect(port('http://127.0.0.1:18711', { validationHttpPort: '18712' })).toBe('18712');
   });
 });
 

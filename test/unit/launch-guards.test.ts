@@ -9,11 +9,16 @@ const proc = (name: string, namespace: string, script: string): Pm2Process => ({
 
 describe('launch guards (pure parts)', () => {
   it('HEALTH_STABLE / HEALTH_TIMEOUT: environment, else the existing config, else 20s / 120s; a bad value names its source', () => {
-    expect(launchHealth({}, [])).toEqual({ stableMs: 20_000, timeoutMs: 120_000 });
-    expect(launchHealth({}, [['HEALTH_STABLE', '5s'], ['HEALTH_TIMEOUT', '1m']])).toEqual({ stableMs: 5_000, timeoutMs: 60_000 });
-    expect(launchHealth({ HEALTH_STABLE: '2s' }, [['HEALTH_STABLE', '5s']])).toEqual({ stableMs: 2_000, timeoutMs: 120_000 });
-    expect(() => launchHealth({}, [['HEALTH_TIMEOUT', 'soon']])).toThrow(UserError);
-    expect(() => launchHealth({}, [['HEALTH_TIMEOUT', 'soon']])).toThrow(/HEALTH_TIMEOUT=soon \(from the auto-update config\)/);
+    const paths = { home: '/home/op', lock: (ns: string) => `/tmp/${ns}.lock` };
+    const health = (env: Record<string, string>, text?: string) => launchHealth({ file: '/cfg/alphacore.env', env, paths, text: text ?? '' });
+    expect(health({})).toEqual({ stableMs: 20_000, timeoutMs: 120_000 });
+    expect(health({}, 'HEALTH_STABLE=5s\nHEALTH_TIMEOUT=1m\n')).toEqual({ stableMs: 5_000, timeoutMs: 60_000 });
+    expect(health({ HEALTH_STABLE: '2s' }, 'HEALTH_STABLE=5s\n')).toEqual({ stableMs: 2_000, timeoutMs: 120_000 });
+    // The rest of the config is launch's to rewrite: its problems do not stop it.
+    expect(health({}, 'NETUID=abc\nBRANCH=a..b\n')).toEqual({ stableMs: 20_000, timeoutMs: 120_000 });
+    expect(() => health({}, 'NETWORK=test\nHEALTH_TIMEOUT=soon\n')).toThrow(UserError);
+    expect(() => health({}, 'NETWORK=test\nHEALTH_TIMEOUT=soon\n')).toThrow(/^\/cfg\/alphacore\.env:2: HEALTH_TIMEOUT=soon is not a time span.* Nothing was changed\.$/);
+    expect(() => health({ HEALTH_STABLE: 'later' })).toThrow(/^environment: HEALTH_STABLE=later is not a time span/);
   });
 
   it('another validator is a process of the repo wrapper in the same namespace under another name', () => {

@@ -5,20 +5,11 @@ import { loadConfig } from '../../src/core/config.js';
 import { makePaths } from '../../src/core/context.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { planLaunch } from '../../src/domain/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
-import { tempDir } from '../helpers/tmp.js';
+import { resolveLaunchOptions } from '../../src/domain/launch/validate.js';
+import { launchUnitWorld } from '../helpers/launch-unit-world.js';
 
 function world() {
-  const root = tempDir('alphacore-launch-metrics-');
-  const repo = path.join(root, 'AlphaCore');
-  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
-  fs.mkdirSync(path.join(repo, '.git'));
-  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
-  const creds = path.join(root, 'sa.json');
-  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
-  const facts: LaunchFacts = { env: {}, home: path.join(root, 'home'), cwd: root, stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'), repoDir: repo, exists: (f) => fs.existsSync(f), readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined) };
-  const flags = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'test', '--gcp-creds-file', creds, '--disable-llm'];
-  return { root, repo, facts, flags };
+  return launchUnitWorld('alphacore-launch-metrics-');
 }
 
 describe('launch --metrics-dir (METRICS_DIR)', () => {

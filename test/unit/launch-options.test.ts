@@ -5,6 +5,7 @@ import { UserError } from '../../src/core/errors.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from '../../src/domain/launch/validate.js';
 import { launchWorld } from '../helpers/launch-world.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 /** The launch world with extra environment variables (OPENAI_API_KEY always set). */
 const world = (env: Record<string, string> = {}) => launchWorld({ env: { OPENAI_API_KEY: 'sk-env-key', ...env } });
@@ -13,6 +14,12 @@ const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--n
 
 async function resolve(argv: string[], env: Record<string, string> = {}, purpose: 'launch' | 'relaunch' = 'launch'): Promise<LaunchOptions> {
   const w = world(env);
+  // The wallet the flags name, where launch looks (BT_WALLET_PATH is relative to the world's root here).
+  const flag = (name: string) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
+  const [wallet, hotkey] = [flag('--wallet-name'), flag('--hotkey')];
+  if (wallet && hotkey && ![wallet, hotkey].some((n) => /^[-.]|[/\x00-\x1f]/.test(n))) {
+    createWallet(env.BT_WALLET_PATH ? path.resolve(w.root, env.BT_WALLET_PATH) : homeWallets(w.facts.home), wallet, [hotkey]);
+  }
   const withCreds = argv.some((a) => a.startsWith('--gcp-creds-file')) || argv.includes('--no-autoupdate') ? argv : [...argv, '--gcp-creds-file', w.creds];
   return resolveLaunchOptions(await parseLaunchArgv(withCreds), w.facts, purpose);
 }
@@ -65,13 +72,13 @@ describe('launch defaults (DESIGN.md §4)', () => {
   it('environment fallbacks: PM2_NAMESPACE, BT_WALLET_PATH, ALPHACORE_VALIDATOR_SA, ALPHACORE_AUTOUPDATE_INTERVAL, ALPHACORE_OPENAI_API_KEY before OPENAI_API_KEY', async () => {
     const o = await resolve(BASE, {
       PM2_NAMESPACE: 'ns2',
-      BT_WALLET_PATH: '/srv/wallets',
+      BT_WALLET_PATH: 'srv/wallets',
       ALPHACORE_VALIDATOR_SA: 'env@proj.iam.gserviceaccount.com',
       ALPHACORE_AUTOUPDATE_INTERVAL: '5m',
       ALPHACORE_OPENAI_API_KEY: 'sk-alpha',
       ALPHACORE_PROMPT_POSTPROCESS: 'full',
     });
-    expect(o).toMatchObject({ namespace: 'ns2', walletPath: '/srv/wallets', validatorSa: 'env@proj.iam.gserviceaccount.com', validatorSaSource: 'env', autoupdateInterval: '5m', openaiApiKey: 'sk-alpha', promptPostprocess: 'full' });
+    expect(o).toMatchObject({ namespace: 'ns2', walletPath: expect.stringMatching(/\/srv\/wallets$/), validatorSa: 'env@proj.iam.gserviceaccount.com', validatorSaSource: 'env', autoupdateInterval: '5m', openaiApiKey: 'sk-alpha', promptPostprocess: 'full' });
   });
 
   it('flags beat the environment', async () => {
@@ -215,5 +222,57 @@ describe('a deploy clone whose path PM2 cannot start a script from', () => {
     }
     expect(caught).toBeInstanceOf(UserError);
     expect((caught as UserError).problems.join('\n')).toMatch(/^--repo-dir ".*my clone" contains whitespace, .* path without spaces/m);
+  });
+});
+
+describe('the wallet and hotkey must exist (a typo starts a validator that crash-loops)', () => {
+  const flags = (w: ReturnType<typeof world>, more: string[]) => parseLaunchArgv(['--netuid', '66', '--network', 'finney', '--gcp-creds-file', w.creds, ...more]);
+  const problemsOf = async (w: ReturnType<typeof world>, more: string[]): Promise<string[]> => {
+    try {
+      resolveLaunchOptions(await flags(w, more), w.facts);
+    } catch (error) {
+      return (error as UserError).problems;
+    }
+    return [];
+  };
+
+  it('a wallet name typo names the path looked at, the nearest wallet and the fix, with the other problems', async () => {
+    const w = world();
+    createWallet(homeWallets(w.facts.home), 'coldkey', ['hot']);
+    const found = await problemsOf(w, ['--wallet-name', 'coldkye', '--hotkey', 'hot', '--http-port', 'x']);
+    const wallets = homeWallets(w.facts.home);
+    expect(found).toHaveLength(2);
+    expect(found).toContain('--http-port x must be an integer port 1-65535.');
+    expect(found.find((p) => p.startsWith('--wallet-name'))).toBe(
+      `--wallet-name coldkye: no wallet "coldkye" in ${wallets} (did you mean coldkey?) (looked for ${wallets}/coldkye/coldkeypub.txt). ` +
+        `Fix the name, pass --wallet-path with the folder that holds your wallets (the wallet path ${wallets} is the default), ` +
+        `or restore the public key: btcli wallet regen_coldkeypub --wallet.name coldkye --wallet.path ${wallets}.`,
+    );
+  });
+
+  it('a missing hotkey names hotkeys/<name> and the existing ones; --wallet-path is where it looks', async () => {
+    const w = world();
+    const elsewhere = path.join(w.root, 'wallets');
+    createWallet(elsewhere, 'cold', ['hot-a', 'hot-b']);
+    const [problem, ...rest] = await problemsOf(w, ['--wallet-name', 'cold', '--hotkey', 'hot', '--wallet-path', elsewhere]);
+    expect(rest).toEqual([]);
+    expect(problem).toContain(`--hotkey hot: wallet cold has no such hotkey (looked for ${elsewhere}/cold/hotkeys/hot)`);
+    expect(problem).toMatch(/did you mean hot-a\?|holds: hot-a, hot-b/);
+    expect(problem).toContain(`btcli wallet new_hotkey --wallet.name cold --wallet.hotkey hot --wallet.path ${elsewhere}`);
+    // The default folder has a `cold`/`hot` (the world's), but --wallet-path points elsewhere.
+    expect(fs.existsSync(path.join(homeWallets(w.facts.home), 'cold', 'hotkeys', 'hot'))).toBe(true);
+  });
+
+  it('a wallet folder without coldkeypub.txt is named as such', async () => {
+    const w = world();
+    fs.mkdirSync(path.join(homeWallets(w.facts.home), 'bare', 'hotkeys'), { recursive: true });
+    const [problem] = await problemsOf(w, ['--wallet-name', 'bare', '--hotkey', 'hot']);
+    expect(problem).toContain(`--wallet-name bare: ${path.join(homeWallets(w.facts.home), 'bare')} has no coldkeypub.txt`);
+  });
+
+  it("the updater's relaunch does not check: it must not turn a missing key file into a validator left down", async () => {
+    const w = world();
+    const o = resolveLaunchOptions(await flags(w, ['--wallet-name', 'nobody', '--hotkey', 'none']), w.facts, 'relaunch');
+    expect(o.walletName).toBe('nobody');
   });
 });

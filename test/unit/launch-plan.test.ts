@@ -8,29 +8,14 @@ import { parseEnvFile, splitWords } from '../../src/core/envfile.js';
 import { validatorArgvFromConfig } from '../../src/domain/launch/relaunch-args.js';
 import { parseLaunchArgv } from '../../src/domain/launch/options.js';
 import { planLaunch, renderValidatorEnv, validatorApp, validatorExtraArgs } from '../../src/domain/launch/plan.js';
-import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/validate.js';
+import { resolveLaunchOptions } from '../../src/domain/launch/validate.js';
 import { renderDryRun } from '../../src/domain/launch/print.js';
-import { tempDir } from '../helpers/tmp.js';
+import { launchUnitWorld } from '../helpers/launch-unit-world.js';
+import { createWallet } from '../helpers/wallet.js';
 
 function world() {
-  const root = tempDir('alphacore-launch-plan-');
-  const repo = path.join(root, 'AlphaCore');
-  fs.mkdirSync(path.join(repo, 'scripts', 'validator', 'process'), { recursive: true });
-  fs.mkdirSync(path.join(repo, '.git'));
-  fs.writeFileSync(path.join(repo, 'scripts', 'validator', 'process', 'start_validator_pm2.sh'), '#!/bin/bash\n');
-  const creds = path.join(root, 'sa.json');
-  fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
-  const home = path.join(root, 'home');
-  const facts = (env: Record<string, string> = {}): LaunchFacts => ({
-    env,
-    home,
-    cwd: root,
-    stateDir: path.join(root, 'home', '.local', 'state', 'alphacore', 'autoupdate'),
-    repoDir: repo,
-    exists: (f) => fs.existsSync(f),
-    readText: (f) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : undefined),
-  });
-  return { root, repo, creds, home, facts };
+  const w = launchUnitWorld('alphacore-launch-plan-');
+  return { ...w, facts: w.factsFor };
 }
 
 const BASE = ['--wallet-name', 'cold', '--hotkey', 'hot', '--netuid', '66', '--network', 'finney'];
@@ -81,12 +66,13 @@ describe('validator env file (DESIGN.md §4.1)', () => {
 
   it('every optional key, flag by flag (local network)', async () => {
     const w = world();
+    createWallet(path.join(w.root, 'w'), 'c', ['h']);
     const o = resolveLaunchOptions(
       await parseLaunchArgv([
         '--wallet-name', 'c', '--hotkey', 'h', '--netuid', '2', '--network', 'local', '--validator-sa', 'x@y.iam.gserviceaccount.com', '--no-autoupdate',
         '--disable-validation-api', '--disable-llm', '--allow-llm-fallback', '--prompt-postprocess', 'minimal', '--tick-seconds', '600',
         '--validator.epoch_slots', '3', '--epoch-slot-index', '1', '--validator.weights_min_tasks_before_emit', '5', '--openai-api-key', 'sk-"$x`',
-        '--http-port', '8123', '--wallet-path', '/w', '--validation-api-endpoint', 'https://api.example:9/',
+        '--http-port', '8123', '--wallet-path', path.join(w.root, 'w'), '--validation-api-endpoint', 'https://api.example:9/',
       ]),
       w.facts(),
     );
@@ -95,7 +81,7 @@ describe('validator env file (DESIGN.md §4.1)', () => {
     const get = (k: string) => lines.find((l) => l.startsWith(`${k}=`));
     expect(get('ALPHACORE_ENV')).toBe('ALPHACORE_ENV="local"');
     expect(get('ALPHACORE_CHAIN_ENDPOINT')).toBe('ALPHACORE_CHAIN_ENDPOINT="ws://127.0.0.1:9944"');
-    expect(get('BT_WALLET_PATH')).toBe('BT_WALLET_PATH="/w"');
+    expect(get('BT_WALLET_PATH')).toBe(`BT_WALLET_PATH="${path.join(w.root, 'w')}"`);
     expect(get('ALPHACORE_HTTP_PORT')).toBe('ALPHACORE_HTTP_PORT="8123"');
     expect(get('ALPHACORE_VALIDATOR_VERSION')).toBe('ALPHACORE_VALIDATOR_VERSION="0.0.0"');
     expect(get('ALPHACORE_VALIDATION_API_ENABLED')).toBe('ALPHACORE_VALIDATION_API_ENABLED="false"');
@@ -146,6 +132,7 @@ describe('auto-update config', () => {
 
   it('round-trips through loadConfig, and relaunching from it gives the same env file and PM2 app', async () => {
     const w = world();
+    createWallet(path.join(w.root, 'wal lets'), 'cold', ['hot']);
     const flags = [
       ...BASE, '--gcp-creds-file', w.creds, '--pm2-namespace', 'ns-1', '--process-name', 'my-validator', '--env-out', path.join(w.root, 'env dir', 'v.env'),
       '--http-port', '8111', '--wallet-path', path.join(w.root, 'wal lets'), '--venv-dir', path.join(w.root, 'venv'), '--profile', 'production',

@@ -7,6 +7,7 @@ import { resolveLaunchOptions, type LaunchFacts } from '../../src/domain/launch/
 import { parseEnvFile } from '../../src/core/envfile.js';
 import { UserError } from '../../src/core/errors.js';
 import { tempDir } from '../helpers/tmp.js';
+import { createWallet, homeWallets } from '../helpers/wallet.js';
 
 const KEY = 'AAAAC3NzaC1lZDI1NTE5AAAAINFK4h44rDOM4l6hFJsBkMcZo8pCNyK/BDwce15+DEzj';
 
@@ -19,6 +20,7 @@ function world() {
   fs.writeFileSync(creds, JSON.stringify({ client_email: 'val@proj.iam.gserviceaccount.com' }));
   fs.writeFileSync(path.join(root, 'allowed_signers'), `owner@subnet namespaces="git" ssh-ed25519 ${KEY}\n`);
   fs.writeFileSync(path.join(root, 'broken_signers'), 'owner@subnet ssh-ed25519\n');
+  createWallet(homeWallets(path.join(root, 'home')), 'cold', ['hot']);
   const facts: LaunchFacts = {
     env: {},
     home: path.join(root, 'home'),

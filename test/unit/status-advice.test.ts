@@ -143,6 +143,26 @@ describe('adviseOn: what to do next', () => {
     expect(advise((f) => (f.gates.api = { endpoint: 'http://127.0.0.1:8888', state: 'unreachable', detail: 'ECONNREFUSED' }))[0]).toMatch(/^info: The Validation API does not answer at http:\/\/127\.0\.0\.1:8888 \(ECONNREFUSED\)/);
   });
 
+  it('a preflight failure the sandbox sudo rule explains names the exact sudoers line and the one-time setup, not "read the log"', () => {
+    const script = '/home/op/AlphaCore/modules/evaluation/validation/sandbox/setup.sh';
+    const rule = `op ALL=(root) NOPASSWD: /usr/bin/bash ${script}`;
+    const failed = (f: Facts) => (f.lastRun = { at: '2026-11-28T11:00:00.000Z', outcome: 'failed', reason: 'preflight' });
+    expect(advise((f) => (failed(f), (f.sandboxSudo = { ok: false, script, rule, detail: 'exit 1: sudo: a password is required' })))).toEqual([
+      'error: The last update run (1h ago) ended failed (preflight): sudo asks for a password to run the sandbox setup (exit 1: sudo: a password is required), which this release needs, so every run stops there (nothing is stopped). ' +
+        `Add this rule with \`sudo visudo -f /etc/sudoers.d/alphacore-sandbox\`: ${rule} (and run the one-time sandbox setup first if it never ran on this machine: sudo bash ${script}), ` +
+        'or set SANDBOX_SETUP=never in the auto-update config and run it yourself after updates that change the sandbox.',
+    ]);
+    // sudo allows it: the cause is elsewhere, the log says which.
+    expect(advise((f) => (failed(f), (f.sandboxSudo = { ok: true, script, rule })))[0]).toMatch(/ended failed \(preflight\): read the log in /);
+  });
+
+  it('installed, but this session cannot reach the user manager: no "reinstall", the reason and the fix', () => {
+    const unreachable = 'this session has no XDG_RUNTIME_DIR (su/sudo -i sessions have none), and /run/user/1000 has no systemd user manager socket of this user';
+    expect(advise((f) => (f.scheduler = { ...f.scheduler, kind: 'unknown', active: false, detail: 'x', unreachable }))[0]).toBe(
+      `warn: The auto-update timer alphacore-autoupdate@alphacore.timer is installed, but this session cannot reach your systemd user manager to tell whether it runs (${unreachable}). Run status from a login session (ssh) of the user, or with XDG_RUNTIME_DIR=/run/user/$(id -u).`,
+    );
+  });
+
   it('most urgent first: errors, then warnings, then notes', () => {
     const levels = adviseOn(
       facts((f) => {

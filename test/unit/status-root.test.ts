@@ -22,7 +22,7 @@ function asRoot(change: (f: Facts) => void = () => undefined): Facts {
   f.asRoot = { user: 'op', uid: 1000, owns: CONFIG, command: COMMAND };
   f.pm2 = { state: 'not-running', detail: 'no PM2 daemon is running for PM2_HOME /root/.pm2', bin: 'pm2', home: '/root/.pm2', processes: [], startup: { user: 'root', configured: false, saved: false } };
   f.scheduler = { kind: 'none', active: false, detail: 'the scheduler is per user and never installed for root; run as the validator user' };
-  f.repo = { dir: '/home/op/AlphaCore', remote: 'origin', branch: 'release', relation: 'unknown', error: "not read as root: the clone belongs to uid 1000, and git run as root refuses another user's repository (safe.directory)" };
+  f.repo = { dir: '/home/op/AlphaCore', remote: 'origin', branch: 'release', relation: 'unknown', notReadAsRoot: true, error: "not read as root: the clone belongs to uid 1000, and git run as root refuses another user's repository (safe.directory)" };
   delete f.lastRun;
   delete f.lastChange;
   change(f);

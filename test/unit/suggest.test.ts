@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { configWarnings } from '../../src/core/config.js';
+import { CONFIG_KEYS } from '../../src/core/config.js';
+import { keyWarnings } from '../../src/core/config-source.js';
 import { editDistance, nearest } from '../../src/core/suggest.js';
 
 describe('did you mean', () => {
@@ -25,7 +26,7 @@ describe('config warnings', () => {
       { key: 'MY_OWN_THING', value: 'x', line: 3 },
       { key: 'NETUID', value: '2', line: 4 },
     ];
-    expect(configWarnings(entries, '/c.env')).toEqual([
+    expect(keyWarnings(entries, '/c.env', CONFIG_KEYS)).toEqual([
       '/c.env:1: unknown key NETWROK (did you mean NETWORK?); it is ignored.',
       '/c.env: NETUID is given 2 times (lines 2, 4); the last one (line 4) wins, as in a shell. Delete the others.',
       '/c.env:3: unknown key MY_OWN_THING; it is ignored.',

@@ -7,14 +7,18 @@ import { journalProblem, type Journal } from '../../src/core/state.js';
 
 const config = {
   file: '/c.env',
-  values: {},
+  given: {},
   namespace: 'alphacore',
+  validatorProcessName: 'validator-h-finney',
+  healthStableMs: 20_000,
+  healthTimeoutMs: 120_000,
   repoDir: '/srv/AlphaCore',
   remote: 'origin',
   branch: 'release',
   roundLockfile: '/tmp/r.lock',
   validationApiEndpoint: 'http://127.0.0.1:8888',
   validatorExtraArgs: [],
+  validationApiExtraArgs: [],
   sandboxSetup: 'auto',
   depsRefresh: 'auto',
 } as unknown as AutoupdateConfig;
@@ -22,10 +26,11 @@ const config = {
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);
 const NOW = Date.parse('2026-01-01T00:00:00Z');
-const flags = { force: false, dryRun: false };
+const flags = { force: false };
 const journal: Journal = { from: A, to: B, phase: 'api', startedAt: '2026-01-01T00:00:00Z', pid: 1 };
 const clean: Facts = { journal: { kind: 'none' }, dirty: [], indexLock: { present: false, path: '/srv/AlphaCore/.git/index.lock', holders: [] } };
-const remote = { head: A, target: B, branch: 'release', localCommits: [], changed: ['modules/requirements.txt'] };
+const observed = { venvs: { sides: {}, fallback: { dir: '/srv/AlphaCore/venv' } }, processes: { names: ['validator-h-finney', 'alphacore-validation-api'] } };
+const remote = { head: A, target: B, branch: 'release', localCommits: [], changed: ['modules/requirements.txt'], ...observed };
 const idle = { gates: { roundLock: { kind: 'absent' as const }, api: { kind: 'idle' as const } } };
 
 describe('decide (pure: facts -> UpdatePlan)', () => {
@@ -40,23 +45,60 @@ describe('decide (pure: facts -> UpdatePlan)', () => {
   it('asks for the diff only once the gates let the update go on (a deferral needs no git diff)', () => {
     const { changed: _changed, ...noDiff } = remote;
     expect(decide({ ...clean, ...noDiff, ...idle }, config, flags, NOW)).toEqual({ kind: 'observe', need: 'changes' });
-    expect(decide({ ...clean, ...noDiff, ...idle }, config, { ...flags, dryRun: true }, NOW)).toEqual({ kind: 'observe', need: 'changes' });
     const live = { gates: { roundLock: { kind: 'live' as const, detail: 'round 7' } } };
     expect(decide({ ...clean, ...noDiff, ...live }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'deferred', reason: 'round-active' } });
     expect(decide({ ...clean, ...noDiff, head: A, target: A }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'up-to-date' } });
   });
 
-  it('a dry run with a journal answers would-recover and acts on nothing', () => {
-    const plan = decide({ journal: { kind: 'valid', journal } }, config, { ...flags, dryRun: true }, NOW);
-    expect(plan).toMatchObject({ kind: 'done', decision: { outcome: 'would-recover' }, from: A, to: B });
-    expect(decide({ journal: { kind: 'valid', journal } }, config, flags, NOW)).toMatchObject({ kind: 'recover' });
+  it('a journal plans its recovery: the rollback to its "from" commit, step by step', () => {
+    const valid = { journal: { kind: 'valid' as const, journal } };
+    expect(decide(valid, config, flags, NOW)).toEqual({ kind: 'observe', need: 'changes' });
+    expect(decide({ ...valid, changed: [] }, config, flags, NOW)).toEqual({ kind: 'observe', need: 'venvs' });
+    const plan = decide({ ...valid, changed: [], venvs: observed.venvs }, config, flags, NOW);
+    expect(plan).toMatchObject({ kind: 'recover', journal, steps: { journal } });
+    if (plan.kind !== 'recover') throw new Error('not a recovery');
+    expect(plan.steps.finish).toBeUndefined();
+    expect(plan.steps.rollback.steps.map((s) => s.step)).toEqual(['reset', 'api', 'validator', 'health']);
+    expect(plan.steps.rollback.steps[0]).toEqual({ step: 'reset', commit: A });
+    const inHealth = decide({ journal: { kind: 'valid', journal: { ...journal, phase: 'health' } }, changed: [], venvs: observed.venvs }, config, flags, NOW);
+    expect(inHealth).toMatchObject({ kind: 'recover', steps: { finish: { step: 'health', process: 'validator-h-finney' } } });
+  });
+
+  it('a swap plan names every step: venvs to prepare or reuse, the stop, the reset, setup, starts, health', () => {
+    const dir = (kind: string, c: string) => `/home/op/.local/share/alphacore/venvs/${kind}-${c}`;
+    const venvs = {
+      sides: { [B]: { validator: { dir: dir('validator', 'b'), complete: false }, api: { dir: dir('api', 'b'), complete: true } }, [A]: { validator: { dir: dir('validator', 'a'), complete: true }, api: { dir: dir('api', 'a'), complete: true } } },
+      fallback: { dir: '/srv/AlphaCore/venv' },
+    };
+    const plan = decide({ ...clean, ...remote, ...idle, venvs, changed: ['modules/requirements.txt', 'modules/evaluation/validation/sandbox/x'] }, config, flags, NOW);
+    if (plan.kind !== 'swap') throw new Error(`not a swap: ${plan.kind}`);
+    expect(plan.steps.venvs).toEqual([
+      { step: 'venv', side: 'to', kind: 'validator', commit: B, dir: dir('validator', 'b'), action: 'prepare' },
+      { step: 'venv', side: 'to', kind: 'api', commit: B, dir: dir('api', 'b'), action: 'reuse' },
+      { step: 'venv', side: 'from', kind: 'validator', commit: A, dir: dir('validator', 'a'), action: 'reuse' },
+      { step: 'venv', side: 'from', kind: 'api', commit: A, dir: dir('api', 'a'), action: 'reuse' },
+    ]);
+    expect(plan.steps.stop).toEqual({ step: 'stop', namespace: 'alphacore', processes: ['validator-h-finney', 'alphacore-validation-api'] });
+    // A prepared validator venv was filled before the stop: no dependency refresh between stop and start.
+    expect(plan.steps.forward.steps.map((s) => s.step)).toEqual(['reset', 'sandbox', 'api', 'validator', 'health']);
+    expect(plan.steps.forward.steps).toContainEqual({ step: 'sandbox', argv: ['sudo', '-n', 'bash', '/srv/AlphaCore/modules/evaluation/validation/sandbox/setup.sh'], timeoutMs: 8 * 60_000 });
+    expect(plan.steps.forward.steps).toContainEqual({ step: 'validator', process: 'validator-h-finney', namespace: 'alphacore', venvDir: dir('validator', 'b'), env: { PIP_NO_INDEX: '1' } });
+    const api = plan.steps.forward.steps.find((s) => s.step === 'api');
+    expect(api).toMatchObject({ argv: ['bash', '/srv/AlphaCore/scripts/validator/process/launch_validation_api.sh', '--pm2-namespace', 'alphacore', '--venv-dir', dir('api', 'b')], waitFor: 'http://127.0.0.1:8888/validate/active' });
+    expect(plan.steps.rollback.steps[0]).toEqual({ step: 'reset', commit: A });
+    // Without prepared venvs (no requirements file) the configured venv's pip refreshes the dependencies.
+    const bare = decide({ ...clean, ...remote, ...idle }, config, flags, NOW);
+    if (bare.kind !== 'swap') throw new Error('not a swap');
+    expect(bare.steps.venvs).toEqual([]);
+    expect(bare.steps.forward.steps).toContainEqual({ step: 'deps', argv: ['/srv/AlphaCore/venv/bin/pip', 'install', '--disable-pip-version-check', '-r', '/srv/AlphaCore/modules/requirements.txt'], timeoutMs: 10 * 60_000 });
   });
 
   it('a failed rollback is retried by the next three runs, then after its backoff (4, 8 ... 30 min), or now with --force', () => {
     const failed = { ...journal, rollbackFailed: true, attempts: 1, nextRetryAt: new Date(NOW + 60_000).toISOString() };
     expect(decide({ journal: { kind: 'valid', journal: failed } }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'failed', reason: 'rollback-failed' } });
-    expect(decide({ journal: { kind: 'valid', journal: failed } }, config, { ...flags, force: true }, NOW)).toMatchObject({ kind: 'recover' });
-    expect(decide({ journal: { kind: 'valid', journal: failed } }, config, flags, NOW + 61_000)).toMatchObject({ kind: 'recover' });
+    const seen = { changed: [], venvs: observed.venvs };
+    expect(decide({ journal: { kind: 'valid', journal: failed }, ...seen }, config, { ...flags, force: true }, NOW)).toMatchObject({ kind: 'recover' });
+    expect(decide({ journal: { kind: 'valid', journal: failed }, ...seen }, config, flags, NOW + 61_000)).toMatchObject({ kind: 'recover' });
     expect([1, 2, 3, 4, 5, 6, 7].map((n) => rollbackRetryDelayMs(n) / 60_000)).toEqual([0, 0, 0, 4, 8, 16, 30]);
     expect(rollbackRetryDelayMs(20) / 60_000).toBe(30);
   });

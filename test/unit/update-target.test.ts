@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseTarget, requestedRev } from '../../src/commands/update/target.js';
-import { validateConfig } from '../../src/core/config.js';
+import { readConfig } from '../../src/core/config.js';
+import { shellQuote } from '../../src/core/envfile.js';
 
 const TIP = 'a'.repeat(40);
 const OLD = 'b'.repeat(40);
@@ -41,14 +42,15 @@ describe('chooseTarget', () => {
 });
 
 describe('PIN in the config', () => {
-  const paths = { lock: (ns: string) => `/tmp/${ns}.lock` };
+  const paths = { lock: (ns: string) => `/tmp/${ns}.lock`, home: '/home/op' };
   const values = { NETWORK: 'test', WALLET_NAME: 'w', WALLET_HOTKEY: 'h', NETUID: '1', REPO_DIR: '/', PM2_NAMESPACE: 'alphacore' } as const;
   const env = { GOOGLE_OAUTH_ACCESS_TOKEN: 'token-value' };
   it('holds a sha, full or abbreviated', () => {
     // REPO_DIR=/ is no git clone: only the PIN problem matters here.
     const load = (pin: string) => {
       try {
-        return validateConfig('/cfg', { ...values, PIN: pin }, [], env, paths).pin;
+        const text = Object.entries({ ...values, PIN: pin }).map(([k, v]) => `${k}=${shellQuote(v)}`).join('\n');
+        return readConfig({ file: '/cfg', env, paths, text }, 'strict').pin;
       } catch (error) {
         return (error as Error).message;
       }

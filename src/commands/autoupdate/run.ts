@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../../core/context.js';
-import { DEFAULTS, loadConfig, namespaceOf } from '../../core/config.js';
-import { parseEnvFile } from '../../core/envfile.js';
+import { DEFAULTS, readConfig } from '../../core/config.js';
 import { Problems, UserError } from '../../core/errors.js';
 import { intervalProblem } from '../../core/interval.js';
 import { schedulerBackend } from '../../scheduler/backend.js';
@@ -21,16 +20,17 @@ export interface AutoupdateFlags {
 
 const DEFAULT_INTERVAL = '2m';
 
-/** The namespace a given config file names (PM2_NAMESPACE), read without validating the rest. */
+/**
+ * The namespace a given config file names (PM2_NAMESPACE), read in salvage mode: a bad
+ * line elsewhere does not stop `disable` or `status`, and `enable` validates the whole
+ * file below. The file alone decides: the timer runs without this shell's environment.
+ */
 function configNamespace(ctx: Context, file: string): string | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const values = Object.fromEntries(parseEnvFile(text, { source: file, home: ctx.paths.home }).map((e) => [e.key, e.value]));
-  return namespaceOf(values);
+  const reading = readConfig({ file, env: {}, paths: ctx.paths }, 'salvage');
+  if (reading.found !== 'read') return undefined;
+  const wrong = reading.keyProblems.get('PM2_NAMESPACE');
+  if (wrong) throw new UserError(wrong.join('\n'), { hint: 'Fix PM2_NAMESPACE in the config (the namespace is part of file and PM2 names), or pass --namespace with a config of that namespace.' });
+  return reading.config.namespace;
 }
 
 /** --namespace and --config decide each other when only one is given; both must agree. */
@@ -125,7 +125,7 @@ export async function runAutoupdate(ctx: Context, flags: AutoupdateFlags): Promi
   const { configHasRepoDir, findBashUpdaters } = await import('../../scheduler/takeover.js');
   const repoDir = configHasRepoDir(ctx, configFile) ? undefined : (await findBashUpdaters(ctx, { namespace, configFile })).repo;
   // The same validation every timer run does: better to fail now than every 2 minutes.
-  loadConfig(configFile, ctx.env, { repoDir }, ctx.paths);
+  readConfig({ file: configFile, env: ctx.env, overrides: { repoDir }, paths: ctx.paths }, 'strict');
   const report = await installScheduler(ctx, {
     namespace,
     configFile,

@@ -17,6 +17,9 @@ import { schedulerBackend } from '../../scheduler/backend.js';
 import { inspectVenv } from '../../domain/launch/venv.js';
 import { guardNamespaceQuietly, probePm2Quietly } from '../../domain/launch/pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
+import { sandboxSudoWarning } from '../../domain/launch/sandbox-note.js';
+import { installLogrotate, LOGROTATE_MODULE, logrotateCommands } from '../../domain/pm2-logs.js';
+import { openPm2 } from '../../adapters/pm2.js';
 
 export { parseLaunchArgv } from '../../domain/launch/options.js';
 import { ecosystemOf, factsFor, refuseRootLaunch, repoOf, versionOf } from '../../domain/launch/relaunch.js';
@@ -29,6 +32,18 @@ function keptEntries(ctx: Context, file: string): [string, string][] {
   const seen = new Map<string, string>();
   for (const e of parseEnvFile(text, { source: file, home: ctx.paths.home })) if (!managed.has(e.key)) seen.set(e.key, e.value);
   return [...seen];
+}
+
+/** Warnings about what the updater will need later, for the dry run and the real run alike. */
+async function laterWarnings(ctx: Context, plan: LaunchPlan, kept: readonly [string, string][]): Promise<string[]> {
+  const sandbox = await sandboxSudoWarning(ctx, plan, kept);
+  return sandbox ? [sandbox] : [];
+}
+
+/** --pm2-logrotate, after the validator runs: PM2's own log rotation, in the operator's PM2. */
+async function pm2Logrotate(ctx: Context, write: (text: string) => void): Promise<void> {
+  const installed = (await openPm2(ctx).list()).some((p) => p.name === LOGROTATE_MODULE);
+  for (const line of await installLogrotate(ctx, installed)) write(`${line}\n`);
 }
 
 async function dryRunFacts(ctx: Context, plan: LaunchPlan): Promise<DryRunFacts> {
@@ -77,12 +92,15 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
       autoupdateConfigPath: configPath,
       keptConfigEntries: kept,
       ecosystem: ecosystemOf(options.repoDir),
-      health: launchHealth(ctx.env, kept),
+      health: launchHealth({ file: configPath, env: ctx.env, paths: ctx.paths }),
     });
     if (options.dryRun) {
       // The same refusal as the real run (apply.ts preflight), before any plan is shown.
       await guardNamespaceQuietly(ctx, plan.pm2App, options.replace);
-      const facts = await dryRunFacts(ctx, plan);
+      const rotation = args.pm2Logrotate
+        ? [`PM2 log rotation (--pm2-logrotate): would run ${logrotateCommands(false).join('; ')} (the install is skipped when ${LOGROTATE_MODULE} runs already; it downloads the module from the npm registry).`]
+        : [];
+      const facts = { ...(await dryRunFacts(ctx, plan)), notes: [...rotation, ...(await laterWarnings(ctx, plan, kept))] };
       ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
       return 0;
     }
@@ -90,6 +108,8 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     log.attach(ctx.paths.log(options.namespace), LAUNCH_LOG_MAX_BYTES, plan.secrets);
     try {
       const result = await applyPlan({ ...ctx, stdout: (text) => log.write(text) }, plan, 'launch', log);
+      for (const warning of await laterWarnings(ctx, plan, kept)) log.write(`${warning}\n`);
+      if (args.pm2Logrotate) await pm2Logrotate(ctx, (text) => log.write(text));
       if (args.json) ctx.stdout(resultJson(plan, result, messages));
     } finally {
       log.close();

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { configValues, DEFAULTS, type ConfigKey } from '../../core/config.js';
+import { DEFAULTS, readConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { checkNamespace } from '../../scheduler/spec.js';
 import { pm2Processes } from '../../domain/pm2-processes.js';
@@ -19,19 +18,17 @@ interface Source {
   note?: string;
 }
 
-/** The config's process names (VALIDATION_PROCESS_NAME, VALIDATOR_PROCESS_NAME), as update and status name them. */
+/**
+ * The config's process names (VALIDATION_PROCESS_NAME, VALIDATOR_PROCESS_NAME), as update
+ * and status name them; read in salvage mode: a config with a bad line still names them.
+ */
 function processNames(ctx: Context, namespace: string): { names: string[]; configFile: string; found: boolean } {
   const configFile = ctx.paths.autoupdateConfig(namespace);
-  let text: string;
-  try {
-    text = fs.readFileSync(configFile, 'utf8');
-  } catch {
-    return { names: [], configFile, found: false };
-  }
-  const { values } = configValues(text, configFile, ctx.env, {}, ctx.paths.home);
-  const get = (key: ConfigKey) => values[key] || undefined;
-  const validator = get('VALIDATOR_PROCESS_NAME') ?? (get('WALLET_HOTKEY') && get('NETWORK') ? `validator-${get('WALLET_HOTKEY')}-${get('NETWORK')}` : undefined);
-  return { names: [get('VALIDATION_PROCESS_NAME') ?? DEFAULTS.VALIDATION_PROCESS_NAME, ...(validator ? [validator] : [])], configFile, found: true };
+  const { found, config, given } = readConfig({ file: configFile, env: ctx.env, paths: ctx.paths }, 'salvage');
+  if (found !== 'read') return { names: [], configFile, found: false };
+  // The default validator name needs the hotkey and the network; without them it is unknown.
+  const validator = given.has('VALIDATOR_PROCESS_NAME') || (config.walletHotkey && config.network) ? [config.validatorProcessName] : [];
+  return { names: [config.validationProcessName, ...validator], configFile, found: true };
 }
 
 async function sources(ctx: Context, namespace: string): Promise<Source[]> {

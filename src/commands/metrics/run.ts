@@ -7,7 +7,7 @@ import { UserError } from '../../core/errors.js';
 import { emptyMetrics, normalizeMetrics, renderMetrics } from '../../core/metrics.js';
 import { readState } from '../../core/state.js';
 import { checkNamespace } from '../../scheduler/spec.js';
-import { salvageConfig } from '../../domain/metrics-publish.js';
+import { salvageTarget } from '../../domain/metrics-publish.js';
 
 export interface MetricsFlags {
   namespace?: string;
@@ -25,7 +25,7 @@ export function runMetrics(ctx: Context, flags: MetricsFlags): number {
   checkNamespace(namespace);
   if (flags.config !== undefined) {
     if (!fs.existsSync(flags.config)) throw new UserError(`--config: ${flags.config} does not exist.`, { hint: 'Pass the auto-update config that `alphacore launch` wrote, or --namespace NS.' });
-    const salvaged = salvageConfig(ctx, flags.config);
+    const salvaged = salvageTarget(ctx, flags.config);
     if (!salvaged) throw new UserError(`--config: cannot tell the namespace of ${flags.config} (no valid PM2_NAMESPACE, and the file is not named <namespace>.env).`, { hint: 'Pass --namespace NS instead.' });
     namespace = salvaged.namespace;
   }

@@ -4,6 +4,8 @@ import { ADVICE } from '../../domain/signatures.js';
 import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
 import type { Advice, StatusReport } from './report.js';
+import { sandboxSudoFix } from '../../domain/sandbox-sudo.js';
+import { formatBytes, LOGS_HINT_BYTES, logrotateCommands } from '../../domain/pm2-logs.js';
 
 type Facts = Omit<StatusReport, 'advice'>;
 
@@ -22,6 +24,9 @@ const updateCmd = (f: Facts, extra = '') => `alphacore update --config ${f.confi
 
 function pm2Advice(f: Facts, out: Advice[]): void {
   const { pm2 } = f;
+  if (pm2.logs && !pm2.logs.rotated && pm2.logs.bytes > LOGS_HINT_BYTES) {
+    out.push({ level: 'warn', text: `The PM2 logs of namespace ${f.namespace} take ${formatBytes(pm2.logs.bytes)} and grow without limit. Rotate them the PM2 way (needs the npm registry once): ${logrotateCommands(false).join(' && ')} (or rerun alphacore launch with --pm2-logrotate).` });
+  }
   if (pm2.state === 'not-running') {
     // The updater restores only a namespace its last run saw running (docs/update-cycle.md).
     const update = f.config.state === 'ok' ? `An update run restores the namespace it last saw running (now: ${updateCmd(f)}); otherwise restore` : 'Restore';
@@ -63,6 +68,9 @@ function schedulerAdvice(f: Facts, out: Advice[]): void {
   if (f.config.state === 'missing') return; // launch installs the scheduler too
   if (s.kind === 'none') {
     out.push({ level: 'warn', text: `No auto-update timer or crontab line for namespace ${ns}: updates never run. Install it: alphacore autoupdate enable --namespace ${ns}` });
+  } else if (s.kind === 'unknown' && s.unreachable) {
+    // Installed, but this session cannot reach the user manager: not a reason to reinstall.
+    out.push({ level: 'warn', text: `The auto-update timer ${s.unit ?? ''} is installed, but this session cannot reach your systemd user manager to tell whether it runs (${s.unreachable}). Run status from a login session (ssh) of the user, or with XDG_RUNTIME_DIR=/run/user/$(id -u).` });
   } else if (s.kind === 'unknown') {
     out.push({ level: 'warn', text: `Could not tell whether the auto-update timer is installed (${s.detail}). Check: alphacore autoupdate status --namespace ${ns}` });
   } else if (s.kind === 'cron' && s.cronDaemon === 'not-running') {
@@ -141,7 +149,9 @@ function updateAdvice(f: Facts, out: Advice[]): void {
         : last.reason === 'restore'
           ? ` The namespace is down and restoring it failed; the next runs retry it (at once three times, then after 4, 8 ... 30 min). To retry now: ${updateCmd(f, ' --force')}`
           : '';
-    out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: read the log${log}.${fix}` });
+    const sudo = last.reason === 'preflight' && f.sandboxSudo && !f.sandboxSudo.ok ? f.sandboxSudo : undefined;
+    const what = sudo ? `sudo asks for a password to run the sandbox setup (${sudo.detail}), which this release needs, so every run stops there (nothing is stopped). ${sandboxSudoFix(sudo)}` : `read the log${log}.${fix}`;
+    out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: ${what}` });
   }
 }
 
@@ -159,13 +169,16 @@ function configAndRepoAdvice(f: Facts, out: Advice[]): void {
   }
   const r = f.repo;
   // As root another user's clone is not read on purpose: the root line says why.
-  if (r.error && r.dir && !(f.asRoot && r.error.startsWith('not read as root'))) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
+  if (r.error && r.dir && !(f.asRoot && r.notReadAsRoot)) out.push({ level: 'warn', text: `Cannot read the deploy clone ${r.dir}: ${r.error}.` });
   if (r.pin) {
     const at = r.head?.sha.startsWith(r.pin.toLowerCase()) ? 'HEAD is there' : `HEAD is at ${short(r.head?.sha)}; the next update run goes to the pin`;
     out.push({ level: 'info', text: `Pinned: PIN=${short(r.pin)} in ${f.config.file} keeps this host on that commit whatever ${r.remote}/${r.branch} does (${at}). A fleet rollout sets it; remove the line to follow the branch again.` });
   } else if (r.relation === 'update-available' && f.signatures?.holds !== false && !f.journal && !f.deferral?.overdue && !f.quarantine.some((q) => q.sha === r.target?.sha)) {
     // (update refuses root: as root, the scheduler seen is root's, and the command is the user's.)
-    const next = f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
+    const held = f.restartWait?.sha === r.target?.sha ? f.restartWait : undefined;
+    const next = held
+      ? `it waits for the validator's restart budget (RESTART_POLICY=coalesce) until ${held.until}; to deploy it now (the validator then warms up again): ${updateCmd(f, ' --force')}`
+      : f.asRoot ? "an update run as the validator's user deploys it." : f.scheduler.active ? 'the next update run deploys it once the gates allow.' : `deploy it with: ${updateCmd(f)}`;
     out.push({ level: 'info', text: `${r.remote}/${r.branch} is at ${short(r.target?.sha)} (as of the last fetch), HEAD at ${short(r.head?.sha)}; ${next}` });
   }
 }

@@ -4,8 +4,11 @@ import { readHistory, readState, type UpdateState } from '../../core/state.js';
 import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
 import { rootView } from './root-view.js';
+import { checkSandboxSudo } from '../../domain/sandbox-sudo.js';
+import { userName } from '../../scheduler/spec.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
 import type { DeferralView, Pm2View, StatusReport } from './report.js';
+import { probeWeights } from './weights-view.js';
 
 function readStateSafely(file: string, now: Date): UpdateState {
   try {
@@ -71,6 +74,14 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
       )
     : undefined;
 
+  // A preflight failure is most often the sandbox's sudo rule: ask sudo the update's question (no password, runs nothing).
+  const sandboxSudo = state.lastRun?.reason === 'preflight' && view.repoDir && !asRoot
+    ? within(BUDGET_MS.scheduler, (async () => checkSandboxSudo(ctx, view.repoDir!, (await userName(ctx)) ?? '<user>'))(), () => undefined)
+    : undefined;
+  // The validator's own log: PM2's path for it once PM2 answered, else pm2.config.js's.
+  const weights = pm2.then((p) => probeWeights(ctx, view.repoDir, view.validatorProcessName, p.processes.find((x) => x.name === view.validatorProcessName)?.outLog));
+  const wait = state.restartWait && state.lastRun?.reason === 'restart-budget' ? state.restartWait : undefined;
+
   const change = lastChange(ctx.paths.history(ns));
   let deferral: DeferralView | undefined;
   if (state.deferral?.since) {
@@ -93,6 +104,11 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(state.configError ? { configError: state.configError } : {}),
     ...(signatures ? { signatures: await signatures } : {}),
     ...(asRoot ? { asRoot } : {}),
+    weights: await weights,
+    restartPolicy: view.restartPolicy ?? 'prompt',
+    ...(wait ? { restartWait: { sha: wait.sha, since: wait.since, until: wait.until, detail: wait.detail } } : {}),
   };
+  const sudo = await sandboxSudo;
+  if (sudo) partial.sandboxSudo = sudo;
   return { ...partial, advice: adviseOn(partial) };
 }

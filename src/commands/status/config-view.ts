@@ -1,7 +1,5 @@
-import fs from 'node:fs';
-import { DEFAULTS, namespaceOf, scanConfig, validateConfig, type ConfigKey } from '../../core/config.js';
+import { readConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
-import { parseDurationMs } from '../../core/duration.js';
 import { UserError } from '../../core/errors.js';
 import type { SignatureSettings } from '../../core/signature-config.js';
 import type { ConfigSummary } from './report.js';
@@ -28,73 +26,51 @@ export interface ConfigView {
   signatures?: SignatureSettings;
   /** PIN (DESIGN.md §13): the commit the updater keeps this host on. */
   pin?: string;
+  /** RESTART_POLICY of a valid config (DESIGN.md §14). */
+  restartPolicy?: 'prompt' | 'coalesce';
 }
-
-const HOUR = 3_600_000;
 
 /**
  * `--config FILE` names the file; else the namespace's default config. A file that
  * cannot be read is a UserError (exit 2), as for every command; a missing default file
- * means launch never ran for this namespace (not an error here). A file with lines that
- * do not parse is shown as invalid, with those lines, like one that fails validation:
- * status reports what every update run will stop on.
+ * means launch never ran for this namespace (not an error here). The config is read in
+ * salvage mode: a file with lines that do not parse or values that fail validation is
+ * shown as invalid, with those problems (what every update run will stop on), and the
+ * rest still comes from it, each wrong value replaced by its default.
  */
 export function readConfigView(ctx: Context, options: { config?: string; namespace: string }): ConfigView {
   const file = options.config ?? ctx.paths.autoupdateConfig(options.namespace);
-  let text: string | undefined;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (options.config !== undefined || code !== 'ENOENT') {
-      throw new UserError(code === 'ENOENT' ? `--config: ${file} does not exist.` : `cannot read the auto-update config ${file} (${code}).`, {
-        hint: 'Pass the auto-update config that `alphacore launch` wrote, or --namespace NS for ~/.config/alphacore/autoupdate/NS.env.',
-      });
-    }
+  const reading = readConfig({ file, env: ctx.env, paths: ctx.paths }, 'salvage');
+  if (reading.found === 'unreadable' || (reading.found === 'missing' && options.config !== undefined)) {
+    throw new UserError(reading.found === 'missing' ? `--config: ${file} does not exist.` : `cannot read the auto-update config ${file} (${reading.readError}).`, {
+      hint: 'Pass the auto-update config that `alphacore launch` wrote, or --namespace NS for ~/.config/alphacore/autoupdate/NS.env.',
+    });
   }
-
-  const { values, unknown, warnings, problems } = scanConfig(text ?? '', file, ctx.env, {}, ctx.paths.home);
-  let summary: ConfigSummary = { file, state: text === undefined ? 'missing' : 'ok', problems: [], ...(warnings.length ? { warnings } : {}) };
-  if (text !== undefined && problems.length > 0) {
-    // Validation would only add noise about keys on the lines that did not parse.
-    summary = { ...summary, state: 'invalid', problems };
-  } else if (text !== undefined) {
-    try {
-      const config = validateConfig(file, values, unknown, ctx.env, ctx.paths, warnings);
-      return {
-        summary,
-        namespace: config.namespace,
-        repoDir: config.repoDir,
-        remote: config.remote,
-        branch: config.branch,
-        apiEndpoint: config.validationApiEndpoint,
-        roundLockfile: config.roundLockfile,
-        roundLockMaxAgeMs: config.roundLockMaxAgeMs,
-        maxDeferralMs: config.maxDeferralMs,
-        validatorProcessName: config.validatorProcessName,
-        validationProcessName: config.validationProcessName,
-        ...(config.signatures ? { signatures: config.signatures } : {}),
-        ...(config.pin ? { pin: config.pin } : {}),
-      };
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      summary = { ...summary, state: 'invalid', problems: error.problems.length > 0 ? error.problems : [error.message] };
-    }
-  }
-  const get = (key: ConfigKey): string | undefined => values[key] || undefined;
-  const span = (key: 'ROUND_LOCK_MAX_AGE' | 'MAX_DEFERRAL') => parseDurationMs(get(key) ?? DEFAULTS[key]) || 6 * HOUR;
+  const { config, warnings, problems, given } = reading;
+  const missing = reading.found === 'missing';
+  const summary: ConfigSummary = {
+    file,
+    state: missing ? 'missing' : problems.length > 0 ? 'invalid' : 'ok',
+    problems,
+    ...(warnings.length ? { warnings } : {}),
+  };
+  const valid = summary.state === 'ok';
   return {
     summary,
     // Without a file the namespace is the one asked for; a file names its own.
-    namespace: text === undefined ? options.namespace : namespaceOf(values),
-    repoDir: get('REPO_DIR'),
-    remote: get('REMOTE') ?? DEFAULTS.REMOTE,
-    branch: get('BRANCH') ?? DEFAULTS.BRANCH,
-    apiEndpoint: (get('VALIDATION_API_ENDPOINT') ?? DEFAULTS.VALIDATION_API_ENDPOINT).replace(/\/+$/, ''),
-    roundLockfile: get('VALIDATOR_ROUND_LOCKFILE') ?? DEFAULTS.VALIDATOR_ROUND_LOCKFILE,
-    roundLockMaxAgeMs: span('ROUND_LOCK_MAX_AGE'),
-    maxDeferralMs: span('MAX_DEFERRAL'),
-    validatorProcessName: get('VALIDATOR_PROCESS_NAME') ?? (get('WALLET_HOTKEY') && get('NETWORK') ? `validator-${get('WALLET_HOTKEY')}-${get('NETWORK')}` : undefined),
-    validationProcessName: get('VALIDATION_PROCESS_NAME') ?? DEFAULTS.VALIDATION_PROCESS_NAME,
+    namespace: missing ? options.namespace : config.namespace,
+    ...(given.has('REPO_DIR') ? { repoDir: config.repoDir } : {}),
+    remote: config.remote,
+    branch: config.branch,
+    apiEndpoint: config.validationApiEndpoint,
+    roundLockfile: config.roundLockfile,
+    roundLockMaxAgeMs: config.roundLockMaxAgeMs,
+    maxDeferralMs: config.maxDeferralMs,
+    // The default name needs the hotkey and the network; without them it is unknown.
+    ...(given.has('VALIDATOR_PROCESS_NAME') || (config.walletHotkey && config.network) ? { validatorProcessName: config.validatorProcessName } : {}),
+    validationProcessName: config.validationProcessName,
+    ...(valid && config.signatures ? { signatures: config.signatures } : {}),
+    ...(valid && config.pin ? { pin: config.pin } : {}),
+    ...(valid ? { restartPolicy: config.restart.policy } : {}),
   };
 }

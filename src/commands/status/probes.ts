@@ -12,6 +12,7 @@ import { escapeControl } from '../../core/errors.js';
 import { userName } from '../../scheduler/spec.js';
 import { inspectRoundLock, probeApi } from '../../domain/gates.js';
 import type { ApiView, CommitView, Pm2StartupView, Pm2View, RepoView, RoundLockView } from './report.js';
+import { pm2Logs } from '../../domain/pm2-logs.js';
 
 /**
  * The probes of `status`. Each answers within its budget and never throws: a probe
@@ -23,13 +24,13 @@ export const BUDGET_MS = { api: 1000, pm2: 1500, git: 1500, scheduler: 1500 } as
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** Resolves with `fallback(why)` when `work` fails or has not settled within `ms`. */
-export async function within<T>(ms: number, work: Promise<T>, fallback: (why: string) => T): Promise<T> {
+export async function within<T>(ms: number, work: Promise<T>, fallback: (why: string, late: boolean) => T): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+    timer = setTimeout(() => resolve(fallback(`no answer within ${(ms / 1000).toFixed(1)} s`, true)), ms);
   });
   try {
-    return await Promise.race([work.catch((error: unknown) => fallback(message(error))), late]);
+    return await Promise.race([work.catch((error: unknown) => fallback(message(error), false)), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -51,7 +52,7 @@ export async function probeRepo(ctx: Context, dir: string | undefined, remote: s
   if (owner !== 0) {
     // git refuses another user's clone to root ("dubious ownership"), rightly: that user's
     // .git/config could run programs as root. status does not override it.
-    return { ...base, error: `not read as root: the clone belongs to ${userNameOf(owner) ?? 'the user'} (uid ${owner}), and git run as root refuses another user's repository (safe.directory)` };
+    return { ...base, notReadAsRoot: true, error: `not read as root: the clone belongs to ${userNameOf(owner) ?? 'the user'} (uid ${owner}), and git run as root refuses another user's repository (safe.directory)` };
   }
   const git = openGit(dir, ctx.env, BUDGET_MS.git);
   const fetchHead = path.join(dir, '.git', 'FETCH_HEAD');
@@ -82,7 +83,7 @@ export async function probeApiView(endpoint: string): Promise<ApiView> {
   // The outer deadline only catches a probe that is itself late (e.g. a slow module load
   // on a loaded machine): it says what the probe's own timeout says, so the answer does
   // not depend on which of the two fires first.
-  const late = (why: string) => ({ kind: 'unreachable' as const, detail: why.startsWith('no answer within') ? `no answer within ${BUDGET_MS.api} ms` : why });
+  const late = (why: string, timedOut: boolean) => ({ kind: 'unreachable' as const, detail: timedOut ? `no answer within ${BUDGET_MS.api} ms` : why });
   const api = await within(BUDGET_MS.api + 200, probeApi(endpoint, BUDGET_MS.api), late);
   if (api.kind === 'busy') return { endpoint, state: 'busy', jobs: api.jobs };
   if (api.kind === 'idle') return { endpoint, state: 'idle' };
@@ -126,8 +127,9 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
   if ('detail' in listed) return { state: 'unknown', detail: listed.detail, ...base };
   try {
     const nowMs = ctx.now().getTime();
-    const processes = listed.list()
-      .filter((p) => p.namespace === namespace)
+    const all = listed.list();
+    const mine = all.filter((p) => p.namespace === namespace);
+    const processes = mine
       .map((p) => ({
         name: p.name,
         pmId: p.pmId,
@@ -135,8 +137,9 @@ export async function probePm2(ctx: Context, namespace: string): Promise<Pm2View
         pid: p.pid,
         restarts: p.restarts,
         ...(p.status === 'online' && p.uptimeSince ? { uptimeMs: Math.max(0, nowMs - p.uptimeSince) } : {}),
+        ...(p.outLog ? { outLog: p.outLog } : {}),
       }));
-    return { state: 'ok', ...base, processes };
+    return { state: 'ok', ...base, processes, logs: pm2Logs(mine, all) };
   } catch (error) {
     return { state: 'unknown', detail: message(error), ...base };
   }

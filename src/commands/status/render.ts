@@ -3,6 +3,8 @@ import { roughDuration } from './age.js';
 import { configErrorLines } from '../../core/state.js';
 import { rollbackFailed } from './advice.js';
 import type { CommitSignatureView, CommitView, SignaturesView, StatusReport } from './report.js';
+import { formatBytes, LOGS_HINT_BYTES } from '../../domain/pm2-logs.js';
+import { weightsText } from './weights-view.js';
 
 /** Colours for the screen; `plain` when stdout is not a TTY or NO_COLOR is set. */
 export interface Paint {
@@ -108,6 +110,11 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   row('API', `${apiState}${api.detail ? ` (${api.detail})` : ''} ${paint.dim(api.endpoint)}`);
 
   renderPm2(r, paint, row);
+  if (r.weights) {
+    const w = weightsText(r.weights, nowMs);
+    const wait = r.restartWait ? [paint.warn(`release ${short(r.restartWait.sha)} waits (RESTART_POLICY=coalesce) until ${isoSeconds(r.restartWait.until)} (${rel(r.restartWait.until)}): ${r.restartWait.detail}`)] : [];
+    row('Weights', w.level === 'ok' ? paint.ok(w.text) : w.level === 'warn' ? paint.warn(w.text) : paint.bad(w.text), ...wait);
+  }
 
   const j = r.journal;
   const failedRollback = rollbackFailed(r);
@@ -180,6 +187,10 @@ function renderPm2(r: StatusReport, paint: Paint, row: (label: string, value: st
     const busy = r.journal?.running && pm2.processes.some((p) => p.status !== 'online') ? ` ${paint.warn('(stopped by the update in progress)')}` : '';
     const count = `${pm2.processes.length} process${pm2.processes.length === 1 ? '' : 'es'} in namespace ${r.namespace}${busy}`;
     row('PM2', count, ...table.map(format));
+  }
+  if (pm2.logs && pm2.logs.files > 0) {
+    const rotation = pm2.logs.rotated ? paint.dim('(rotated by pm2-logrotate)') : pm2.logs.bytes > LOGS_HINT_BYTES ? paint.warn('(not rotated)') : paint.dim('(not rotated)');
+    row('PM2 logs', `${formatBytes(pm2.logs.bytes)} in ${pm2.logs.files} file${pm2.logs.files === 1 ? '' : 's'} ${rotation}`);
   }
   const st = pm2.startup;
   const startup =

@@ -1,5 +1,9 @@
+import type { Pm2LogsView } from '../../domain/pm2-logs.js';
+import type { SandboxSudo } from '../../domain/sandbox-sudo.js';
 import type { ConfigErrorRecord, Journal, LastRun, QuarantineEntry } from '../../core/state.js';
 import type { SchedulerStatus } from '../../scheduler/index.js';
+import type { WeightsView } from '../../domain/warmup.js';
+import type { RestartWaitView } from './weights-view.js';
 
 /**
  * Everything `alphacore status` shows (DESIGN.md §7). collect.ts fills it, advice.ts
@@ -31,6 +35,14 @@ export interface StatusReport {
    * not the validator's. advice[0] says so and gives `command`.
    */
   asRoot?: RootView;
+  /** After a run that failed its preflight: whether sudo runs the sandbox setup without a password now. */
+  sandboxSudo?: SandboxSudo;
+  /** The validator's weights warm-up, read from its log (DESIGN.md §14). */
+  weights?: WeightsView;
+  /** RESTART_POLICY (prompt when the config does not say or cannot be read). */
+  restartPolicy?: 'prompt' | 'coalesce';
+  /** A release held back by RESTART_POLICY=coalesce, and why. */
+  restartWait?: RestartWaitView;
   /** What to do next, most urgent first; empty when all is well. */
   advice: Advice[];
 }
@@ -80,6 +92,8 @@ export interface RepoView {
   pin?: string;
   /** Why something above is missing. */
   error?: string;
+  /** Not read on purpose: root does not run git in another user's clone (the root line says why). */
+  notReadAsRoot?: boolean;
 }
 
 export interface DeferralView {
@@ -112,6 +126,8 @@ export interface Pm2ProcessView {
   restarts: number;
   /** How long the current run has lasted, when PM2 says it is online. */
   uptimeMs?: number;
+  /** PM2's out log for the process (pm_out_log_path). */
+  outLog?: string;
 }
 
 export interface Pm2View {
@@ -122,6 +138,8 @@ export interface Pm2View {
   home: string;
   processes: Pm2ProcessView[];
   startup: Pm2StartupView;
+  /** The size of the namespace's PM2 log files, and whether pm2-logrotate runs. */
+  logs?: Pm2LogsView;
 }
 
 export interface Pm2StartupView {

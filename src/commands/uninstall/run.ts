@@ -20,14 +20,18 @@ export interface UninstallFlags {
 /** Asks a yes/no question on the terminal; undefined when there is no terminal to ask on. */
 export type Confirm = ((question: string) => Promise<boolean>) | undefined;
 
-function removeIfEmpty(dirs: string[]): void {
+/** Removes each folder that is empty (other namespaces' or the operator's files keep it); returns those removed. */
+function removeIfEmpty(dirs: readonly string[]): string[] {
+  const removed: string[] = [];
   for (const dir of dirs) {
     try {
-      fs.rmdirSync(dir); // only when empty: other namespaces' files keep it
+      fs.rmdirSync(dir);
+      removed.push(dir);
     } catch {
       // not empty, or not there
     }
   }
+  return removed;
 }
 
 /**
@@ -47,8 +51,9 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
       hint: `Pass --yes to confirm: alphacore uninstall --namespace ${namespace} --yes${flags.keepProcesses ? ' --keep-processes' : ''}. Nothing was changed.`,
     });
   }
-  const [scheduler, pm2View] = await Promise.all([schedulerStatus(ctx, namespace), pm2Processes(ctx, namespace)]);
-  const plan = planUninstall(ctx, namespace, { scheduler, processes: pm2View.procs, keepProcesses: flags.keepProcesses });
+  const [scheduler, pm2View, preview] = await Promise.all([schedulerStatus(ctx, namespace), pm2Processes(ctx, namespace), removeScheduler(ctx, namespace, { dryRun: true })]);
+  const schedulerSteps = preview.kind === 'none' ? [] : preview.lines;
+  const plan = planUninstall(ctx, namespace, { scheduler, schedulerSteps, processes: pm2View.procs, keepProcesses: flags.keepProcesses });
   const print = (lines: string[]) => {
     if (!flags.json) ctx.stdout(lines.map((l) => `${l}\n`).join(''));
   };
@@ -63,7 +68,9 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
     return 1;
   }
 
-  // No update may start (or be half-way) while its config and processes go.
+  // No update may start (or be half-way) while its config and processes go. Taking the
+  // lock may create its file: that one is ours, removed below and not reported.
+  const lockExisted = fs.existsSync(plan.lockfile);
   const lock = await tryLock(plan.lockfile, ctx.env);
   if (!lock) throw new OperationError(`an update of namespace ${namespace} is running now; nothing was changed. Run alphacore uninstall again when it has finished (alphacore status shows it).`);
   const removed: string[] = [];
@@ -87,9 +94,11 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
   // After the lock is released: its own files are among the namespace's state files.
   const stateFiles = namespaceStateFiles(ctx, namespace);
   for (const file of stateFiles) fs.rmSync(file, { recursive: true, force: true });
-  if (stateFiles.length > 0) removed.push(`Removed the updater's files: ${stateFiles.map((f) => path.basename(f)).join(', ')} (in ${ctx.paths.autoupdateStateDir}).`);
-  const { autoupdateConfigDir, autoupdateStateDir } = ctx.paths;
-  removeIfEmpty([autoupdateConfigDir, path.dirname(autoupdateConfigDir), autoupdateStateDir, path.dirname(autoupdateStateDir)]);
+  if (!lockExisted) fs.rmSync(plan.lockfile, { force: true });
+  const reported = stateFiles.filter((f) => lockExisted || f !== plan.lockfile);
+  if (reported.length > 0) removed.push(`Removed the updater's files: ${reported.map((f) => path.basename(f)).join(', ')} (in ${ctx.paths.autoupdateStateDir}).`);
+  const folders = removeIfEmpty(plan.emptyFolders);
+  if (folders.length > 0) removed.push(`Removed the folders left empty: ${folders.join(', ')}.`);
 
   if (flags.json) {
     ctx.stdout(`${JSON.stringify({ namespace, removed, kept: plan.kept })}\n`);

@@ -1,32 +1,43 @@
-import type { UpdatePlan } from './decide.js';
+import type { DecidedPlan } from './decide.js';
 import { judgeGates } from './decide.js';
-import type { DeployTimings, SwapVenvs } from './deploy.js';
+import type { DeployTimings } from './deploy.js';
+import { resolveValidator } from './launch-hooks.js';
 import { observer } from './observe.js';
+import type { RestartDecision } from './outcome.js';
 import { preflight } from './preflight.js';
-import type { RestartDecision, RunIo, Session } from './session.js';
+import { recoverInterrupted } from './recover.js';
+import type { LiveRun } from './run.js';
 import { swap } from './swap.js';
 
 const short = (sha: string) => sha.slice(0, 7);
+
+/** The apply half: only here does anything get prepared, stopped or changed, and only what the plan says. */
+export async function applyPlan(run: LiveRun, plan: Exclude<DecidedPlan, { kind: 'done' }>): Promise<RestartDecision> {
+  // Once the critical section is entered (here, or in swap at the journal write) it
+  // lasts through the record stage: the history and state of a rollback are written.
+  if (plan.kind === 'recover') {
+    run.interrupts?.critical(true);
+    return recoverInterrupted(run, plan);
+  }
+  return prepareAndSwap(run, plan);
+}
 
 /**
  * The effectful half of a swap plan: prepare (adds venvs, stops nothing), preflight,
  * the gates once more right before the stop (preparing can take minutes and a round
  * may have started meanwhile), then the critical section.
  */
-export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<UpdatePlan, { kind: 'swap' }>, flags: { force: boolean }): Promise<RestartDecision> {
+async function prepareAndSwap(run: LiveRun, plan: Extract<DecidedPlan, { kind: 'swap' }>): Promise<RestartDecision> {
   const { ctx, config, log } = run;
   const now = () => ctx.now().getTime();
   const timings: DeployTimings = { phases: {} };
   const { from, to } = plan;
+  const { forward, rollback } = plan.steps;
 
-  // (i13-signing: the signature check of the target goes here, before anything is prepared.)
-
-  const venvs: { to: SwapVenvs; from: SwapVenvs } = { to: {}, from: {} };
   const prepareStart = now();
   try {
     const { prepareVenvs } = await import('./prepare.js');
-    const prepared = await prepareVenvs(run, s, plan);
-    Object.assign(venvs, prepared);
+    await prepareVenvs(run, plan.steps.venvs);
   } catch (error) {
     timings.phases.prepare = now() - prepareStart;
     log.error(`prepare: ${(error as Error).message}`);
@@ -36,14 +47,14 @@ export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<Updat
   timings.phases.prepare = now() - prepareStart;
 
   const preflightStart = now();
-  let problems: string[];
+  const problems: string[] = [];
+  const validator = forward.steps.find((step) => step.step === 'validator');
   try {
-    await s.hooks.resolve(venvs.to);
-    problems = [];
+    if (validator?.step === 'validator') await resolveValidator(run, validator);
   } catch (error) {
-    problems = [`the validator's launch options (from ${config.file}) are invalid: ${(error as Error).message}`];
+    problems.push(`the validator's launch options (from ${config.file}) are invalid: ${(error as Error).message}`);
   }
-  problems.push(...(await preflight({ ctx, config, git: s.io.git, pm2: s.io.pm2, venvDir: venvs.to.validator ?? s.io.venvDir }, to, plan.deploy)));
+  problems.push(...(await preflight(run, forward, plan.deploy)));
   timings.phases.preflight = now() - preflightStart;
   if (problems.length > 0) {
     for (const p of problems) log.error(`preflight: ${p}`);
@@ -51,8 +62,8 @@ export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<Updat
     return { outcome: 'failed', reason: 'preflight', timings };
   }
 
-  if (!flags.force) {
-    const judged = judgeGates(await observer(ctx, config).gates(), config, from, to);
+  if (!run.force) {
+    const judged = judgeGates(await observer(run).gates(), config, from, to);
     for (const note of judged.notes) log[note.level](note.text);
     if (judged.decision) return judged.decision;
   }
@@ -62,13 +73,13 @@ export async function prepareAndSwap(run: RunIo, s: Session, plan: Extract<Updat
     return { outcome: 'failed', reason: 'interrupted', timings };
   }
   log.info(`updating ${short(from)} -> ${short(to)} (sandbox setup: ${plan.deploy.sandbox ? 'yes' : 'no'}, dependency refresh: ${plan.deploy.deps ? 'yes' : 'no'})`);
-  const decision = await swap(run, s, { from, to, deploy: plan.deploy, venvs, staleIndexLock: plan.staleIndexLock }, timings);
-  if (Object.keys(venvs.to).length > 0) {
+  const decision = await swap(run, plan, timings);
+  if (Object.keys(forward.venvs).length > 0) {
     const { retainVenvs } = await import('./prepare.js');
     // Every namespace's processes: the venv root is shared (undefined: keep everything).
-    const processes = decision.outcome === 'updated' || decision.outcome === 'rolled-back' ? await s.io.pm2.list().catch(() => undefined) : undefined;
-    if (decision.outcome === 'updated') retainVenvs(run, venvs.to, venvs.from, processes);
-    else if (decision.outcome === 'rolled-back') retainVenvs(run, venvs.from, venvs.to, processes);
+    const processes = decision.outcome === 'updated' || decision.outcome === 'rolled-back' ? await run.pm2.list().catch(() => undefined) : undefined;
+    if (decision.outcome === 'updated') retainVenvs(run, forward.venvs, rollback.venvs, processes);
+    else if (decision.outcome === 'rolled-back') retainVenvs(run, rollback.venvs, forward.venvs, processes);
   }
   return decision;
 }

@@ -1,12 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readRegular } from '../../adapters/owned-files.js';
-import { isUrl } from '../../core/config.js';
+import { readConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import type { UserError } from '../../core/errors.js';
 import { redact, UpdateLog } from '../../core/log.js';
 import { readStateChecked, writeState } from '../../core/state.js';
-import { salvageConfig } from '../../domain/metrics-publish.js';
+import { targetOf } from '../../domain/metrics-publish.js';
 
 /**
  * A config that does not parse or validate (§5 step 1) is never silent, even under a
@@ -24,10 +24,12 @@ export async function recordConfigError(ctx: Context, file: string, error: UserE
   if (!exists && path.dirname(path.resolve(file)) !== ctx.paths.autoupdateConfigDir) return;
   // The namespace the file names (PM2_NAMESPACE, when that line still parses), else the
   // file's name as the timer instance's: the one `status` and the metrics will read.
-  const base = salvageConfig(ctx, file)?.namespace;
+  const reading = readConfig({ file, env: ctx.env, paths: ctx.paths }, 'salvage');
+  const base = targetOf(reading)?.namespace;
   if (!base) return;
-  const webhook = webhookOf(file, ctx.env);
-  const secrets = webhook ? [webhook] : [];
+  // NOTIFY_WEBHOOK_URL when it can still be read and is a URL (the environment's first).
+  const webhook = reading.config.notifyWebhookUrl;
+  const secrets = reading.config.secrets;
   const log = new UpdateLog({ ...ctx, stdout: () => undefined }, false);
   log.attach(ctx.paths.log(base), 5 * 1024 * 1024, secrets);
   log.error(`the config ${file} cannot be used; no update runs until it is fixed:`);
@@ -56,21 +58,4 @@ function readable(file: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** NOTIFY_WEBHOOK_URL from the environment, else from the file's own line, read leniently. */
-function webhookOf(file: string, env: Readonly<Record<string, string | undefined>>): string | undefined {
-  const valid = (c: string | undefined): c is string => Boolean(c) && isUrl(c!, ['http:', 'https:']);
-  if (valid(env.NOTIFY_WEBHOOK_URL)) return env.NOTIFY_WEBHOOK_URL;
-  const candidates: string[] = [];
-  try {
-    const text = readRegular(file, 1024 * 1024)?.text ?? '';
-    for (const line of text.split(/\r?\n/)) {
-      const m = /^\s*(?:export\s+)?NOTIFY_WEBHOOK_URL\s*=\s*(.*?)\s*$/.exec(line);
-      if (m) candidates.push(m[1]!.replace(/^(["'])(.*)\1$/, '$2'));
-    }
-  } catch {
-    // unreadable: the environment's value only
-  }
-  return candidates.filter(valid).at(-1);
 }

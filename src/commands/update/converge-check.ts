@@ -5,7 +5,8 @@ import { pm2PidFilePids } from '../../adapters/pm2-pidfiles.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
 import { apiDisabled } from './deploy-plan.js';
-import type { RestartDecision, RunIo } from './session.js';
+import type { RestartDecision } from './outcome.js';
+import type { LiveRun } from './run.js';
 
 /** What the convergence check (§5.5) leaves for the rest of the run. */
 export interface Converged {
@@ -52,7 +53,7 @@ export function looksSupervised(ctx: Pick<Context, 'env' | 'paths'>, config: Aut
  * recovered (that comes first and starts the services itself), and not before the
  * state knows a deployed commit and the last run saw a process of the namespace run.
  */
-export async function convergeFirst(run: RunIo, flags: { dryRun: boolean; force: boolean }): Promise<Converged | undefined> {
+export async function convergeFirst(run: LiveRun, flags: { dryRun: boolean; force: boolean }): Promise<Converged | undefined> {
   const { ctx, config, state } = run;
   if (flags.dryRun || state.journal !== undefined || !state.metrics?.deployed) return undefined;
   // Only a namespace the last run saw running (or whose restore is being retried) is

@@ -11,12 +11,15 @@ import { Budget, STAGE_MS } from './budget.js';
 import { expectedNames, type Converged } from './converge-check.js';
 import { planConverge, type ConvergePlan } from './converge-plan.js';
 import { deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
-import { openSession, type RestartDecision, type RunIo } from './session.js';
+import { fallbackValidatorVenv } from './observe.js';
+import type { RestartDecision } from './outcome.js';
+import { deployTarget } from './plan.js';
+import type { LiveRun, Run } from './run.js';
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 /** The namespace as the daemon lists it, over its socket; never starts a daemon (a missing one is the finding). */
-async function observe(run: RunIo): Promise<{ daemon: 'alive' | 'gone'; daemonPid?: number; processes: Pm2Process[] } | { unknown: string }> {
+async function observe(run: Run): Promise<{ daemon: 'alive' | 'gone'; daemonPid?: number; processes: Pm2Process[] } | { unknown: string }> {
   const { ctx, config } = run;
   const daemonPid = liveDaemonPid(ctx);
   if (daemonPid === undefined) return { daemon: 'gone', processes: [] };
@@ -38,7 +41,7 @@ async function observe(run: RunIo): Promise<{ daemon: 'alive' | 'gone'; daemonPi
 }
 
 /** The prepared venvs the state says the deployed commit runs with, those that still exist (§5.4). */
-function deployedVenvs(run: RunIo): SwapVenvs {
+function deployedVenvs(run: Run): SwapVenvs {
   const current = run.state.venvs?.current ?? {};
   const out: SwapVenvs = {};
   for (const kind of ['validator', 'api'] as const) {
@@ -54,7 +57,7 @@ function deployedVenvs(run: RunIo): SwapVenvs {
  * first, then the validator; prepared venvs; health-checked), at the commit the clone
  * is at. No round gate: a validator that is down runs no round.
  */
-export async function converge(run: RunIo, flags: { force: boolean }): Promise<Converged> {
+export async function converge(run: LiveRun, flags: { force: boolean }): Promise<Converged> {
   const { ctx, config, log, state } = run;
   const seen = await observe(run);
   if ('unknown' in seen) {
@@ -84,20 +87,19 @@ export async function converge(run: RunIo, flags: { force: boolean }): Promise<C
   return restore(run, plan);
 }
 
-async function endOrphans(run: RunIo, pids: number[]): Promise<void> {
+async function endOrphans(run: Run, pids: number[]): Promise<void> {
   if (pids.length === 0) return;
   const left = await endProcesses(pids, () => run.ctx.now().getTime());
   if (left.length > 0) run.log.error(`process(es) ${left.join(', ')} survived SIGKILL`);
 }
 
-async function restore(run: RunIo, plan: Extract<ConvergePlan, { kind: 'restore' }>): Promise<Converged> {
+async function restore(run: LiveRun, plan: Extract<ConvergePlan, { kind: 'restore' }>): Promise<Converged> {
   const { ctx, config, log, state } = run;
-  const s = openSession(run);
   const timings: DeployTimings = { phases: {} };
   const startedAt = ctx.now().getTime();
   let head: string | undefined;
   try {
-    head = await s.io.git.headSha();
+    head = await run.git.headSha();
     const deployed = state.metrics?.deployed;
     const at = deployed && deployed !== head ? ` (the state recorded ${short(deployed)} as deployed; the clone is what runs)` : '';
     log.warn(`restoring the namespace ${config.namespace} at ${short(head)}${at}: ${plan.why}`);
@@ -105,15 +107,14 @@ async function restore(run: RunIo, plan: Extract<ConvergePlan, { kind: 'restore'
     // alone must not leave an orphaned validator beside the running one.
     await endOrphans(run, plan.orphans);
     const budget = new Budget(() => ctx.now().getTime(), STAGE_MS.swap, 'restore');
-    await deployCommit(s.io, head, { sandbox: false, deps: false, api: plan.start.api }, timings, {
-      budget,
-      venvs: deployedVenvs(run),
-      reset: false,
-      validator: plan.start.validator,
-    });
+    // The swap's steps for the commit the clone is at, less the reset and the setup
+    // (already done when it was deployed), less the validator when only the API is down.
+    const full = deployTarget(config, head, { sandbox: false, deps: false, api: plan.start.api }, deployedVenvs(run), fallbackValidatorVenv(config.given.validatorVenvDir, config.repoDir, state));
+    const steps = full.steps.filter((step) => step.step !== 'reset' && step.step !== 'deps' && (plan.start.validator || (step.step !== 'validator' && step.step !== 'health')));
+    await deployCommit(run, { ...full, steps }, timings, { budget, onPhase: async () => undefined });
     timings.phases.restore = ctx.now().getTime() - startedAt;
     delete state.restore;
-    await s.io.pm2.save().catch((error: Error) => log.warn(`${error.message}; run pm2 save so that a reboot brings the validator back`));
+    await run.pm2.save().catch((error: Error) => log.warn(`${error.message}; run pm2 save so that a reboot brings the validator back`));
     const what = [plan.start.api ? config.validationProcessName : undefined, plan.start.validator ? config.validatorProcessName : undefined].filter(Boolean).join(' and ');
     log.info(`restored ${what} at ${short(head)}`);
     return { head, decision: { outcome: 'restored', reason: plan.reason, detail: plan.why, changed: true, timings } };
@@ -128,7 +129,5 @@ async function restore(run: RunIo, plan: Extract<ConvergePlan, { kind: 'restore'
     );
     const decision: RestartDecision = { outcome: 'failed', reason: 'restore', detail: message, changed: true, timings, quiet: notified };
     return { head, decision };
-  } finally {
-    s.close();
   }
 }

@@ -3,8 +3,10 @@ import type { AutoupdateConfig } from '../../core/config.js';
 import type { Journal } from '../../core/state.js';
 import { retryDelayMs } from '../../core/retry.js';
 import { planDeploy, type DeployPlan } from './deploy-plan.js';
-import type { Facts } from './observe.js';
+import type { Facts, VenvFacts } from './observe.js';
+import { deployTarget, type RecoverSteps, type SwapSteps, type SwapVenvs, type VenvStep } from './plan.js';
 import type { ApiState, RoundLock } from '../../domain/gates.js';
+import { judgeRestartBudget } from './restart-budget.js';
 
 export { EXIT_CODES, type Decision, type Outcome } from '../../domain/outcome.js';
 
@@ -15,18 +17,21 @@ export interface Note {
 
 /**
  * What one run will do (the pure "decide" stage): end with an outcome, recover an
- * interrupted update, or prepare and swap to a target. `--dry-run` prints this and stops.
+ * interrupted update, or prepare and swap to a target, each step spelled out (plan.ts).
+ * `--dry-run` prints this value and stops; the real run executes it.
  */
 export type UpdatePlan =
   /** Not decidable yet: observe this much more, then decide again (observation stops early). */
-  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'changes' }
+  | { kind: 'observe'; need: 'clone' | 'remote' | 'gates' | 'restart' | 'changes' | 'venvs' | 'processes' }
   | { kind: 'done'; decision: Decision; from?: string; to?: string; notes: Note[] }
-  | { kind: 'recover'; journal: Journal; notes: Note[] }
-  | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; notes: Note[]; staleIndexLock?: string };
+  | { kind: 'recover'; journal: Journal; steps: RecoverSteps; notes: Note[] }
+  | { kind: 'swap'; from: string; to: string; deploy: DeployPlan; steps: SwapSteps; notes: Note[]; staleIndexLock?: string };
+
+/** A plan that decides: no more observation needed. */
+export type DecidedPlan = Exclude<UpdatePlan, { kind: 'observe' }>;
 
 export interface DecideFlags {
   force: boolean;
-  dryRun: boolean;
 }
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
@@ -78,11 +83,13 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
       const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: alphacore update --config ${config.file} --force)`;
       return done({ outcome: 'failed', reason: 'rollback-failed' }, [{ level: 'error', text }], journal.from, journal.to);
     }
-    if (flags.dryRun) {
-      const what = journal.rollbackFailed ? 'retry the failed rollback' : `recover the update interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}`;
-      return done({ outcome: 'would-recover', reason: journal.phase }, [{ level: 'info', text: `the next real run would ${what} (${short(journal.from)} -> ${short(journal.to)}); dry run, nothing touched` }], journal.from, journal.to);
-    }
-    return { kind: 'recover', journal, notes: [] };
+    if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };
+    if (facts.venvs === undefined) return { kind: 'observe', need: 'venvs' };
+    // The rollback runs on the venvs the interrupted swap recorded for its previous side.
+    const venvs: SwapVenvs = { ...(journal.venvs?.from ?? {}) };
+    const rollback = deployTarget(config, journal.from, planDeploy(config, facts.changed), venvs, facts.venvs.fallback);
+    const finish = !journal.rollingBack && journal.phase === 'health' ? rollback.steps.find((step) => step.step === 'health') : undefined;
+    return { kind: 'recover', journal, steps: { journal, rollback, ...(finish && finish.step === 'health' ? { finish } : {}) }, notes: fallbackNotes(config, facts.venvs) };
   }
 
   if (facts.dirty === undefined) return { kind: 'observe', need: 'clone' };
@@ -127,15 +134,56 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     notes.push(...judged.notes);
     if (judged.decision) return done(judged.decision, notes);
   }
+  // RESTART_POLICY=coalesce: a warm validator keeps its weights (restart-budget.ts); --force goes now.
+  if (!flags.force && config.restart?.policy === 'coalesce') {
+    if (facts.restart === undefined) return { kind: 'observe', need: 'restart' };
+    const budget = judgeRestartBudget(facts.restart, config.restart, head, target, nowMs);
+    notes.push({ level: 'info', text: budget.note });
+    if (budget.decision) return done(budget.decision, notes);
+  }
   // Asked only now: a deferred or skipped run never needs the diff (issue 11: one git call less).
   if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };
+  if (facts.venvs === undefined) return { kind: 'observe', need: 'venvs' };
+  if (facts.processes === undefined) return { kind: 'observe', need: 'processes' };
   const deploy = planDeploy(config, facts.changed);
-  if (flags.dryRun) {
-    notes.push({ level: 'info', text: `plan: swap ${short(head)} -> ${short(target)}: sandbox setup ${deploy.sandbox ? 'yes' : 'no'}, dependency refresh ${deploy.deps ? 'yes' : 'no'}, Validation API ${deploy.api ? 'restarted first' : 'disabled'}` });
-    return done({ outcome: 'would-update' }, notes);
-  }
+  const steps = swapSteps(config, deploy, head, target, facts.venvs, facts.processes.names);
+  notes.push(...fallbackNotes(config, facts.venvs));
+  if (facts.processes.why) notes.push({ level: 'info', text: `the namespace's processes are not known: ${facts.processes.why}` });
+  if (!facts.venvs.sides[target]) notes.push({ level: 'warn', text: `the target ${short(target)} has no modules/requirements.txt: no venv prepared; the swap uses the configured venvs` });
   // An old lock no live git holds was left by a killed git: the swap removes it first.
   const staleIndexLock = lock?.present ? lock.path : undefined;
   if (staleIndexLock) notes.push({ level: 'warn', text: `${staleIndexLock} is old and no git process runs in the clone; removing it before the swap` });
-  return { kind: 'swap', from: head, to: target, deploy, notes, ...(staleIndexLock ? { staleIndexLock } : {}) };
+  return { kind: 'swap', from: head, to: target, deploy, steps, notes, ...(staleIndexLock ? { staleIndexLock } : {}) };
+}
+
+function fallbackNotes(config: AutoupdateConfig, venvs: VenvFacts): Note[] {
+  const override = venvs.fallback.override;
+  return override ? [{ level: 'warn', text: `the config's VALIDATOR_VENV_DIR ${config.given.validatorVenvDir} does not exist; using the prepared venv the state records, ${override}` }] : [];
+}
+
+/**
+ * The swap's steps: the venvs each side needs (the target's carry the swap, the current
+ * commit's the rollback; a commit without a requirements file runs on the configured
+ * venvs), the stop, and the deploy of each side.
+ */
+export function swapSteps(config: AutoupdateConfig, deploy: DeployPlan, from: string, to: string, venvFacts: VenvFacts, processes: string[] | undefined): SwapSteps {
+  const kinds = deploy.api ? (['validator', 'api'] as const) : (['validator'] as const);
+  const venvs: VenvStep[] = [];
+  const sideVenvs: Record<'to' | 'from', SwapVenvs> = { to: {}, from: {} };
+  for (const [side, commit] of [['to', to], ['from', from]] as const) {
+    const found = venvFacts.sides[commit];
+    if (!found) continue;
+    for (const kind of kinds) {
+      const venv = found[kind];
+      if (!venv) continue;
+      venvs.push({ step: 'venv', side, kind, commit, dir: venv.dir, action: venv.complete ? 'reuse' : 'prepare' });
+      sideVenvs[side][kind] = venv.dir;
+    }
+  }
+  return {
+    venvs,
+    stop: { step: 'stop', namespace: config.namespace, processes },
+    forward: deployTarget(config, to, deploy, sideVenvs.to, venvFacts.fallback),
+    rollback: deployTarget(config, from, deploy, sideVenvs.from, venvFacts.fallback),
+  };
 }

@@ -46,18 +46,18 @@ export function apiDisabled(config: AutoupdateConfig): boolean {
 
 /** The repo's Validation API launch script and its arguments (step 13); `venvDir`: a prepared venv (§5.4). */
 export function apiCommand(config: AutoupdateConfig, venvDir?: string): { file: string; args: string[] } {
-  const v = config.values;
+  const g = config.given;
   const args = ['--pm2-namespace', config.namespace];
   const optional: [string, string | undefined][] = [
     ['--gcp-creds-file', config.gcpCredsFile],
-    ['--process-name', v.VALIDATION_PROCESS_NAME],
-    ['--env-out', v.VALIDATION_ENV_FILE],
-    ['--venv-dir', venvDir ?? v.VALIDATION_VENV_DIR],
-    ['--bind-host', v.VALIDATION_HTTP_HOST],
+    ['--process-name', g.validationProcessName],
+    ['--env-out', g.validationEnvFile],
+    ['--venv-dir', venvDir ?? g.validationVenvDir],
+    ['--bind-host', g.validationHttpHost],
     // The endpoint the health check polls names the port when the file does not (an API
     // started with the repo script's --port 18711 and launch --validation-api-endpoint
     // http://127.0.0.1:18711 came back on 8888 and the update could only fail).
-    ['--port', v.VALIDATION_HTTP_PORT || localApiPort(config.validationApiEndpoint)],
+    ['--port', g.validationHttpPort || localApiPort(config.validationApiEndpoint)],
   ];
   for (const [flag, value] of optional) if (value) args.push(flag, value);
   return { file: 'bash', args: [path.join(config.repoDir, SCRIPTS.api), ...args, ...config.validationApiExtraArgs] };

@@ -1,45 +1,37 @@
-import path from 'node:path';
-import type { Git } from '../../adapters/git.js';
-import type { Pm2 } from '../../adapters/pm2.js';
-import { describeFailure, run } from '../../adapters/shell.js';
-import type { AutoupdateConfig } from '../../core/config.js';
-import type { Context } from '../../core/context.js';
-import type { UpdateLog } from '../../core/log.js';
-import { STEP_MS, type Budget } from './budget.js';
-import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
+import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitForApi, waitForStableProcess } from '../../domain/health.js';
 import { endNamespaceOrphans } from '../../domain/orphans.js';
+import type { Budget } from './budget.js';
+// Static: this module is already in the lazy chunk, and the launch code must be loaded
+// before the stop (preflight resolves the options), never between the stop and the start.
+import { relaunch } from './launch-hooks.js';
+import { describeStep, type DeployStep, type DeployTarget, type StopStep, type VenvStep } from './plan.js';
+import type { Run } from './run.js';
+
+export type { SwapVenvs } from './plan.js';
+
+/** The journal's phases: the stop, then the deploy steps. */
+export type DeployPhase = 'stop' | DeployStep['step'];
+
+/**
+ * Why a deploy step failed, for the swap's and the rollback's decisions:
+ * `interrupted` (a signal: not the release's fault), `budget` (the stage's time ran
+ * out), `state-write` (the journal could not be written), `failed` (the step itself).
+ */
+export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'failed';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
+  override readonly cause: DeployCause;
   constructor(
-    readonly phase: string,
+    readonly phase: DeployPhase,
+    cause: DeployCause,
     message: string,
   ) {
     super(message);
+    this.name = 'DeployError';
+    this.cause = cause;
   }
-}
-
-/** The venvs one side of a swap runs with (§5.4); undefined: the config's own (bash-era) ones. */
-export interface SwapVenvs {
-  validator?: string;
-  api?: string;
-}
-
-export interface DeployIo {
-  ctx: Context;
-  config: AutoupdateConfig;
-  log: UpdateLog;
-  git: Git;
-  pm2: Pm2;
-  /** Relaunches the validator with the config's launch options (the launch module's code, not the CLI). */
-  relaunch: (venvs: SwapVenvs, env: Record<string, string>) => Promise<void>;
-  /** The validator venv the config names (VALIDATOR_VENV_DIR, else launch's default). */
-  venvDir: string;
-  /** Called at the start of each phase, to journal it. */
-  onPhase: (phase: string) => Promise<void>;
-  /** A signal received: the forward swap stops at the next step and rolls back. */
-  interrupted: () => string | undefined;
 }
 
 export interface DeployTimings {
@@ -50,33 +42,14 @@ export interface DeployTimings {
 
 export interface DeployRun {
   budget: Budget;
-  venvs: SwapVenvs;
-  /** The rollback finishes whatever happens; the forward swap stops at a signal. */
-  ignoreInterrupts?: boolean;
+  /** Called at the start of each phase, to journal it; throws StateWriteError. */
+  onPhase(phase: DeployPhase): Promise<void>;
   /**
-   * The rollback's choice: an API that does not come up (or that this run cannot reach)
-   * is reported here and the validator is started anyway; a stopped validator is the
-   * one outcome the rollback must not leave behind.
+   * The rollback's choices: it ignores signals, and a failed reset (a held index.lock)
+   * or an API that does not come up is reported here and the next steps run anyway; a
+   * stopped validator is the one outcome the rollback must not leave behind.
    */
-  onApiFailure?: (message: string) => void;
-  /**
-   * The rollback's choice for a reset that failed (a full disk, a held index.lock): said
-   * here and the services are started from the clone as it is. Without it a failed
-   * reset fails the deploy.
-   */
-  onResetFailure?: (message: string) => void;
-  /** false: the commit is already checked out (a restore, §5.5): no reset, no setup. */
-  reset?: boolean;
-  /** false: the validator runs and is left alone (a restore of the API alone). */
-  validator?: boolean;
-}
-
-/**
- * With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
- * PIP_NO_INDEX keeps it off the network between the stop and the start.
- */
-export function swapEnv(ctx: Context, venvs: SwapVenvs): Record<string, string | undefined> {
-  return venvs.api || venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+  rollback?: { tolerate(phase: 'reset' | 'api', error: DeployError): void };
 }
 
 /** What the operator sees for each phase (a live line on a terminal). */
@@ -89,70 +62,107 @@ const PHASE_TITLES: Record<string, string> = {
   health: 'waiting for the validator to be healthy',
 };
 
-/** Steps 11-13 for one commit: reset, setup, API, validator, health. Throws DeployError. */
-export async function deployCommit(io: DeployIo, sha: string, plan: DeployPlan, timings: DeployTimings, r: DeployRun): Promise<void> {
-  const { ctx, config, log } = io;
+/** A step as it is executed: in the log file, and as a JSON event (the plan printed the same value). */
+export function announceStep(run: Run, step: VenvStep | StopStep | DeployStep, part?: 'forward' | 'rollback'): void {
+  run.log.record(`step: ${part === 'rollback' ? 'rollback: ' : ''}${describeStep(step)}`);
+  run.log.event({ event: 'step', ...(part ? { part } : {}), ...step });
+}
+
+/** Steps 11-13 for one commit, executed from the plan's target: reset, setup, API, validator, health. Throws DeployError. */
+export async function deployCommit(run: Run, target: DeployTarget, timings: DeployTimings, r: DeployRun): Promise<void> {
+  const { ctx, config, log } = run;
   const now = () => ctx.now().getTime();
-  const env = swapEnv(ctx, r.venvs);
-  const phase = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
-    const signal = r.ignoreInterrupts ? undefined : io.interrupted();
-    if (signal) throw new DeployError(name, `interrupted by ${signal} before ${name}`);
-    if (r.budget.expired()) throw new DeployError(name, `the ${r.budget.stage} ran out of its time budget before ${name}`);
-    await io.onPhase(name);
+  // With prepared venvs (§5.4), pip in the repo's scripts finds everything installed:
+  // PIP_NO_INDEX keeps it off the network between the stop and the start.
+  const env = target.venvs.api || target.venvs.validator ? { ...ctx.env, PIP_NO_INDEX: '1', PIP_DISABLE_PIP_VERSION_CHECK: '1' } : { ...ctx.env };
+  const phase = async <T>(step: DeployStep, fn: () => Promise<T>): Promise<T> => {
+    const name = step.step;
+    const signal = r.rollback ? undefined : run.interrupts?.requested();
+    if (signal) throw new DeployError(name, 'interrupted', `interrupted by ${signal} before ${name}`);
+    if (r.budget.expired()) throw new DeployError(name, 'budget', `the ${r.budget.stage} ran out of its time budget before ${name}`);
+    try {
+      await r.onPhase(name);
+    } catch (error) {
+      throw new DeployError(name, 'state-write', (error as Error).message);
+    }
+    announceStep(run, step, r.rollback ? 'rollback' : 'forward');
     const start = now();
     try {
       return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
-      throw new DeployError(name, (error as Error).message);
+      throw new DeployError(name, 'failed', (error as Error).message);
     } finally {
       timings.phases[name] = (timings.phases[name] ?? 0) + (now() - start);
     }
   };
-  const sh = async (name: string, file: string, args: string[], timeoutMs: number) => {
-    const result = await run(file, args, { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
+  const sh = async (name: DeployPhase, argv: string[], timeoutMs: number) => {
+    const result = await runProgram(argv[0]!, argv.slice(1), { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
     log.output(result.command, result.stdout, result.stderr);
-    if (!result.ok) throw new DeployError(name, describeFailure(result));
+    if (!result.ok) throw new DeployError(name, 'failed', describeFailure(result));
+  };
+  /** A step the rollback goes past when it fails (reported to it); the forward swap stops there. */
+  const tolerated = async (name: 'reset' | 'api', work: Promise<void>): Promise<boolean> => {
+    if (!r.rollback) {
+      await work;
+      return true;
+    }
+    try {
+      await work;
+      return true;
+    } catch (error) {
+      r.rollback.tolerate(name, error instanceof DeployError ? error : new DeployError(name, 'failed', (error as Error).message));
+      return false;
+    }
   };
 
-  if (r.reset !== false) await resetTo(io, sha, phase, r.onResetFailure);
-  if (plan.sandbox) {
-    await phase('sandbox', () => sh('sandbox', 'sudo', ['-n', 'bash', path.join(config.repoDir, SCRIPTS.sandbox)], STEP_MS.sandbox));
-    log.info('sandbox setup done');
-  }
-  // With a prepared validator venv the refresh already happened before the stop.
-  if (plan.deps && !r.venvs.validator) {
-    const pip = path.join(io.venvDir, 'bin', 'pip');
-    await phase('deps', () => sh('deps', pip, ['install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], STEP_MS.pipInstall));
-    log.info('dependencies refreshed');
-  }
   // Processes of the namespace a dead daemon left running hold the API's port and run a
-  // second validator of the same hotkey: ended by pid before anything starts.
-  await endNamespaceOrphans(ctx, config.namespace, (line) => log.warn(line)).catch((error: Error) => {
-    throw new DeployError('orphans', error.message);
-  });
-  if (plan.api) {
-    const apiPhase = phase('api', async () => {
-      const { file, args } = apiCommand(config, r.venvs.api);
-      await sh('api', file, args, STEP_MS.apiScript);
-      const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(config.healthTimeoutMs), now);
-      if (!health.ok) throw new DeployError('api', `Validation API not healthy: ${health.detail}`);
+  // second validator of the same hotkey: ended by pid before the first start.
+  let orphansEnded = false;
+  const endOrphans = async (name: 'api' | 'validator') => {
+    if (orphansEnded) return;
+    orphansEnded = true;
+    await endNamespaceOrphans(ctx, config.namespace, (line) => log.warn(line)).catch((error: Error) => {
+      throw new DeployError(name, 'failed', `cannot end the namespace's orphaned processes: ${error.message}`);
     });
-    if (r.onApiFailure) {
-      try {
-        await apiPhase;
-        log.info(`Validation API up at ${config.validationApiEndpoint}`);
-      } catch (error) {
-        r.onApiFailure((error as Error).message);
+  };
+
+  for (const step of target.steps) {
+    switch (step.step) {
+      case 'reset':
+        if (await tolerated('reset', phase(step, () => resetTo(run, step.commit)))) log.info(`deploy clone at ${short(step.commit)}`);
+        else {
+          const head = await run.git.headSha().catch(() => undefined);
+          log.error(`the deploy clone is at ${head ? short(head) : 'an unknown commit (git cannot read HEAD)'}, not ${short(step.commit)}`);
+        }
+        break;
+      case 'sandbox':
+        await phase(step, () => sh('sandbox', step.argv, step.timeoutMs));
+        log.info('sandbox setup done');
+        break;
+      case 'deps':
+        await phase(step, () => sh('deps', step.argv, step.timeoutMs));
+        log.info('dependencies refreshed');
+        break;
+      case 'api': {
+        await endOrphans('api');
+        const up = phase(step, async () => {
+          await sh('api', step.argv, step.timeoutMs);
+          const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(step.healthTimeoutMs), now);
+          if (!health.ok) throw new DeployError('api', 'failed', `Validation API not healthy: ${health.detail}`);
+        });
+        if (await tolerated('api', up)) log.info(`Validation API up at ${config.validationApiEndpoint}`);
+        break;
       }
-    } else {
-      await apiPhase;
-      log.info(`Validation API up at ${config.validationApiEndpoint}`);
+      case 'validator':
+        await endOrphans('validator');
+        await phase(step, () => relaunch(run, step));
+        break;
+      case 'health':
+        await phase(step, () => checkValidatorHealth(run, timings, 0, r.budget));
+        break;
     }
   }
-  if (r.validator === false) return;
-  await phase('validator', () => io.relaunch(r.venvs, r.venvs.api || r.venvs.validator ? { PIP_NO_INDEX: '1' } : {}));
-  await phase('health', () => checkValidatorHealth(io, timings, 0, r.budget));
 }
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
@@ -162,38 +172,27 @@ const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
  * half-way (ENOSPC while writing files) may exit 0 or leave HEAD moved over a torn
  * tree, and no line may claim a commit the clone is not at.
  */
-async function resetTo(io: DeployIo, sha: string, phase: <T>(name: string, fn: () => Promise<T>) => Promise<T>, onFailure?: (message: string) => void): Promise<void> {
-  try {
-    await phase('reset', async () => {
-      await io.git.resetHard(sha);
-      const head = await io.git.headSha();
-      if (head !== sha) throw new Error(`git reset --hard ${short(sha)} left HEAD at ${short(head)}`);
-      const torn = await io.git.dirtyTrackedFiles();
-      if (torn.length > 0) throw new Error(`git reset --hard ${short(sha)} left ${torn.length} tracked file(s) differing from it (${torn.slice(0, 3).join(', ')}): a half-written working tree (disk full?)`);
-    });
-    io.log.info(`deploy clone at ${short(sha)}`);
-  } catch (error) {
-    if (!onFailure) throw error;
-    const message = (error as Error).message;
-    onFailure(message);
-    const head = await io.git.headSha().catch(() => undefined);
-    io.log.error(`the deploy clone is at ${head ? short(head) : 'an unknown commit (git cannot read HEAD)'}, not ${short(sha)}: the reset failed (${message})`);
-  }
+async function resetTo(run: Run, sha: string): Promise<void> {
+  await run.git.resetHard(sha);
+  const head = await run.git.headSha();
+  if (head !== sha) throw new Error(`git reset --hard ${short(sha)} left HEAD at ${short(head)}`);
+  const torn = await run.git.dirtyTrackedFiles();
+  if (torn.length > 0) throw new Error(`git reset --hard ${short(sha)} left ${torn.length} tracked file(s) differing from it (${torn.slice(0, 3).join(', ')}): a half-written working tree (disk full?)`);
 }
 
 /**
  * Waits until PM2 shows the validator online with no restart (beyond
  * `baselineRestarts`) for HEALTH_STABLE. Throws DeployError('health').
  */
-export async function checkValidatorHealth(io: DeployIo, timings: DeployTimings, baselineRestarts = 0, budget?: Budget): Promise<void> {
-  const { ctx, config } = io;
-  const health = await waitForStableProcess(io.pm2, config.namespace, config.validatorProcessName, {
+export async function checkValidatorHealth(run: Run, timings: DeployTimings, baselineRestarts = 0, budget?: Budget): Promise<void> {
+  const { ctx, config } = run;
+  const health = await waitForStableProcess(run.pm2, config.namespace, config.validatorProcessName, {
     stableMs: config.healthStableMs,
     timeoutMs: budget ? budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs,
     now: () => ctx.now().getTime(),
     baselineRestarts,
   });
-  if (!health.ok) throw new DeployError('health', `validator not healthy: ${health.detail}`);
+  if (!health.ok) throw new DeployError('health', 'failed', `validator not healthy: ${health.detail}`);
   timings.validatorOnlineAt = health.onlineAt;
-  io.log.info(health.detail);
+  run.log.info(health.detail);
 }

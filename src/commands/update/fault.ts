@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { pm2Home } from '../../adapters/pm2-home.js';
 import type { UpdateState } from '../../core/state.js';
 import { liveDaemonPid } from '../../domain/orphans.js';
-import type { RunIo } from './session.js';
+import type { Run } from './run.js';
 
 /** Below this much free space a filesystem the swap writes to counts as full. */
 export const FULL_BELOW_BYTES = 1024 * 1024;
@@ -44,7 +44,7 @@ function freeBytes(dir: string): number | undefined {
   }
 }
 
-export function faultFacts(run: RunIo, daemonBefore: number | undefined): FaultFacts {
+export function faultFacts(run: Run, daemonBefore: number | undefined): FaultFacts {
   const { ctx, config } = run;
   const dirs = [config.repoDir, ctx.paths.autoupdateStateDir, pm2Home(ctx)];
   return { daemonBefore, daemonNow: liveDaemonPid(ctx), free: dirs.map((dir) => ({ dir, bytes: freeBytes(dir) })) };

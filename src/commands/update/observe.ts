@@ -1,10 +1,19 @@
-import { openGit, type Git } from '../../adapters/git.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Git } from '../../adapters/git.js';
 import { inspectIndexLock, type IndexLock } from '../../adapters/git-processes.js';
-import type { AutoupdateConfig } from '../../core/config.js';
-import type { Context } from '../../core/context.js';
 import { journalProblem, type Journal, type UpdateState } from '../../core/state.js';
+import { SCRIPTS } from './deploy-plan.js';
+import type { FallbackVenv } from './plan.js';
+import type { Run } from './run.js';
 import { resolveTarget } from './target.js';
+import { COMPLETE_MARKER, isComplete, venvName, venvRoot, type VenvKind } from './venv-names.js';
 import { inspectRoundLock, probeApi, type ApiState, type RoundLock } from '../../domain/gates.js';
+import { pm2Home } from '../../adapters/pm2-home.js';
+import type { RestartWait } from '../../core/restart-config.js';
+import { subnetVersion, SUBNET_VERSION_FILE } from '../../domain/warmup.js';
+import { observeWarmup, validatorOutLog } from '../../domain/warmup-read.js';
+import type { RestartFacts } from './restart-budget.js';
 
 /**
  * Facts only (the "observe" stage): what the clone, the remote, the state and the gates
@@ -43,6 +52,18 @@ export interface Facts {
   /** Quarantined commits (from the state). */
   quarantine?: string[];
   gates?: GateFacts;
+  /** The weights warm-up and `__version__` on both sides (asked only under RESTART_POLICY=coalesce). */
+  restart?: RestartFacts;
+  /** The venvs each side of a swap (or a recovery) would run with; asked once the update may go on. */
+  venvs?: VenvFacts;
+  /** The namespace's PM2 processes (what the stop stops); undefined names when PM2 could not be asked. */
+  processes?: { names: string[] | undefined; why?: string };
+}
+
+export interface VenvFacts {
+  /** Per commit: the prepared venv each kind would use, and whether a complete one exists; absent without a requirements file. */
+  sides: Record<string, Partial<Record<VenvKind, { dir: string; complete: boolean }>> | undefined>;
+  fallback: FallbackVenv;
 }
 
 export interface Observer {
@@ -53,10 +74,15 @@ export interface Observer {
   /** The files that differ between HEAD and the target, asked only once the gates let the update go on. */
   changes(head: string, target: string): Promise<Pick<Facts, 'changed'>>;
   gates(): Promise<GateFacts>;
+  /** The validator's warm-up from its log, and `__version__` at HEAD and the target (git show). */
+  restart(head: string, target: string, waiting: RestartWait | undefined): Promise<RestartFacts>;
+  venvs(commits: string[]): Promise<Pick<Facts, 'venvs'>>;
+  /** `startsNothing`: ask only a running daemon (a dry run must not start one through the CLI). */
+  processes(startsNothing: boolean): Promise<Pick<Facts, 'processes'>>;
 }
 
-export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: string } = {}): Observer {
-  const git = openGit(config.repoDir, ctx.env);
+export function observer(run: Run, flags: { to?: string } = {}): Observer {
+  const { ctx, config, git } = run;
   return {
     git,
     async journal(state) {
@@ -104,5 +130,65 @@ export function observer(ctx: Context, config: AutoupdateConfig, flags: { to?: s
       if (roundLock.kind === 'live') return { roundLock };
       return { roundLock, api: await probeApi(config.validationApiEndpoint) };
     },
+    async restart(head, target, waiting) {
+      const name = config.validatorProcessName;
+      const weights = observeWarmup({ log: validatorOutLog(config.repoDir, name), pm2Home: pm2Home(ctx), processName: name });
+      const version = async (sha: string) => {
+        const blob = await git.show(sha, SUBNET_VERSION_FILE).catch(() => undefined);
+        return blob ? subnetVersion(blob.toString('utf8')) : undefined;
+      };
+      const [versionHead, versionTarget] = await Promise.all([version(head), version(target)]);
+      return {
+        explicit: flags.to !== undefined,
+        weights,
+        ...(versionHead !== undefined ? { versionHead } : {}),
+        ...(versionTarget !== undefined ? { versionTarget } : {}),
+        ...(waiting ? { waiting } : {}),
+      };
+    },
+    async venvs(commits) {
+      const root = venvRoot(ctx);
+      const sides: VenvFacts['sides'] = {};
+      for (const sha of commits) {
+        const requirements = await git.show(sha, SCRIPTS.requirements);
+        if (requirements === undefined) {
+          sides[sha] = undefined;
+          continue;
+        }
+        const side: NonNullable<VenvFacts['sides'][string]> = {};
+        for (const kind of ['validator', 'api'] as const) {
+          const dir = path.join(root, venvName(kind, requirements));
+          side[kind] = { dir, complete: isComplete(dir) };
+        }
+        sides[sha] = side;
+      }
+      return { venvs: { sides, fallback: fallbackValidatorVenv(config.given.validatorVenvDir, config.repoDir, run.state) } };
+    },
+    async processes(startsNothing) {
+      if (startsNothing && !(await run.daemon.get())) {
+        return { processes: { names: undefined, why: `no PM2 daemon answers on its socket (${run.daemon.why() ?? 'none runs'}); a dry run does not start one` } };
+      }
+      try {
+        return { processes: { names: (await run.pm2.list(config.namespace)).map((p) => p.name) } };
+      } catch (error) {
+        return { processes: { names: undefined, why: (error as Error).message } };
+      }
+    },
   };
+}
+
+/**
+ * The validator venv for a side of a swap that has no prepared one (its commit has no
+ * requirements file, a journal from before §5.4): the config's VALIDATOR_VENV_DIR, else
+ * launch's default. The update never rewrites the config (docs/update-cycle.md, "Which
+ * venv the config names"), so after updates the key may name an older venv; it is kept
+ * while the config names it. Only when the folder it names is gone (removed by an older
+ * updater) and the state records the complete prepared venv the validator runs on, that
+ * one: a relaunch into a missing path would start a validator that cannot run.
+ * `override` is set only then, for the relaunch (which otherwise uses the config's own).
+ */
+export function fallbackValidatorVenv(named: string | undefined, repoDir: string, state: UpdateState): FallbackVenv {
+  const current = state.venvs?.current?.validator;
+  if (named && !fs.existsSync(named) && current && fs.existsSync(path.join(current, COMPLETE_MARKER))) return { dir: current, override: current };
+  return { dir: named ?? path.join(repoDir, 'venv') };
 }

@@ -1,15 +1,14 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Pm2Process } from '../../adapters/pm2.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
-import { writeOwnedAtomic } from '../../adapters/owned-files.js';
-import type { Context } from '../../core/context.js';
+import { writeAtomic } from '../../adapters/atomic-write.js';
 import { Budget, STAGE_MS, STEP_MS } from './budget.js';
-import type { UpdatePlan } from './decide.js';
-import type { SwapVenvs } from './deploy.js';
+import { announceStep } from './deploy.js';
 import { SCRIPTS } from './deploy-plan.js';
-import type { RunIo, Session } from './session.js';
+import type { SwapVenvs, VenvStep } from './plan.js';
+import type { LiveRun, Run } from './run.js';
+import { COMPLETE_MARKER, isComplete, requirementsHash, venvRoot } from './venv-names.js';
 import { isPreparedName, looksPrepared, preparedLately, venvsNamedOnDisk, venvsOfProcesses } from './venvs-in-use.js';
 
 /**
@@ -21,22 +20,7 @@ import { isPreparedName, looksPrepared, preparedLately, venvsNamedOnDisk, venvsO
  * rollback, so neither needs the network (the swap runs the repo's scripts with
  * PIP_NO_INDEX=1). Only adds: never stops; retainVenvs below removes only what nothing names.
  */
-export type VenvKind = 'validator' | 'api';
-
-export const COMPLETE_MARKER = '.alphacore-complete';
-
-export function venvRoot(ctx: Context): string {
-  const data = ctx.env.XDG_DATA_HOME && path.isAbsolute(ctx.env.XDG_DATA_HOME) ? ctx.env.XDG_DATA_HOME : path.join(ctx.paths.home, '.local', 'share');
-  return path.join(data, 'alphacore', 'venvs');
-}
-
-export function venvName(kind: VenvKind, requirements: Buffer): string {
-  return `${kind}-${crypto.createHash('sha256').update(requirements).digest('hex').slice(0, 16)}`;
-}
-
-export function isComplete(dir: string): boolean {
-  return fs.existsSync(path.join(dir, COMPLETE_MARKER)) && fs.existsSync(path.join(dir, 'bin', 'activate'));
-}
+export { COMPLETE_MARKER, isComplete, venvName, venvRoot, type VenvKind } from './venv-names.js';
 
 function touchMarker(dir: string, now: Date): void {
   try {
@@ -46,11 +30,13 @@ function touchMarker(dir: string, now: Date): void {
   }
 }
 
-/** Builds one venv for `requirements` unless a complete one exists. Throws with what failed. */
-async function ensureVenv(run: RunIo, kind: VenvKind, requirements: Buffer, budget: Budget): Promise<string> {
+/** Builds the step's venv unless a complete one exists (then it is reused). Throws with what failed. */
+async function ensureVenv(run: Run, step: VenvStep, requirements: Buffer, budget: Budget): Promise<string> {
   const { ctx, log } = run;
+  const { kind, dir } = step;
   const root = venvRoot(ctx);
-  const dir = path.join(root, venvName(kind, requirements));
+  // The plan named the venv by the commit's requirements; the same commit cannot differ.
+  if (path.basename(dir) !== `${kind}-${requirementsHash(requirements)}` || path.dirname(dir) !== root) throw new Error(`the planned venv ${dir} does not match the requirements of ${step.commit.slice(0, 7)}`);
   if (isComplete(dir)) {
     // Freshly used: another namespace's update, finishing meanwhile, keeps it until this
     // one's swap records it (retainVenvs keeps what was prepared or reused lately).
@@ -68,31 +54,30 @@ async function ensureVenv(run: RunIo, kind: VenvKind, requirements: Buffer, budg
   if (!created.ok) throw new Error(`python3 -m venv ${dir} failed: ${describeFailure(created)} (on Debian/Ubuntu: sudo apt install python3-venv)`);
   // The target's requirements, not the clone's (which is still the current commit).
   const reqFile = path.join(dir, 'alphacore-requirements.txt');
-  writeOwnedAtomic(reqFile, requirements.toString('utf8'), 0o644);
+  writeAtomic(reqFile, requirements, { mode: 0o644, durable: true });
   const pip = await runProgram(path.join(dir, 'bin', 'pip'), ['install', '-r', reqFile], { env, timeoutMs: budget.cap(STEP_MS.pipInstall), cwd: root });
   log.output(pip.command, pip.stdout, pip.stderr);
   if (!pip.ok) throw new Error(`pip install -r modules/requirements.txt into ${dir} failed: ${describeFailure(pip)}`);
-  writeOwnedAtomic(path.join(dir, COMPLETE_MARKER), `${ctx.now().toISOString()}\n`, 0o644);
+  writeAtomic(path.join(dir, COMPLETE_MARKER), `${ctx.now().toISOString()}\n`, { mode: 0o644, durable: true });
   log.info(`prepared ${dir} in ${Math.round((ctx.now().getTime() - start) / 100) / 10}s`);
   return dir;
 }
 
-/** The venvs the swap (target) and its rollback (current commit) run with. */
-export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdatePlan, { kind: 'swap' }>): Promise<{ to: SwapVenvs; from: SwapVenvs }> {
+/** The plan's venv steps, in order: the venvs the swap (target) and its rollback (current commit) run with. */
+export async function prepareVenvs(run: Run, steps: readonly VenvStep[]): Promise<void> {
   const { ctx } = run;
   const budget = new Budget(() => ctx.now().getTime(), STAGE_MS.prepare, 'prepare');
-  const kinds: VenvKind[] = plan.deploy.api ? ['validator', 'api'] : ['validator'];
-  const out: { to: SwapVenvs; from: SwapVenvs } = { to: {}, from: {} };
-  for (const [side, sha] of [['to', plan.to], ['from', plan.from]] as const) {
-    const requirements = await s.io.git.show(sha, SCRIPTS.requirements);
-    if (requirements === undefined) {
-      // Nothing to prepare (launch_pm2.sh only warns then): this side runs with the config's own venvs.
-      if (side === 'to') run.log.warn(`the target ${sha.slice(0, 7)} has no ${SCRIPTS.requirements}: no venv prepared; the swap uses the configured venvs`);
-      continue;
+  const requirements = new Map<string, Buffer>();
+  for (const step of steps) {
+    announceStep(run, step);
+    let text = requirements.get(step.commit);
+    if (!text) {
+      text = await run.git.show(step.commit, SCRIPTS.requirements);
+      if (text === undefined) throw new Error(`${step.commit.slice(0, 7)} has no ${SCRIPTS.requirements} any more`);
+      requirements.set(step.commit, text);
     }
-    for (const kind of kinds) out[side][kind] = await ensureVenv(run, kind, requirements, budget);
+    await ensureVenv(run, step, text, budget);
   }
-  return out;
 }
 
 /**
@@ -107,7 +92,7 @@ export async function prepareVenvs(run: RunIo, s: Session, plan: Extract<UpdateP
  * directories or without a sign of being prepared here, and the bash-era venvs
  * elsewhere, are never touched.
  */
-export function retainVenvs(run: RunIo, current: SwapVenvs, previous: SwapVenvs, processes: readonly Pm2Process[] | undefined): void {
+export function retainVenvs(run: LiveRun, current: SwapVenvs, previous: SwapVenvs, processes: readonly Pm2Process[] | undefined): void {
   const { ctx, config, log, state } = run;
   state.venvs = { current: { ...current }, previous: { ...previous } };
   if (!processes) {

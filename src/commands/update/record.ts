@@ -1,11 +1,12 @@
 import os from 'node:os';
-import type { AutoupdateConfig } from '../../core/config.js';
-import type { Context } from '../../core/context.js';
 import { formatDuration } from '../../core/duration.js';
 import type { UpdateLog } from '../../core/log.js';
-import { appendHistory, stateWriteProblem, writeState, type UpdateState } from '../../core/state.js';
+import { appendHistory } from '../../core/state.js';
+import type { StateWriteError } from '../../core/state-store.js';
 import { observeRun, publishMetrics } from '../../domain/metrics-publish.js';
-import type { RestartDecision } from './session.js';
+import { recordRestartWait } from './restart-budget.js';
+import type { RestartDecision } from './outcome.js';
+import type { LiveRun } from './run.js';
 
 const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed', 'restored']);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
@@ -20,27 +21,31 @@ export interface PendingNotice {
  * After every run but `locked` (the "record" stage): the last run in the state file,
  * the deferral watch, the history line of a run that changed something, and the
  * notifications (`extra`: notices the run collected, e.g. a state file set aside).
- * Returns a problem when the state could not be written (exit 1).
+ * Only a LiveRun records: a dry run never gets this far. Returns the error when the
+ * state could not be written (exit 1).
  */
-export async function recordRun(input: {
-  ctx: Context;
-  log: UpdateLog;
-  config: AutoupdateConfig;
-  state: UpdateState;
-  decision: RestartDecision;
-  from: string | undefined;
-  to: string | undefined;
-  at: string;
-  extra?: PendingNotice[];
-}): Promise<string | undefined> {
-  const { ctx, log, config, state, decision, from, to, at } = input;
+export async function recordRun(
+  run: LiveRun,
+  input: {
+    decision: RestartDecision;
+    from: string | undefined;
+    to: string | undefined;
+    at: string;
+    extra?: PendingNotice[];
+  },
+): Promise<StateWriteError | undefined> {
+  const { ctx, log, config, state } = run;
+  const { decision, from, to, at } = input;
   const notifications: PendingNotice[] = [...(input.extra ?? [])];
   const previous = state.lastRun;
   state.lastRun = { at, outcome: decision.outcome, ...(decision.reason ? { reason: decision.reason } : {}), ...(from ? { from } : {}), ...(to ? { to } : {}) };
   // The config parsed: an earlier parse error is over.
   delete state.configError;
 
-  if (decision.outcome === 'deferred') {
+  // A release held by the restart budget waits on purpose, bounded by RESTART_MAX_DELAY: not a stuck deferral.
+  const budgetNotice = recordRestartWait(state, decision, from, to);
+  if (budgetNotice) notifications.push(budgetNotice);
+  if (decision.outcome === 'deferred' && decision.reason !== 'restart-budget') {
     state.deferral ??= { since: at, notified: false };
     const deferredMs = ctx.now().getTime() - Date.parse(state.deferral.since);
     if (deferredMs > config.maxDeferralMs) {
@@ -59,15 +64,9 @@ export async function recordRun(input: {
     state.unsignedNotified = to;
   }
   observeRun(ctx, config, state, { at, outcome: decision.outcome, reason: decision.reason, from, to, downtimeMs: decision.downtimeMs });
-  let problem: string | undefined;
-  const stateFile = ctx.paths.state(config.namespace);
-  try {
-    // Nothing stopped or moved (a no-op, a deferral): no fsync (see writeState).
-    await writeState(stateFile, state, { durable: Boolean(decision.changed) });
-  } catch (error) {
-    problem = stateWriteProblem(stateFile, error);
-    log.error(problem);
-  }
+  // Nothing stopped or moved (a no-op, a deferral): no fsync (see writeState).
+  const problem = await run.store.trySave({ durable: Boolean(decision.changed) });
+  if (problem) log.error(problem.message);
   const metricsProblem = publishMetrics(config.metricsDir, config.namespace, state, config.file);
   if (metricsProblem) log.warn(metricsProblem);
 

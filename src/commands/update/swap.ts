@@ -3,22 +3,15 @@ import type { UpdateLog } from '../../core/log.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Journal, UpdateState } from '../../core/state.js';
 import { Budget, STAGE_MS } from './budget.js';
-import { rollbackRetryDelayMs } from './decide.js';
-import { DeployError, deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
-import type { DeployPlan } from './deploy-plan.js';
+import { rollbackRetryDelayMs, type DecidedPlan } from './decide.js';
+import { announceStep, DeployError, deployCommit, type DeployTimings } from './deploy.js';
+import type { RestartDecision } from './outcome.js';
 import { countHostFault, faultFacts, judgeFault, type HostFault } from './fault.js';
 import { rollBack, type RollbackResult } from './rollback.js';
 import { liveDaemonPid } from '../../domain/orphans.js';
-import type { RestartDecision, RunIo, Session } from './session.js';
+import type { LiveRun, Run } from './run.js';
 
-export interface SwapPlan {
-  from: string;
-  to: string;
-  deploy: DeployPlan;
-  /** Venvs each side runs with (§5.4): the target's prepared ones, the previous ones for the rollback. */
-  venvs: { to: SwapVenvs; from: SwapVenvs };
-  staleIndexLock?: string;
-}
+type SwapPlan = Extract<DecidedPlan, { kind: 'swap' }>;
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
@@ -27,41 +20,52 @@ export function quarantine(state: UpdateState, sha: string, at: string, reason: 
 }
 
 /**
- * The critical section (steps 10-14): journal, stop, reset, setup, API, validator,
- * health. The rollback is armed before the first stop and is one guarded unit
+ * The critical section (steps 10-14), executed from the plan: journal, stop, then the
+ * forward target's steps (reset, setup, API, validator, health). The rollback (the
+ * plan's rollback target) is armed before the first stop and is one guarded unit
  * (rollback.ts); a signal received meanwhile ends the forward path at the next step
  * and rolls back. Preflight and the last gate check happened just before this.
  */
-export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: DeployTimings): Promise<RestartDecision> {
+export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings): Promise<RestartDecision> {
   const { ctx, config, log, state } = run;
   const now = () => ctx.now().getTime();
   const { from, to } = plan;
+  const { forward, rollback } = plan.steps;
   if (plan.staleIndexLock) fs.rmSync(plan.staleIndexLock, { force: true });
 
-  await sayHowPm2IsReached(run, s);
+  await sayHowPm2IsReached(run);
   // From here to the end of the rollback a signal is noted, never obeyed mid-step.
   run.interrupts?.critical(true);
   // Step 10: the journal first, so a run killed from here on is recovered by the next.
-  const journal: Journal = { from, to, phase: 'stop', startedAt: ctx.now().toISOString(), pid: process.pid, venvs: { from: { ...plan.venvs.from }, to: { ...plan.venvs.to } } };
+  const journal: Journal = { from, to, phase: 'stop', startedAt: ctx.now().toISOString(), pid: process.pid, venvs: { from: { ...rollback.venvs }, to: { ...forward.venvs } } };
   state.journal = journal;
-  const saved = await s.save();
+  const saved = await run.store.trySave();
   if (saved) {
     delete state.journal;
-    log.error(`${saved}. Nothing was stopped; the services keep running at ${short(from)}.`);
+    log.error(`${saved.message}. Nothing was stopped; the services keep running at ${short(from)}.`);
     return { outcome: 'failed', reason: 'state-write', timings };
   }
   const budget = new Budget(now, STAGE_MS.swap, 'swap');
+  const onPhase = async (phase: string) => {
+    journal.phase = phase;
+    await run.store.save();
+  };
   const stoppedAt = now();
   // Whose fault a failure is (§5.1) asks whether this daemon survived the swap.
   const daemonBefore = liveDaemonPid(ctx);
   let failure: DeployError | undefined;
   try {
-    await s.io.onPhase('stop');
-    const stopped = await s.io.pm2.stopNamespace(config.namespace);
+    try {
+      await onPhase('stop');
+    } catch (error) {
+      throw new DeployError('stop', 'state-write', (error as Error).message);
+    }
+    announceStep(run, plan.steps.stop);
+    const stopped = await run.pm2.stopNamespace(config.namespace);
     log.info(`stopped ${stopped.length ? stopped.join(', ') : 'nothing (no process in the namespace)'}`);
-    await deployCommit(s.io, to, plan.deploy, timings, { budget, venvs: plan.venvs.to });
+    await deployCommit(run, forward, timings, { budget, onPhase });
   } catch (error) {
-    failure = error instanceof DeployError ? error : new DeployError(journal.phase, (error as Error).message);
+    failure = error instanceof DeployError ? error : new DeployError(journal.phase as DeployError['phase'], 'failed', (error as Error).message);
   }
   if (!failure) {
     delete state.journal;
@@ -71,20 +75,20 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
       log.info(`${short(to)} is healthy now: taken out of the quarantine`);
     }
     if (state.hostFaults?.sha === to) delete state.hostFaults;
-    const problem = await s.save();
-    if (problem) log.error(`${problem}; the update itself succeeded`);
-    await savePm2List(run, s);
+    const problem = await run.store.trySave();
+    if (problem) log.error(`${problem.message}; the update itself succeeded`);
+    await savePm2List(run);
     return { outcome: 'updated', changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
   // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
   const hostFault = judgeFault(faultFacts(run, daemonBefore));
   if (hostFault) journal.hostFault = hostFault.reason;
-  const result = await rollBack(run, s, journal, plan.deploy, timings, plan.venvs.from);
-  const interrupted = failure.message.startsWith('interrupted by');
+  const result = await rollBack(run, journal, rollback, timings);
+  const interrupted = failure.cause === 'interrupted';
   // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
   const quarantined = !interrupted && blame(run, to, `${failure.phase} failed`, hostFault);
-  return finishRollback(run, s, journal, result, {
+  return finishRollback(run, journal, result, {
     reason: interrupted ? 'interrupted' : (hostFault?.reason ?? `${failure.phase}-failed`),
     quarantined,
     downtimeMs: downtime(stoppedAt, timings),
@@ -97,7 +101,7 @@ export async function swap(run: RunIo, s: Session, plan: SwapPlan, timings: Depl
  * to spare. A machine fault is not its fault: it is tried again by the next runs, at
  * most three times, then quarantined as `unstable-host`. Returns whether it was quarantined.
  */
-export function blame(run: RunIo, sha: string, why: string, fault: HostFault | undefined): boolean {
+export function blame(run: Run, sha: string, why: string, fault: HostFault | undefined): boolean {
   const { ctx, log, state } = run;
   const at = ctx.now().toISOString();
   if (!fault) {
@@ -116,8 +120,7 @@ export function blame(run: RunIo, sha: string, why: string, fault: HostFault | u
 
 /** The outcome of a rollback (forward or in recovery): journal cleared, or kept for a retry with backoff. */
 export async function finishRollback(
-  run: RunIo,
-  s: Session,
+  run: LiveRun,
   journal: Journal,
   result: RollbackResult,
   what: { reason: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
@@ -125,9 +128,9 @@ export async function finishRollback(
   const { ctx, config, log, state } = run;
   if (result.ok) {
     delete state.journal;
-    const problem = await s.save();
-    if (problem) log.error(`${problem}; the rollback itself succeeded (the next run may roll back once more)`);
-    await savePm2List(run, s);
+    const problem = await run.store.trySave();
+    if (problem) log.error(`${problem.message}; the rollback itself succeeded (the next run may roll back once more)`);
+    await savePm2List(run);
     const tail = what.quarantined ? `; ${short(journal.to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)` : '';
     log.error(`rolled back: the services run at ${short(journal.from)} again${tail}`);
     return { outcome: 'rolled-back', reason: what.reason, changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
@@ -139,15 +142,15 @@ export async function finishRollback(
   journal.nextRetryAt = new Date(ctx.now().getTime() + rollbackRetryDelayMs(attempts)).toISOString();
   journal.notified = true;
   state.journal = journal;
-  const problem = await s.save();
-  loudFailure(log, config, journal, result, problem);
+  const problem = await run.store.trySave();
+  loudFailure(log, config, journal, result, problem?.message);
   return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
 }
 
 /** Whether the swap talks to PM2's daemon over its socket or through the CLI, and a version skew between them. */
-async function sayHowPm2IsReached(run: RunIo, s: Session): Promise<void> {
-  const d = await s.daemon.get();
-  if (!d) return run.log.info(`PM2 through its CLI (${s.daemon.why() ?? 'no daemon connection'})`);
+async function sayHowPm2IsReached(run: Run): Promise<void> {
+  const d = await run.daemon.get();
+  if (!d) return run.log.info(`PM2 through its CLI (${run.daemon.why() ?? 'no daemon connection'})`);
   run.log.info(`PM2 through its daemon's socket (pm2 ${d.daemonVersion})`);
   if (d.daemonVersion !== d.clientVersion) {
     run.log.warn(`PM2's daemon runs ${d.daemonVersion} but the pm2 package on PATH is ${d.clientVersion}; run pm2 update when no round runs`);
@@ -159,9 +162,9 @@ async function sayHowPm2IsReached(run: RunIo, s: Session): Promise<void> {
  * commit (after the update or its rollback), off the downtime. A failed save does not
  * undo a good update: it is said, with the fix.
  */
-async function savePm2List(run: RunIo, s: Session): Promise<void> {
+async function savePm2List(run: Run): Promise<void> {
   try {
-    await s.io.pm2.save();
+    await run.pm2.save();
   } catch (error) {
     run.log.warn(`${(error as Error).message}; run pm2 save so that a reboot brings back the validator that runs now`);
   }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readIfExists, writeFileSafely } from '../../adapters/files.js';
+import { writeAtomic } from '../../adapters/atomic-write.js';
+import { readIfExists } from '../../adapters/files.js';
 import { openPm2, type Pm2, type Pm2App, type Pm2Process } from '../../adapters/pm2.js';
 import { pm2DaemonLink, type Pm2DaemonLink } from '../../adapters/pm2-daemon.js';
 import { describeFailure, run } from '../../adapters/shell.js';
@@ -20,10 +21,12 @@ export async function writePlanned(file: PlannedFile): Promise<FileChange> {
   const current = readIfExists(file.path);
   if (current === file.content) {
     if ((fs.statSync(file.path).mode & 0o777) === file.mode) return 'unchanged';
-    await fs.promises.chmod(file.path, file.mode);
+    // Rewritten rather than chmod-ed: the mode is set on a descriptor of our own file,
+    // never through a path that might have become a link since it was read.
+    writeAtomic(file.path, file.content, { mode: file.mode, dirMode: file.dirMode, durable: true });
     return 'mode-fixed';
   }
-  await writeFileSafely(file.path, file.content, file.mode, file.dirMode);
+  writeAtomic(file.path, file.content, { mode: file.mode, dirMode: file.dirMode, durable: true });
   return current === undefined ? 'created' : 'updated';
 }
 
@@ -197,8 +200,9 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
 export async function noAutoupdateNote(ctx: Context, namespace: string, configPath: string): Promise<string> {
   const { schedulerStatus } = await import('../../scheduler/index.js');
   const status = await schedulerStatus(ctx, namespace);
-  if (status.kind === 'systemd' || status.kind === 'cron') {
-    const what = status.kind === 'systemd' ? `systemd timer ${status.unit ?? ''}`.trim() : `crontab line (${status.cronLine ?? 'see crontab -l'})`;
+  // An installed timer this session cannot ask about (status.unreachable) is installed all the same.
+  if (status.kind === 'systemd' || status.kind === 'cron' || status.unreachable) {
+    const what = status.kind === 'cron' ? `crontab line (${status.cronLine ?? 'see crontab -l'})` : `systemd timer ${status.unit ?? ''}`.trim();
     return `Auto-update is still installed for namespace ${namespace}: --no-autoupdate left the ${what} as it is, and it keeps updating this validator. Remove it with: alphacore autoupdate disable --namespace ${namespace}`;
   }
   const unknown = status.kind === 'unknown' ? ` (whether an earlier timer or crontab line is installed: ${status.detail}; see alphacore autoupdate status --namespace ${namespace})` : '';

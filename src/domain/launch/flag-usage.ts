@@ -37,6 +37,7 @@ const EXAMPLES: Record<string, string> = {
   'epoch-slot-index': '0',
   'weights-min-tasks-before-emit': '10',
   'signature-policy': 'tip',
+  'restart-policy': 'coalesce',
   entrypoint: 'scripts/start_validator.py',
 };
 

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import type { Pm2, Pm2App, Pm2Process } from '../../adapters/pm2.js';
-import { DEFAULTS } from '../../core/config.js';
+import { readConfig, type ConfigInput } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
-import { parseDurationMs } from '../../core/duration.js';
 import { OperationError, UserError } from '../../core/errors.js';
 import { waitForStableProcess } from '../health.js';
 
@@ -12,16 +11,16 @@ export interface LaunchHealth {
   timeoutMs: number;
 }
 
-/** HEALTH_STABLE / HEALTH_TIMEOUT: environment, else the existing auto-update config, else the defaults. */
-export function launchHealth(env: Readonly<Record<string, string | undefined>>, kept: readonly [string, string][]): LaunchHealth {
-  const fromConfig = new Map(kept);
-  const read = (key: 'HEALTH_STABLE' | 'HEALTH_TIMEOUT'): number => {
-    const [value, from] = env[key] ? [env[key]!, 'the environment'] : fromConfig.has(key) ? [fromConfig.get(key)!, 'the auto-update config'] : [DEFAULTS[key], 'default'];
-    const ms = parseDurationMs(value);
-    if (ms === undefined) throw new UserError(`${key}=${value} (from ${from}) is not a time span; use e.g. 20s or 2m. Nothing was changed.`);
-    return ms;
-  };
-  return { stableMs: read('HEALTH_STABLE'), timeoutMs: read('HEALTH_TIMEOUT') };
+/**
+ * HEALTH_STABLE / HEALTH_TIMEOUT with the update's own precedence and parsing (the
+ * config reader): environment, else the existing auto-update config, else the defaults.
+ * The rest of that config is launch's to rewrite, so only these two keys may stop it.
+ */
+export function launchHealth(input: ConfigInput): LaunchHealth {
+  const reading = readConfig(input, 'salvage');
+  const wrong = (['HEALTH_STABLE', 'HEALTH_TIMEOUT'] as const).flatMap((key) => reading.keyProblems.get(key) ?? []);
+  if (wrong.length > 0) throw new UserError(`${wrong.join('\n')} Nothing was changed.`, { problems: wrong });
+  return { stableMs: reading.config.healthStableMs, timeoutMs: reading.config.healthTimeoutMs };
 }
 
 /** The last `n` lines of a log file ('' when it cannot be read). */

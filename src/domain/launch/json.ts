@@ -36,6 +36,7 @@ export function dryRunJson(plan: LaunchPlan, facts: DryRunFacts): string {
     envFile: current(plan.envFile),
     autoupdateConfig: current(plan.autoupdateConfig) ?? null,
     scheduler: facts.scheduler ?? null,
+    notes: facts.notes ?? [],
   };
   return `${redact(JSON.stringify({ ok: true, plan: planJson(plan), result }), plan.secrets)}\n`;
 }

@@ -44,6 +44,8 @@ export const LAUNCH_OPTIONS = {
   'allowed-signers': { type: 'string', describe: 'OpenSSH allowed_signers file: the updater deploys only releases signed by these keys (ALLOWED_SIGNERS)' },
   'signature-policy': { type: 'string', describe: 'tip (the release deployed; default) | all (every commit from HEAD to it) (SIGNATURE_POLICY)' },
   'repo-dir': { type: 'string', describe: 'deploy clone of AlphaCore (default: git top level of the current dir)' },
+  'pm2-logrotate': { type: 'boolean', describe: 'install PM2\'s log rotation (pm2 install pm2-logrotate: max_size 50M, retain 10, compress); needs the npm registry' },
+  'restart-policy': { type: 'string', describe: 'prompt (deploy each release at the first round gap; default) | coalesce (hold releases while the validator sets weights, README "The weights warm-up") (RESTART_POLICY)' },
   'metrics-dir': { type: 'string', describe: "node_exporter's textfile directory: every update run rewrites alphacore_<namespace>.prom there (METRICS_DIR)" },
   'dry-run': { type: 'boolean', describe: 'print every file, PM2 app and scheduler entry, change nothing' },
   json: { type: 'boolean', describe: 'one JSON object on stdout: the plan and the result (an error too, same exit code)' },
@@ -95,6 +97,9 @@ export interface LaunchArgs {
   signaturePolicy?: string;
   repoDir?: string;
   metricsDir?: string;
+  /** --pm2-logrotate: install pm2-logrotate in the operator's PM2 (launch only, never a relaunch). */
+  pm2Logrotate: boolean;
+  restartPolicy?: string;
   dryRun: boolean;
   json: boolean;
   /** Flags yargs did not know and stray positional words: reported with the other problems. */
@@ -174,6 +179,8 @@ export function launchArgsFrom(argv: Record<string, unknown>, positional: readon
     signaturePolicy: str('signature-policy'),
     repoDir: str('repo-dir'),
     metricsDir: str('metrics-dir'),
+    pm2Logrotate: bool('pm2-logrotate'),
+    restartPolicy: str('restart-policy'),
     dryRun: bool('dry-run'),
     json: bool('json'),
     unknown,

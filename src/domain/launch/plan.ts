@@ -160,6 +160,8 @@ export function renderAutoupdateConfig(o: LaunchOptions, kept: readonly [string,
   rows.push(['ALLOWED_SIGNERS', o.allowedSigners], ['SIGNATURE_POLICY', o.signaturePolicy]);
   // METRICS_DIR is the operator's key (kept across launches) unless --metrics-dir sets it.
   if (o.metricsDir) rows.push(['METRICS_DIR', o.metricsDir]);
+  // RESTART_POLICY likewise: the operator's choice is kept unless --restart-policy sets it.
+  if (o.restartPolicy) rows.push(['RESTART_POLICY', o.restartPolicy]);
   const managed = rows.filter((r): r is [string, string] => r[1] !== undefined);
   const written = new Set(managed.map(([k]) => k));
   const others = kept.filter(([k]) => !written.has(k));

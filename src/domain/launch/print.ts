@@ -18,6 +18,8 @@ export interface DryRunFacts {
   noAutoupdate?: string;
   /** Secrets of the environment (OPENAI_API_KEY, GOOGLE_OAUTH_ACCESS_TOKEN, ...), masked like the plan's. */
   envSecrets?: string[];
+  /** What the real run would do or warn about after the plan (log rotation, the sandbox's sudo rule). */
+  notes?: string[];
 }
 
 /**
@@ -77,5 +79,6 @@ export function renderDryRun(plan: LaunchPlan, facts: DryRunFacts): string {
   } else {
     out.push(`Scheduler: every ${plan.scheduler.interval} for ${plan.scheduler.configFile}; cannot show it: ${facts.scheduler?.error ?? 'unknown'}`);
   }
+  if (facts.notes?.length) out.push('', ...facts.notes);
   return `${maskSecrets(out.join('\n'), dryRunSecrets(plan, facts))}\n`;
 }

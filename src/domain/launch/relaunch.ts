@@ -10,7 +10,7 @@ import { parseLaunchArgv, type LaunchArgs } from './options.js';
 import { ECOSYSTEM_FILE, ecosystemEntrypoint, planLaunch, type Ecosystem } from './plan.js';
 import { resolveLaunchOptions, type LaunchFacts, type LaunchOptions } from './validate.js';
 
-export { validatorArgsFromConfig, validatorArgvFromConfig } from './relaunch-args.js';
+export { relaunchArgs, validatorArgvFromConfig } from './relaunch-args.js';
 
 export async function repoOf(ctx: Context, given: string | undefined): Promise<Pick<LaunchFacts, 'repoDir' | 'repoProblem'>> {
   if (given !== undefined) {
@@ -25,8 +25,16 @@ export async function repoOf(ctx: Context, given: string | undefined): Promise<P
   }
 }
 
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir).sort();
+  } catch {
+    return [];
+  }
+}
+
 export function factsFor(ctx: Context, repo: Pick<LaunchFacts, 'repoDir' | 'repoProblem'>): LaunchFacts {
-  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, stateDir: ctx.paths.autoupdateStateDir, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f) };
+  return { env: ctx.env, home: ctx.paths.home, cwd: ctx.cwd, stateDir: ctx.paths.autoupdateStateDir, ...repo, exists: (f) => fs.existsSync(f), readText: (f) => readIfExists(f), listDir };
 }
 
 /** The clone's validator ecosystem file and its default entry point, when it has one. */

@@ -1,11 +1,13 @@
 import path from 'node:path';
 import { fileNameProblem, isNetuid, isUrl, MAX_NETUID, NAME } from '../../core/config.js';
 import { parseAllowedSigners } from '../../core/allowed-signers.js';
+import { RESTART_POLICIES, type RestartPolicy } from '../../core/restart-config.js';
 import { Problems } from '../../core/errors.js';
 import { intervalProblem } from '../../core/interval.js';
 import { nearest } from '../../core/suggest.js';
 import { LAUNCH_OPTIONS, type LaunchArgs } from './options.js';
 import { INCOMPLETE_MARKER } from './venv.js';
+import { walletProblems } from './wallet.js';
 import { launchWriteProblems, type WriteFacts } from './writable.js';
 
 /** What validation may look at besides the flags; tests pass temp dirs. */
@@ -20,6 +22,8 @@ export interface LaunchFacts extends WriteFacts {
   repoProblem?: string;
   exists(file: string): boolean;
   readText(file: string): string | undefined;
+  /** Entry names of a folder, for "did you mean" (optional: without it none is suggested). */
+  listDir?(dir: string): string[];
   /** The scheduler launch would install (systemd when `systemctl --user` answers, else cron); undefined: not probed. */
   scheduler?: 'systemd' | 'cron';
 }
@@ -76,6 +80,8 @@ export interface LaunchOptions {
   signaturePolicy?: 'tip' | 'all';
   /** METRICS_DIR to write into the auto-update config (only when --metrics-dir is given). */
   metricsDir?: string;
+  /** RESTART_POLICY to write into the auto-update config (only when --restart-policy is given). */
+  restartPolicy?: RestartPolicy;
   dryRun: boolean;
 }
 
@@ -195,6 +201,11 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   const envFile = args.envOut ? absolute(args.envOut, facts) : path.join(repoDir, 'env', networkRaw, `validator-${walletName}-${hotkey}.env`);
   if (args.envOut === '') p.add('--env-out needs a path.');
   const walletPath = absolute(args.walletPath || env('BT_WALLET_PATH') || '~/.bittensor/wallets', facts);
+  // A relaunch keeps going whatever the keys look like: the update must not turn a missing hotkey into a down validator.
+  if (purpose === 'launch' && walletName && hotkey && !fileNameProblem(walletName) && !fileNameProblem(hotkey)) {
+    const walletPathFrom = args.walletPath ? 'from --wallet-path' : env('BT_WALLET_PATH') ? 'from BT_WALLET_PATH' : 'the default';
+    for (const problem of walletProblems({ walletPath, walletName, hotkey, walletPathFrom }, facts)) p.add(problem);
+  }
   let venvDir: string;
   if (args.venvDir) venvDir = absolute(args.venvDir, facts);
   else {
@@ -248,6 +259,11 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
   if (args.metricsDir === '') p.add("--metrics-dir needs a path: node_exporter's --collector.textfile.directory.");
   else if (metricsDir && !facts.exists(metricsDir)) p.add(`--metrics-dir ${metricsDir} does not exist; create it (writable by this user, readable by node_exporter) or pass node_exporter's --collector.textfile.directory.`);
 
+  const restartPolicy = args.restartPolicy;
+  if (restartPolicy !== undefined && !(RESTART_POLICIES as readonly string[]).includes(restartPolicy)) {
+    p.add(`--restart-policy ${restartPolicy} must be prompt (deploy each release at the first round gap) or coalesce (hold releases while the validator sets weights).`);
+  }
+
   p.throwIfAny('launch: invalid settings (nothing was written or started):', 'Fix the flags above and run again; --help lists every flag.');
   return {
     repoDir, network, walletName, hotkey, netuid, chainEndpoint, profile, validatorSa, validatorSaSource, gcpCredsFile,
@@ -257,7 +273,9 @@ export function resolveLaunchOptions(args: LaunchArgs, facts: LaunchFacts, purpo
     openaiApiKeyFlag: args.openaiApiKey || undefined, openaiApiKey, promptPostprocess, register: args.register, yes: args.yes,
     timed: args.timed, tickSeconds, tickSecondsGiven: args.tickSeconds !== undefined, epochSlots, epochSlotsGiven: args.epochSlots !== undefined,
     epochSlotIndex: args.epochSlotIndex, weightsMinTasksBeforeEmit: args.weightsMinTasksBeforeEmit,
-    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir, dryRun: args.dryRun,
+    roundLockfile, entrypoint: args.entrypoint, replace: args.replace, ...signing, metricsDir,
+    ...(restartPolicy !== undefined && (RESTART_POLICIES as readonly string[]).includes(restartPolicy) ? { restartPolicy: restartPolicy as RestartPolicy } : {}),
+    dryRun: args.dryRun,
   };
 }
 

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describeFailure, run } from '../../adapters/shell.js';
 import type { Context } from '../../core/context.js';
 import { OperationError } from '../../core/errors.js';
+import { writeAtomic } from '../../adapters/atomic-write.js';
 
 /**
  * What to do about the validator venv: present, creatable with python3, left incomplete
@@ -63,7 +64,7 @@ export async function bootstrapVenv(ctx: Context, venvDir: string, repoDir: stri
   const marker = path.join(venvDir, INCOMPLETE_MARKER);
   const resuming = fs.existsSync(marker);
   await fs.promises.mkdir(venvDir, { recursive: true });
-  await fs.promises.writeFile(marker, 'created by alphacore launch; removed once pip install -r modules/requirements.txt succeeded\n');
+  writeAtomic(marker, 'created by alphacore launch; removed once pip install -r modules/requirements.txt succeeded\n', { mode: 0o644 });
   if (!resuming || !fs.existsSync(path.join(venvDir, 'bin', 'activate'))) {
     const created = await steps.phase(`Creating the validator venv ${venvDir} (${python} -m venv)`, async () => {
       const r = await run(python, ['-m', 'venv', venvDir], { env: ctx.env, timeoutMs: 300_000, cwd: repoDir });

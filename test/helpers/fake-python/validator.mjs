@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { envFlag, missingImport, record, relevantEnv, settings, sleep, version } from './common.mjs';
+import { startWeightsEmitter } from './weights.mjs';
 
 const expand = (p) => (p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p);
 
@@ -97,6 +98,7 @@ export async function runValidator({ entry, args, taskApi }) {
   setInterval(tick, 200);
   record('validator-ready.jsonl', { entry, lockfile });
   console.log(`fake validator ready (round lockfile ${lockfile})`);
+  startWeightsEmitter(args);
 }
 
 /** The side process (daemon=True: ended when the validator exits), then time.sleep(2) as there. */
