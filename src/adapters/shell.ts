@@ -5,17 +5,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
  * shell, always with a timeout, with the environment passed explicitly.
  *
  * Every program (but an interactive one) runs in a process group of its own, and a
- * timeout kills the whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS (issue 10: a
- * hung grandchild of a repo script, pip or a pm2 shim, must not hold the services down
- * or leave every later timer run `locked`). Whatever still holds the output pipes
- * STREAM_GRACE_MS after that (a grandchild that left the group) is not waited for: the
- * pipes are closed and the call returns as timed out. Being in its own group also
- * keeps a Ctrl-C or `systemctl stop` aimed at the updater from killing a half-done
- * `git reset` or launch script under it (the updater finishes the step, DESIGN.md §5).
+ * timeout ends the whole group: SIGTERM, then SIGKILL after KILL_GRACE_MS. A hung
+ * grandchild of a repo script, pip or a pm2 shim must not hold the services down or
+ * leave every later timer run `locked`; the grace lets git remove its lock files.
+ * Whatever still holds the output pipes STREAM_GRACE_MS after that (a grandchild that
+ * left the group) is not waited for: the pipes are closed and the call returns as
+ * timed out. Being in its own group also keeps a Ctrl-C or `systemctl stop` aimed at
+ * the updater from killing a half-done `git reset` or launch script under it: the
+ * updater decides (endRunning before the first stop; finish the step after it).
  *
  * Built on node:child_process rather than execa: this runs on the timer's no-op path
- * every two minutes, where loading execa cost more than the git calls themselves
- * (issue 11), and the toolkit needs only what is here.
+ * every two minutes, where loading execa cost more than the git calls themselves,
+ * and the toolkit needs only what is here.
  */
 export interface RunOptions {
   cwd?: string;
@@ -24,8 +25,6 @@ export interface RunOptions {
   input?: string;
   /** Connects the terminal (stdin/stdout/stderr) for programs that may prompt (btcli); output is not captured. */
   interactive?: boolean;
-  /** Kept for callers written before every run was group-killed: always on now (except interactive). */
-  killGroup?: boolean;
   /** Open file descriptors handed to the program as its fds 3, 4, ... (util-linux `flock 3` locking ours). */
   extraFds?: readonly number[];
   /** Also return stdout's exact bytes (rawStdout), e.g. to hash a file's content. */
@@ -46,6 +45,40 @@ export interface RunResult {
 
 export const KILL_GRACE_MS = 3000;
 export const STREAM_GRACE_MS = 2000;
+/** How long a signal-ended run waits for its children to end on SIGTERM before SIGKILL. */
+export const ABORT_GRACE_MS = 1500;
+
+/** A program started by run() in its own group and not finished yet. */
+export interface RunningChild {
+  pid: number;
+  command: string;
+}
+
+const running = new Map<number, { command: string; closed: Promise<void> }>();
+let aborting = false;
+
+/**
+ * Ends every running program's process group (SIGTERM, then SIGKILL after `graceMs`),
+ * for a run that a signal ends before it stopped anything. From then on run() starts
+ * nothing and its pending calls never resolve: the caller is about to exit, and no
+ * step may act on a "failure" that is only the kill. Returns what was ended.
+ */
+export async function endRunning(graceMs = ABORT_GRACE_MS): Promise<RunningChild[]> {
+  aborting = true;
+  const ended = [...running.entries()].map(([pid, c]) => ({ pid, command: c.command, closed: c.closed }));
+  for (const c of ended) killGroup(c.pid, 'SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+  await Promise.race([Promise.all(ended.map((c) => c.closed)), grace]);
+  clearTimeout(timer);
+  for (const c of ended) if (running.has(c.pid)) killGroup(c.pid, 'SIGKILL');
+  return ended.map(({ pid, command }) => ({ pid, command }));
+}
+
+/** Whether endRunning was called (the process is about to exit). */
+export function isEnding(): boolean {
+  return aborting;
+}
 
 /** Signals a whole process group; false when it is already gone. */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): boolean {
@@ -62,10 +95,9 @@ const stripFinalNewline = (text: string) => text.replace(/\r?\n$/, '');
 
 export function run(file: string, args: readonly string[], options: RunOptions): Promise<RunResult> {
   const command = [file, ...args].join(' ');
-  // An interactive program needs the terminal, which a new process group would not
-  // have in the foreground; its timeout reaches the direct child only.
   // An interactive program needs the terminal's foreground group; its timeout reaches the direct child.
   const group = !options.interactive;
+  if (aborting) return new Promise(() => undefined);
   return new Promise((resolve) => {
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -73,11 +105,15 @@ export function run(file: string, args: readonly string[], options: RunOptions):
     let timedOut = false;
     let settled = false;
     let child: ChildProcess;
+    let closed: () => void = () => undefined;
     const settle = (result: Omit<RunResult, 'command'>) => {
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
-      resolve({ command, ...result });
+      if (child?.pid !== undefined) running.delete(child.pid);
+      closed();
+      // Ended by endRunning: the process exits; nothing may act on this result.
+      if (!aborting) resolve({ command, ...result });
     };
     const notStarted = (error: NodeJS.ErrnoException) =>
       settle({ exitCode: undefined, stdout: '', stderr: `${command}: ${error.message}`, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false });
@@ -92,6 +128,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
       notStarted(error as NodeJS.ErrnoException);
       return;
     }
+    if (group && child.pid !== undefined) running.set(child.pid, { command, closed: new Promise<void>((resolve) => (closed = resolve)) });
     child.stdout?.on('data', (chunk: Buffer) => out.push(chunk));
     child.stderr?.on('data', (chunk: Buffer) => err.push(chunk));
     const signal = (sig: NodeJS.Signals) => {
@@ -100,7 +137,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        signal(group ? 'SIGKILL' : 'SIGTERM');
+        signal('SIGTERM');
         timers.push(
           setTimeout(() => {
             signal('SIGKILL');

@@ -1,5 +1,7 @@
+import os from 'node:os';
 import path from 'node:path';
 import { guardProcess, type Interrupts } from '../adapters/interrupts.js';
+import { withLoginEnv, type Account } from './login-env.js';
 
 /** Where the toolkit keeps its files for one user (DESIGN.md §3). */
 export interface Paths {
@@ -64,7 +66,8 @@ export function makePaths(env: Readonly<Record<string, string | undefined>>): Pa
 
 /** The real process's context; the only place that reads process globals. */
 export function processContext(cliPath: string): Context {
-  const env = { ...process.env };
+  // What a login shell would give (USER, LOGNAME, HOME, SHELL), also under cron or `env -i`.
+  const env = withLoginEnv(process.env, processAccount());
   return {
     env,
     cwd: process.cwd(),
@@ -78,4 +81,13 @@ export function processContext(cliPath: string): Context {
     cliPath,
     guard: () => guardProcess(),
   };
+}
+
+function processAccount(): Account | undefined {
+  try {
+    const info = os.userInfo();
+    return { name: info.username, home: info.homedir, shell: info.shell ?? '' };
+  } catch {
+    return undefined; // a uid with no passwd entry (some containers): nothing to fill in from
+  }
 }

@@ -1,73 +1,213 @@
-import type { Pm2 } from '../adapters/pm2.js';
+import type { HttpResult } from '../adapters/http.js';
+import type { Pm2, Pm2Process } from '../adapters/pm2.js';
+import { describeHolder, portHolder, type PortHolder } from '../adapters/proc-net.js';
 import { formatDuration } from '../core/duration.js';
-import { probeApi } from './gates.js';
 
-/** The Validation API is asked over loopback HTTP: cheap enough to ask often. */
-const API_POLL_MS = 100;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export type Health = { ok: true; detail: string } | { ok: false; detail: string };
-
-/** Waits until GET /validate/active gives a 2xx JSON answer (any of idle/busy/unknown). */
-export async function waitForApi(endpoint: string, timeoutMs: number, now: () => number): Promise<Health> {
-  const deadline = now() + timeoutMs;
-  let last = 'no answer yet';
-  while (now() < deadline) {
-    const state = await probeApi(endpoint, Math.min(2000, Math.max(200, deadline - now())));
-    if (state.kind !== 'unreachable') return { ok: true, detail: `answers (${state.kind})` };
-    last = state.detail;
-    await sleep(API_POLL_MS);
-  }
-  return { ok: false, detail: `${endpoint}/validate/active did not answer within ${formatDuration(timeoutMs)} (last: ${last})` };
+/**
+ * Health, ours, stable and answering (DESIGN.md §5.6): the one judgement that launch's
+ * health wait, the update's swap and rollback, status and the convergence stage use.
+ *
+ * A service is healthy when, for `stableMs`, its PM2 process is `online` with a restart
+ * count that does not grow; for the Validation API also when the socket listening on
+ * its port belongs to that PM2 process or a descendant, and `/health` answers 200. A
+ * port held by anyone else is never taken for ours: a local user (or an orphan of a
+ * dead PM2 daemon) that grabs it while the API restarts would otherwise get the
+ * validator's traffic.
+ */
+export interface ServiceSpec {
+  /** The PM2 process name (in the watch's namespace). */
+  name: string;
+  /** Set for the Validation API: where it must listen and answer. */
+  api?: { endpoint: string; port: number };
 }
 
 /**
- * Waits until PM2 shows the process online with no restart for `stableMs`, within
- * `timeoutMs` of the start. A restart or an errored/stopped status fails at once:
- * a crash-looping validator is not healthy however long we wait.
+ * Why a service is not healthy, typed so that callers decide without reading text:
+ * - `crashed`, `not-online`, `missing`, `api-not-answering`: the release's own failure;
+ * - `api-port-taken`: another process holds the API port (`holder` says who);
+ * - `pm2-silent`: the PM2 daemon did not answer (a machine fault, not the release's);
+ * - `interrupted`: a signal asked the run to stop waiting.
  */
-export async function waitForStableProcess(
-  pm2: Pm2,
-  namespace: string,
-  name: string,
-  options: { stableMs: number; timeoutMs: number; now: () => number; baselineRestarts?: number },
-): Promise<Health & { onlineAt?: number }> {
-  const { now } = options;
-  const deadline = now() + options.timeoutMs + options.stableMs;
-  let onlineSince: number | undefined;
-  // The cycle starts processes fresh (delete + start), so any restart counts.
-  const baseRestarts = options.baselineRestarts ?? 0;
-  let firstOnline: number | undefined;
+export type HealthFault = 'crashed' | 'not-online' | 'missing' | 'api-not-answering' | 'api-port-taken' | 'pm2-silent' | 'interrupted';
+
+export type HealthResult =
+  | { ok: true; detail: string; /** When each service was first seen online (ms epoch). */ onlineAt: Record<string, number> }
+  | { ok: false; fault: HealthFault; service: string; detail: string; holder?: Extract<PortHolder, { kind: 'other' }> };
+
+export interface HealthWatch {
+  pm2: Pick<Pm2, 'list' | 'pollMs'>;
+  namespace: string;
+  now: () => number;
+  /** How long each service must stay healthy (HEALTH_STABLE); 0: healthy once, e.g. "the API is up". */
+  stableMs: number;
+  /** How long a service may take to become healthy, on top of stableMs (HEALTH_TIMEOUT). */
+  timeoutMs: number;
+  /** Restart counts that do not count as crashes (a process left running by launch); default 0 (a fresh start). */
+  baselineRestarts?: Record<string, number>;
+  /** A signal received: the wait ends at once with fault `interrupted`. */
+  interrupted?: () => string | undefined;
+  /** Seams for unit tests of the judgement; the real /proc and HTTP otherwise. */
+  holder?: (port: number, ownerPid: number) => PortHolder;
+  probe?: (url: string, timeoutMs: number) => Promise<HttpResult>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const PROBE_MS = 2000;
+
+async function httpProbe(url: string, timeoutMs: number): Promise<HttpResult> {
+  // Imported here: node's http costs the timer's no-op run, which never asks the API.
+  const { request } = await import('../adapters/http.js');
+  return request(url, { timeoutMs });
+}
+
+/** The port the Validation API listens on: VALIDATION_HTTP_PORT, else the endpoint's local port, else the repo script's 8888. */
+export function apiPort(httpPort: string | undefined, endpoint: string): number {
+  if (httpPort) return Number(httpPort);
+  try {
+    const url = new URL(endpoint);
+    if (url.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]', '0.0.0.0'].includes(url.hostname)) return Number(url.port || '80');
+  } catch {
+    // an endpoint that is not a URL is refused by the config; the script's default applies
+  }
+  return 8888;
+}
+
+/** One look at a service: what is wrong now, or undefined when it is healthy at this instant. */
+type Look = { fault: HealthFault; detail: string; holder?: Extract<PortHolder, { kind: 'other' }>; fatal: boolean } | undefined;
+
+/**
+ * Judges one service once (status, and each poll of a wait). `fatal` faults end a wait at
+ * once (a crash, a stranger on the port); the others may still clear up.
+ */
+export async function lookAt(w: Pick<HealthWatch, 'namespace' | 'baselineRestarts' | 'holder' | 'probe'>, spec: ServiceSpec, proc: Pm2Process | undefined): Promise<Look> {
+  const base = w.baselineRestarts?.[spec.name] ?? 0;
+  if (!proc) return { fault: 'missing', detail: `PM2 has no process ${spec.name} in namespace ${w.namespace}`, fatal: true };
+  if (proc.status === 'errored' || proc.status === 'stopped') {
+    return { fault: 'crashed', detail: `${spec.name} is ${proc.status} (restarts: ${proc.restarts}); see pm2 logs ${spec.name}`, fatal: true };
+  }
+  if (proc.restarts > base) {
+    return { fault: 'crashed', detail: `${spec.name} restarted ${proc.restarts - base} time(s) (crash loop); see pm2 logs ${spec.name}`, fatal: true };
+  }
+  if (proc.status !== 'online') return { fault: 'not-online', detail: `${spec.name} is ${proc.status}`, fatal: false };
+  if (!spec.api) return undefined;
+  const { port, endpoint } = spec.api;
+  const holder = (w.holder ?? portHolder)(port, proc.pid);
+  if (holder.kind === 'other') {
+    return {
+      fault: 'api-port-taken',
+      detail: `port ${port} is held by ${describeHolder(holder)}, not by ${spec.name} (pid ${proc.pid}) or its children: that process is not our Validation API`,
+      holder,
+      fatal: true,
+    };
+  }
+  if (holder.kind === 'free') return { fault: 'api-not-answering', detail: `${spec.name} (pid ${proc.pid}) does not listen on port ${port} yet`, fatal: false };
+  const answer = await answers(endpoint, w.probe ?? httpProbe);
+  return answer ? { fault: 'api-not-answering', detail: answer, fatal: false } : undefined;
+}
+
+/** undefined when GET /health answers 200 (an older API without /health: /validate/active 2xx); else why not. */
+async function answers(endpoint: string, probe: NonNullable<HealthWatch['probe']>): Promise<string | undefined> {
+  const base = endpoint.replace(/\/+$/, '');
+  const health = await probe(`${base}/health`, PROBE_MS);
+  if (health.kind === 'response' && health.status === 200) return undefined;
+  if (health.kind === 'response' && health.status === 404) {
+    const active = await probe(`${base}/validate/active`, PROBE_MS);
+    if (active.kind === 'response' && active.status >= 200 && active.status < 300) return undefined;
+  }
+  return `${base}/health ${health.kind === 'response' ? `answered ${health.status}` : `did not answer (${health.message})`}`;
+}
+
+/**
+ * Waits until every service is healthy for `stableMs` (each on its own clock, started
+ * when it is first seen healthy), or a fault ends the wait: a crash or a stranger on
+ * the API port at once, anything else at the deadline (timeoutMs + stableMs). A PM2
+ * daemon that does not answer is asked again until the deadline (a loaded machine),
+ * and named as the fault if it never answers.
+ */
+export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpec[]): Promise<HealthResult> {
+  const w = { ...w0, holder: recheckedHolder(w0) };
+  const { now } = w;
+  const deadline = now() + w.timeoutMs + w.stableMs;
+  const healthySince = new Map<string, number>();
+  const onlineAt: Record<string, number> = {};
+  let last: { service: string; look: NonNullable<Look> } | undefined;
   let pm2Silent: string | undefined;
-  while (now() < deadline) {
-    let list: Awaited<ReturnType<Pm2['list']>>;
+  for (;;) {
+    const signal = w.interrupted?.();
+    if (signal) return { ok: false, fault: 'interrupted', service: services[0]?.name ?? '', detail: `interrupted by ${signal} while waiting for ${names(services)} to be healthy` };
+    let list: Pm2Process[] | undefined;
     try {
-      list = await pm2.list(namespace);
+      list = await w.pm2.list(w.namespace);
       pm2Silent = undefined;
     } catch (error) {
-      // A slow daemon (a loaded machine) is not an unhealthy validator: ask again until the deadline.
       pm2Silent = (error as Error).message;
-      await sleep(await pm2.pollMs());
-      continue;
     }
-    const proc = list.find((p) => p.name === name);
-    if (!proc) return { ok: false, detail: `PM2 has no process ${name} in namespace ${namespace}` };
-    if (proc.status === 'errored' || proc.status === 'stopped') {
-      return { ok: false, detail: `${name} is ${proc.status} (restarts: ${proc.restarts}); see pm2 logs ${name}` };
+    if (list) {
+      let allStable = true;
+      for (const spec of services) {
+        const proc = list.find((p) => p.name === spec.name);
+        if (proc?.status === 'online') onlineAt[spec.name] ??= now();
+        const look = await lookAt(w, spec, proc);
+        if (look?.fatal) return { ok: false, fault: look.fault, service: spec.name, detail: look.detail, ...(look.holder ? { holder: look.holder } : {}) };
+        if (look) {
+          healthySince.delete(spec.name);
+          last = { service: spec.name, look };
+          allStable = false;
+          continue;
+        }
+        const since = healthySince.get(spec.name) ?? now();
+        healthySince.set(spec.name, since);
+        if (now() - since < w.stableMs) allStable = false;
+      }
+      if (allStable) {
+        const stable = w.stableMs > 0 ? `, no restart for ${formatDuration(w.stableMs)}` : '';
+        return { ok: true, detail: services.map((s) => `${s.name} online${s.api ? ', owns its port, answers /health' : ''}`).join('; ') + stable, onlineAt };
+      }
     }
-    if (proc.restarts > baseRestarts) {
-      return { ok: false, detail: `${name} restarted ${proc.restarts - baseRestarts} time(s) while starting (crash loop); see pm2 logs ${name}` };
-    }
-    if (proc.status === 'online') {
-      onlineSince ??= now();
-      firstOnline ??= onlineSince;
-      if (now() - onlineSince >= options.stableMs) return { ok: true, detail: `${name} online, no restart for ${formatDuration(options.stableMs)}`, onlineAt: firstOnline };
-    } else {
-      onlineSince = undefined;
-      if (firstOnline === undefined && now() > deadline - options.stableMs) break;
-    }
-    await sleep(await pm2.pollMs());
+    if (now() >= deadline) break;
+    // A service not healthy yet can no longer be healthy for stableMs before the deadline.
+    if (list && services.some((s) => !healthySince.has(s.name)) && now() > deadline - w.stableMs) break;
+    await sleep(Math.min(await w.pm2.pollMs(), Math.max(0, deadline - now())));
   }
-  const why = pm2Silent ? ` (PM2 did not answer: ${pm2Silent})` : '';
-  return { ok: false, detail: `${name} was not online and stable within ${formatDuration(options.timeoutMs)}${why}` };
+  if (pm2Silent) return { ok: false, fault: 'pm2-silent', service: services[0]?.name ?? '', detail: `PM2 did not answer: ${pm2Silent}` };
+  const within = `within ${formatDuration(w.timeoutMs)}`;
+  if (!last) return { ok: false, fault: 'not-online', service: services[0]?.name ?? '', detail: `${names(services)} not stable ${within}` };
+  return { ok: false, fault: last.look.fault, service: last.service, detail: `${last.service} not healthy ${within} (last: ${last.look.detail})` };
+}
+
+/**
+ * Reading /proc/net/tcp costs the kernel a walk of its socket tables (10-20 ms on a
+ * loaded host): once a port is known to be ours, it is looked at again only every
+ * PORT_RECHECK_MS, not at every poll. Anything but `ours` is looked at every time.
+ */
+const PORT_RECHECK_MS = 1000;
+
+function recheckedHolder(w: HealthWatch): (port: number, ownerPid: number) => PortHolder {
+  const look = w.holder ?? portHolder;
+  let known: { port: number; ownerPid: number; at: number; holder: PortHolder } | undefined;
+  return (port, ownerPid) => {
+    if (known && known.port === port && known.ownerPid === ownerPid && w.now() - known.at < PORT_RECHECK_MS) return known.holder;
+    const holder = look(port, ownerPid);
+    known = holder.kind === 'ours' ? { port, ownerPid, at: w.now(), holder } : undefined;
+    return holder;
+  };
+}
+
+const names = (services: readonly ServiceSpec[]) => services.map((s) => s.name).join(' and ');
+
+/**
+ * Waits until PM2 shows one process online with no restart for `stableMs` (launch's
+ * validator, the update's health phase when no API runs).
+ */
+export async function waitForStableProcess(
+  pm2: Pick<Pm2, 'list' | 'pollMs'>,
+  namespace: string,
+  name: string,
+  options: { stableMs: number; timeoutMs: number; now: () => number; baselineRestarts?: number; interrupted?: () => string | undefined },
+): Promise<{ ok: true; detail: string; onlineAt?: number } | Extract<HealthResult, { ok: false }>> {
+  const result = await waitHealthy(
+    { pm2, namespace, now: options.now, stableMs: options.stableMs, timeoutMs: options.timeoutMs, baselineRestarts: { [name]: options.baselineRestarts ?? 0 }, interrupted: options.interrupted },
+    [{ name }],
+  );
+  return result.ok ? { ...result, onlineAt: result.onlineAt[name] } : result;
 }

@@ -10,7 +10,7 @@ export async function pm2Processes(ctx: Context, namespace: string): Promise<{ p
   const pid = daemonPid(home);
   // A daemon killed with -9 whose parent never reaps it is a zombie: no daemon (and `pm2 jlist` would spawn one).
   if (pid === undefined || !running(pid)) return { procs: [], problem: `no PM2 daemon is running for PM2_HOME ${home}` };
-  const result = await run(openPm2(ctx).bin, ['jlist'], { env: ctx.env, timeoutMs: 15_000, cwd: ctx.cwd, killGroup: true });
+  const result = await run(openPm2(ctx).bin, ['jlist'], { env: ctx.env, timeoutMs: 15_000, cwd: ctx.cwd });
   if (!result.ok) return { procs: [], problem: describeFailure(result) };
   try {
     return { procs: parseJlist(result.stdout).filter((p) => p.namespace === namespace) };

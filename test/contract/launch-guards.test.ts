@@ -25,6 +25,9 @@ describe.skipIf(skip)('contract: launch guards on the real repository', { timeou
     expect(r.stdout).not.toContain('Saved the PM2 process list');
     expect(fs.existsSync(path.join(w.pm2.home, 'dump.pm2'))).toBe(false);
     expect(fs.existsSync(w.configFile)).toBe(false);
+    // The validator it started is not left crash-looping in PM2.
+    expect(r.stderr).toContain('Removed the PM2 process it started, validator-hot-test (namespace alphacore)');
+    expect(w.jlist()).toEqual([]);
   });
 
   it('a venv whose pip install failed is finished by the next launch, never used half-installed', async () => {

@@ -141,6 +141,24 @@ e2e('alphacore launch (built CLI, as a non-root user, real pm2, fixture repo)', 
     expect(latest.env.ALPHACORE_ENABLE_LLM).toBe('false');
   });
 
+  it('a launch that fails after starting the validator (API unreachable: it crash-loops) removes it, says so, and touches nothing else', async () => {
+    const w = await world({ api: false });
+    const sleeper = path.join(w.setup.root, 'neighbour.sh');
+    fs.writeFileSync(sleeper, '#!/usr/bin/env bash\nexec sleep 600\n', { mode: 0o755 });
+    fs.chownSync(sleeper, run.user.uid, run.user.gid);
+    w.pm2.pm2('start', sleeper, '--name', 'neighbour', '--namespace', 'alphacore');
+    w.pm2.pm2('start', sleeper, '--name', 'bystander', '--namespace', 'other');
+    const before = w.pm2.list().map((p) => [p.name, p.pid]);
+    const result = await launch(w, flags(w));
+    expect(result.exitCode, result.stdout + result.stderr).toBe(1);
+    expect(result.stderr).toContain('The validator did not become healthy');
+    expect(result.stderr).toContain('Removed the PM2 process it started, validator-hot-test (namespace alphacore); no other process was touched.');
+    // It was started (and crashed: the API is unreachable), then removed; the others run on.
+    expect(w.setup.control.validatorStarts().length).toBeGreaterThan(0);
+    expect(w.pm2.list().map((p) => [p.name, p.pid])).toEqual(before);
+    expect(fs.existsSync(w.configFile)).toBe(false);
+  });
+
   it('bad flags: exit 2, every problem listed, nothing written or started', async () => {
     const w = await world({ api: false });
     const result = await launch(w, ['launch', '--netuid', 'seven', '--network', 'mainnet', '--http-port', 'x', '--no-autoupdate']);

@@ -51,6 +51,8 @@ export interface FakePythonSettings {
   pipDelaySeconds?: number;
   /** The validator and API take this long before they start serving. */
   startDelaySeconds?: number;
+  /** The Validation API serves, then exits 1 this long after it began listening (a release that answers, then crashes). */
+  apiCrashAfterSeconds?: number;
   /** The weights emitter's epoch in ms (env ALPHACORE_FAKE_EPOCH_MS wins; default 72 min). */
   epochMs?: number;
   /** false: the validator's rounds complete no task (it stays warming up); read live. */

@@ -36,11 +36,11 @@ describe('run(): the one subprocess runner (real programs)', () => {
     expect(await run(file, [], { env, timeoutMs: 10_000 })).toMatchObject({ notFound: true, ok: false });
   });
 
-  it('a timeout with killGroup kills the whole process group; one that left the group does not hold the caller', async () => {
+  it('a timeout kills the whole process group; one that left the group does not hold the caller', async () => {
     const dir = tempDir('alphacore-shell-');
     const pids = path.join(dir, 'pids');
     const script = `trap '' TERM; sleep 300 & echo $! >> ${pids}; setsid sleep 300 & echo $! >> ${pids}; wait`;
-    const r = await run('bash', ['-c', script], { env, timeoutMs: 500, killGroup: true });
+    const r = await run('bash', ['-c', script], { env, timeoutMs: 500 });
     expect(r).toMatchObject({ timedOut: true, ok: false });
     expect(describeFailure(r)).toContain('timed out (its process group was killed)');
     const [inGroup, leftGroup] = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
@@ -50,7 +50,7 @@ describe('run(): the one subprocess runner (real programs)', () => {
     process.kill(leftGroup!, 'SIGKILL');
   });
 
-  it('every run is group-killed on timeout (issue 10): a wrapper script whose grandchild holds the pipe returns, the grandchild is gone', async () => {
+  it('every run is group-killed on timeout: a wrapper script whose grandchild holds the pipe returns, the grandchild is gone', async () => {
     const dir = tempDir('alphacore-shell-');
     const pids = path.join(dir, 'pids');
     const r = await run('bash', ['-c', `sleep 300 & echo $! > ${pids}; wait`], { env, timeoutMs: 2000 });
@@ -58,6 +58,16 @@ describe('run(): the one subprocess runner (real programs)', () => {
     const grandchild = Number(fs.readFileSync(pids, 'utf8').trim());
     for (let i = 0; i < 50 && isAlive(grandchild); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(isAlive(grandchild)).toBe(false);
+  });
+
+  it('a timeout sends SIGTERM first (a program may clean up), to the whole group', async () => {
+    const dir = tempDir('alphacore-shell-');
+    const marks = path.join(dir, 'marks');
+    // The child and its grandchild each note the SIGTERM they get, then exit.
+    const script = `trap 'echo parent >> ${marks}; exit 0' TERM; bash -c "trap 'echo grandchild >> ${marks}; exit 0' TERM; sleep 300 & wait" & sleep 300 & wait`;
+    const r = await run('bash', ['-c', script], { env, timeoutMs: 500 });
+    expect(r).toMatchObject({ timedOut: true, ok: false });
+    expect(fs.readFileSync(marks, 'utf8').split('\n').filter(Boolean).sort()).toEqual(['grandchild', 'parent']);
   });
 
   it('a program that ignores SIGTERM gets SIGKILL', async () => {

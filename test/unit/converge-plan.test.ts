@@ -92,6 +92,14 @@ describe('whose fault (§5.1)', () => {
     expect(judgeFault({ daemonBefore: 10, daemonNow: 10, free: [{ dir: '/d', bytes: 4096 }] })).toMatchObject({ reason: 'disk-full', detail: expect.stringContaining('/d') });
     expect(judgeFault({ daemonBefore: 10, daemonNow: 10, free: [{ dir: '/d', bytes: undefined }] })).toBeUndefined();
   });
+  it('the health module\'s pm2-silent and api-port-taken are the machine\'s fault; any other failure is the release\'s', () => {
+    const alive = { daemonBefore: 10, daemonNow: 10, free: disk };
+    expect(judgeFault({ ...alive, cause: 'pm2-silent', message: 'PM2 did not answer: timeout' })).toMatchObject({ reason: 'pm2-silent', detail: expect.stringContaining('PM2 did not answer') });
+    expect(judgeFault({ ...alive, cause: 'api-port-taken', message: 'port 8888 held by pid 42 (user mallory)' })).toMatchObject({ reason: 'api-port-taken', detail: expect.stringContaining('pid 42') });
+    expect(judgeFault({ ...alive, cause: 'failed', message: 'validator crashed' })).toBeUndefined();
+    // A dead daemon also leaves PM2 silent: the daemon's death is the finding.
+    expect(judgeFault({ ...alive, daemonNow: undefined, cause: 'pm2-silent' })).toMatchObject({ reason: 'pm2-daemon-died' });
+  });
   it('a release is retried after three machine faults no more: unstable-host', () => {
     const state: UpdateState = { quarantine: [] };
     expect(countHostFault(state, 'b', 't1')).toEqual({ count: 1, exhausted: false });

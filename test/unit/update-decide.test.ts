@@ -10,6 +10,7 @@ const config = {
   given: {},
   namespace: 'alphacore',
   validatorProcessName: 'validator-h-finney',
+  validationProcessName: 'alphacore-validation-api',
   healthStableMs: 20_000,
   healthTimeoutMs: 120_000,
   repoDir: '/srv/AlphaCore',
@@ -84,7 +85,9 @@ describe('decide (pure: facts -> UpdatePlan)', () => {
     expect(plan.steps.forward.steps).toContainEqual({ step: 'sandbox', argv: ['sudo', '-n', 'bash', '/srv/AlphaCore/modules/evaluation/validation/sandbox/setup.sh'], timeoutMs: 8 * 60_000 });
     expect(plan.steps.forward.steps).toContainEqual({ step: 'validator', process: 'validator-h-finney', namespace: 'alphacore', venvDir: dir('validator', 'b'), env: { PIP_NO_INDEX: '1' } });
     const api = plan.steps.forward.steps.find((s) => s.step === 'api');
-    expect(api).toMatchObject({ argv: ['bash', '/srv/AlphaCore/scripts/validator/process/launch_validation_api.sh', '--pm2-namespace', 'alphacore', '--venv-dir', dir('api', 'b')], waitFor: 'http://127.0.0.1:8888/validate/active' });
+    expect(api).toMatchObject({ argv: ['bash', '/srv/AlphaCore/scripts/validator/process/launch_validation_api.sh', '--pm2-namespace', 'alphacore', '--venv-dir', dir('api', 'b')], process: 'alphacore-validation-api', port: 8888, waitFor: 'http://127.0.0.1:8888/health' });
+    // The health phase watches the API it started with the validator (HEALTH_STABLE for both, §5.6).
+    expect(plan.steps.forward.steps.find((s) => s.step === 'health')).toMatchObject({ process: 'validator-h-finney', api: { process: 'alphacore-validation-api', port: 8888 } });
     expect(plan.steps.rollback.steps[0]).toEqual({ step: 'reset', commit: A });
     // Without prepared venvs (no requirements file) the configured venv's pip refreshes the dependencies.
     const bare = decide({ ...clean, ...remote, ...idle }, config, flags, NOW);

@@ -4,6 +4,7 @@ import { readHistory, readState, type UpdateState } from '../../core/state.js';
 import { adviseOn } from './advice.js';
 import type { ConfigView } from './config-view.js';
 import { rootView } from './root-view.js';
+import { withPortHolder } from './api-port.js';
 import { checkSandboxSudo } from '../../domain/sandbox-sudo.js';
 import { userName } from '../../scheduler/spec.js';
 import { BUDGET_MS, probeApiView, probePm2, probeRepo, probeRoundLock, within } from './probes.js';
@@ -97,7 +98,7 @@ export async function collectStatus(ctx: Context, view: ConfigView): Promise<Sta
     ...(state.lastRun ? { lastRun: state.lastRun } : {}),
     ...(change ? { lastChange: change } : {}),
     ...(deferral ? { deferral } : {}),
-    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs), api: await api },
+    gates: { roundLock: probeRoundLock(view.roundLockfile, nowMs, view.roundLockMaxAgeMs), api: withPortHolder(await api, view, await pm2) },
     pm2: await pm2,
     quarantine: state.quarantine,
     ...(state.journal ? { journal: { ...state.journal, running: isAlive(state.journal.pid) } } : {}),

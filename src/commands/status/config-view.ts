@@ -16,6 +16,8 @@ export interface ConfigView {
   remote: string;
   branch: string;
   apiEndpoint: string;
+  /** VALIDATION_HTTP_PORT, when the config sets it (the API's port, §5.6). */
+  apiHttpPort?: string;
   roundLockfile: string;
   roundLockMaxAgeMs: number;
   maxDeferralMs: number;
@@ -63,6 +65,8 @@ export function readConfigView(ctx: Context, options: { config?: string; namespa
     remote: config.remote,
     branch: config.branch,
     apiEndpoint: config.validationApiEndpoint,
+    // A value the reader refused (not a port) is left out: the API's default port applies.
+    ...(config.given.validationHttpPort && /^\d+$/.test(config.given.validationHttpPort) ? { apiHttpPort: config.given.validationHttpPort } : {}),
     roundLockfile: config.roundLockfile,
     roundLockMaxAgeMs: config.roundLockMaxAgeMs,
     maxDeferralMs: config.maxDeferralMs,

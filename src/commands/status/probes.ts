@@ -162,7 +162,7 @@ async function listWithin(ctx: Context, bin: string, budgetMs: number): Promise<
     link.close();
   }
   const left = Math.max(200, budgetMs - (ctx.now().getTime() - start));
-  const result = await run(bin, ['jlist'], { env: ctx.env, timeoutMs: left, cwd: ctx.cwd, killGroup: true });
+  const result = await run(bin, ['jlist'], { env: ctx.env, timeoutMs: left, cwd: ctx.cwd });
   if (result.ok) return { list: () => parseJlist(result.stdout) };
   return {
     detail: result.timedOut ? `${bin} jlist did not answer within ${(budgetMs / 1000).toFixed(1)} s` : result.notFound ? `${bin} not found (install PM2 or set PM2_BIN)` : describeFailure(result),

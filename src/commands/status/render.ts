@@ -108,6 +108,7 @@ export function renderStatus(r: StatusReport, paint: Paint = plain): string {
   const api = r.gates.api;
   const apiState = api.state === 'idle' ? paint.ok('idle') : api.state === 'busy' ? paint.warn(`busy, ${api.jobs} job${api.jobs === 1 ? '' : 's'}`) : paint.bad(api.state);
   row('API', `${apiState}${api.detail ? ` (${api.detail})` : ''} ${paint.dim(api.endpoint)}`);
+  if (api.portTakenBy) row('', paint.bad(`its port is held by ${api.portTakenBy}: that is not our Validation API`));
 
   renderPm2(r, paint, row);
   if (r.weights) {

@@ -116,6 +116,8 @@ export interface ApiView {
   state: 'idle' | 'busy' | 'unknown' | 'unreachable';
   jobs?: number;
   detail?: string;
+  /** Who holds the API's port when it is not the API's PM2 process tree (§5.6): then whatever answers is not our API. */
+  portTakenBy?: string;
 }
 
 export interface Pm2ProcessView {

@@ -10,7 +10,7 @@ import { liveDaemonPid } from '../../domain/orphans.js';
 import { Budget, STAGE_MS } from './budget.js';
 import { expectedNames, type Converged } from './converge-check.js';
 import { planConverge, type ConvergePlan } from './converge-plan.js';
-import { deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
+import { checkHealth, deployCommit, type DeployTimings, type SwapVenvs } from './deploy.js';
 import { fallbackValidatorVenv } from './observe.js';
 import type { RestartDecision } from './outcome.js';
 import { deployTarget } from './plan.js';
@@ -110,8 +110,17 @@ async function restore(run: LiveRun, plan: Extract<ConvergePlan, { kind: 'restor
     // The swap's steps for the commit the clone is at, less the reset and the setup
     // (already done when it was deployed), less the validator when only the API is down.
     const full = deployTarget(config, head, { sandbox: false, deps: false, api: plan.start.api }, deployedVenvs(run), fallbackValidatorVenv(config.given.validatorVenvDir, config.repoDir, state));
-    const steps = full.steps.filter((step) => step.step !== 'reset' && step.step !== 'deps' && (plan.start.validator || (step.step !== 'validator' && step.step !== 'health')));
+    const steps = full.steps.filter((step) => step.step !== 'reset' && step.step !== 'deps' && step.step !== 'health' && (plan.start.validator || step.step !== 'validator'));
     await deployCommit(run, { ...full, steps }, timings, { budget, onPhase: async () => undefined });
+    // The health module's judgement, as after a swap: what was started (the API too)
+    // online, ours and stable for HEALTH_STABLE; a validator left running counts only
+    // the restarts it makes from now.
+    const health = full.steps.find((step) => step.step === 'health');
+    if (health?.step === 'health') {
+      const running = plan.start.validator ? [] : (await run.pm2.list(config.namespace)).filter((p) => p.name === health.process);
+      const baselineRestarts = Object.fromEntries(running.map((p) => [p.name, p.restarts]));
+      await checkHealth(run, health, timings, { ...(plan.start.api && health.api ? { api: health.api } : {}), budget, baselineRestarts, interrupted: () => run.interrupts?.requested() });
+    }
     timings.phases.restore = ctx.now().getTime() - startedAt;
     delete state.restore;
     await run.pm2.save().catch((error: Error) => log.warn(`${error.message}; run pm2 save so that a reboot brings the validator back`));

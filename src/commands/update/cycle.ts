@@ -17,6 +17,7 @@ import { describeSteps } from './plan.js';
 import { recordRun, type PendingNotice } from './record.js';
 import { refuseRootUpdate } from './refuse-root.js';
 import { goLive, openRun, type LiveRun, type Run } from './run.js';
+import { sayInterrupts } from './signals.js';
 
 export interface UpdateFlags {
   config: string;
@@ -97,6 +98,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   try {
     const { state, setAside } = readStateChecked(ctx.paths.state(config.namespace), ctx.paths.history(config.namespace), ctx.now(), { readOnly: flags.dryRun });
     const run = openRun({ ctx, config, relaunch, log, state, interrupts, force: flags.force });
+    sayInterrupts(interrupts, log, state);
     try {
       const notices: PendingNotice[] = [];
       if (setAside) {

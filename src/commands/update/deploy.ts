@@ -1,11 +1,8 @@
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
-import { waitForApi, waitForStableProcess } from '../../domain/health.js';
+import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
 import { endNamespaceOrphans } from '../../domain/orphans.js';
 import type { Budget } from './budget.js';
-// Static: this module is already in the lazy chunk, and the launch code must be loaded
-// before the stop (preflight resolves the options), never between the stop and the start.
-import { relaunch } from './launch-hooks.js';
-import { describeStep, type DeployStep, type DeployTarget, type StopStep, type VenvStep } from './plan.js';
+import { describeStep, type ApiWatch, type DeployStep, type DeployTarget, type StopStep, type VenvStep } from './plan.js';
 import type { Run } from './run.js';
 
 export type { SwapVenvs } from './plan.js';
@@ -16,9 +13,12 @@ export type DeployPhase = 'stop' | DeployStep['step'];
 /**
  * Why a deploy step failed, for the swap's and the rollback's decisions:
  * `interrupted` (a signal: not the release's fault), `budget` (the stage's time ran
- * out), `state-write` (the journal could not be written), `failed` (the step itself).
+ * out), `state-write` (the journal could not be written), `api-port-taken` (another
+ * process holds the Validation API's port: not the release's fault, and no validator
+ * may be started against it), `pm2-silent` (the PM2 daemon stopped answering during a
+ * wait: the machine's fault), `failed` (the step itself).
  */
-export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'failed';
+export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'pm2-silent' | 'failed';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
@@ -34,6 +34,22 @@ export class DeployError extends Error {
   }
 }
 
+/** A failed health judgement as a DeployError: its typed fault mapped to the cause the swap decides on. */
+function healthError(phase: 'api' | 'health', what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
+  if (result.fault === 'interrupted') return new DeployError(phase, 'interrupted', result.detail);
+  const cause: DeployCause = result.fault === 'api-port-taken' || result.fault === 'pm2-silent' ? result.fault : 'failed';
+  return new DeployError(phase, cause, `${what}: ${result.detail}`);
+}
+
+/** The Validation API as waitHealthy watches it: its PM2 process, its port, its /health. */
+function apiService(run: Run, api: ApiWatch): ServiceSpec {
+  return { name: api.process, api: { endpoint: run.config.validationApiEndpoint, port: api.port } };
+}
+
+function watch(run: Run, o: Pick<HealthWatch, 'stableMs' | 'timeoutMs' | 'interrupted' | 'baselineRestarts'>): HealthWatch {
+  return { pm2: run.pm2, namespace: run.config.namespace, now: () => run.ctx.now().getTime(), ...o };
+}
+
 export interface DeployTimings {
   phases: Record<string, number>;
   /** When the validator was first seen online (ms epoch). */
@@ -47,7 +63,8 @@ export interface DeployRun {
   /**
    * The rollback's choices: it ignores signals, and a failed reset (a held index.lock)
    * or an API that does not come up is reported here and the next steps run anyway; a
-   * stopped validator is the one outcome the rollback must not leave behind.
+   * stopped validator is the one outcome the rollback must not leave behind, except a
+   * validator talking to a process that is not our API (another process holds its port).
    */
   rollback?: { tolerate(phase: 'reset' | 'api', error: DeployError): void };
 }
@@ -101,7 +118,11 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
     log.output(result.command, result.stdout, result.stderr);
     if (!result.ok) throw new DeployError(name, 'failed', describeFailure(result));
   };
-  /** A step the rollback goes past when it fails (reported to it); the forward swap stops there. */
+  /**
+   * A step the rollback goes past when it fails (reported to it); the forward swap stops
+   * there. A stranger on the API port would get the validator's traffic: then not even
+   * the rollback starts the validator (it fails, loudly, and is retried).
+   */
   const tolerated = async (name: 'reset' | 'api', work: Promise<void>): Promise<boolean> => {
     if (!r.rollback) {
       await work;
@@ -111,10 +132,14 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       await work;
       return true;
     } catch (error) {
+      if (error instanceof DeployError && error.cause === 'api-port-taken') throw error;
       r.rollback.tolerate(name, error instanceof DeployError ? error : new DeployError(name, 'failed', (error as Error).message));
       return false;
     }
   };
+  const interrupted = r.rollback ? undefined : () => run.interrupts?.requested();
+  // The API joins the health phase's watch only when this deploy brought it up.
+  let apiUp = false;
 
   // Processes of the namespace a dead daemon left running hold the API's port and run a
   // second validator of the same hotkey: ended by pid before the first start.
@@ -148,19 +173,26 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
         await endOrphans('api');
         const up = phase(step, async () => {
           await sh('api', step.argv, step.timeoutMs);
-          const health = await waitForApi(config.validationApiEndpoint, r.budget.cap(step.healthTimeoutMs), now);
-          if (!health.ok) throw new DeployError('api', 'failed', `Validation API not healthy: ${health.detail}`);
+          // Up, ours and answering before the validator starts (it refuses to start without
+          // the API); its stability is watched with the validator's, in the health phase.
+          const health = await waitHealthy(watch(run, { stableMs: 0, timeoutMs: r.budget.cap(step.healthTimeoutMs), interrupted }), [apiService(run, step)]);
+          if (!health.ok) throw healthError('api', 'Validation API not healthy', health);
         });
-        if (await tolerated('api', up)) log.info(`Validation API up at ${config.validationApiEndpoint}`);
+        apiUp = await tolerated('api', up);
+        if (apiUp) log.info(`Validation API up at ${config.validationApiEndpoint}`);
         break;
       }
-      case 'validator':
+      case 'validator': {
         await endOrphans('validator');
+        const { relaunch } = await import('./launch-hooks.js');
         await phase(step, () => relaunch(run, step));
         break;
-      case 'health':
-        await phase(step, () => checkValidatorHealth(run, timings, 0, r.budget));
+      }
+      case 'health': {
+        const api = apiUp ? step.api : undefined;
+        await phase(step, () => checkHealth(run, step, timings, { ...(api ? { api } : {}), budget: r.budget, interrupted }));
         break;
+      }
     }
   }
 }
@@ -181,18 +213,27 @@ async function resetTo(run: Run, sha: string): Promise<void> {
 }
 
 /**
- * Waits until PM2 shows the validator online with no restart (beyond
- * `baselineRestarts`) for HEALTH_STABLE. Throws DeployError('health').
+ * Step 13's wait: the validator, and the Validation API when `api` is given, online with
+ * no restart for HEALTH_STABLE, the API still on its port and answering (an API that
+ * crashes after its first answer fails the release as a validator does). A signal ends
+ * the wait at once (the forward swap then rolls back). Throws DeployError('health').
  */
-export async function checkValidatorHealth(run: Run, timings: DeployTimings, baselineRestarts = 0, budget?: Budget): Promise<void> {
-  const { ctx, config } = run;
-  const health = await waitForStableProcess(run.pm2, config.namespace, config.validatorProcessName, {
-    stableMs: config.healthStableMs,
-    timeoutMs: budget ? budget.cap(config.healthTimeoutMs) : config.healthTimeoutMs,
-    now: () => ctx.now().getTime(),
-    baselineRestarts,
-  });
-  if (!health.ok) throw new DeployError('health', 'failed', `validator not healthy: ${health.detail}`);
-  timings.validatorOnlineAt = health.onlineAt;
+export async function checkHealth(
+  run: Run,
+  step: Extract<DeployStep, { step: 'health' }>,
+  timings: DeployTimings,
+  o: {
+    api?: ApiWatch;
+    budget?: Budget;
+    interrupted?: () => string | undefined;
+    /** Restarts that do not count (processes found running, e.g. by a recovery). */
+    baselineRestarts?: Record<string, number>;
+  },
+): Promise<void> {
+  const timeoutMs = o.budget ? o.budget.cap(step.timeoutMs) : step.timeoutMs;
+  const services: ServiceSpec[] = [...(o.api ? [apiService(run, o.api)] : []), { name: step.process }];
+  const health = await waitHealthy(watch(run, { stableMs: step.stableMs, timeoutMs, interrupted: o.interrupted, baselineRestarts: o.baselineRestarts }), services);
+  if (!health.ok) throw healthError('health', health.service === step.process ? 'validator not healthy' : 'Validation API not healthy', health);
+  timings.validatorOnlineAt = health.onlineAt[step.process];
   run.log.info(health.detail);
 }

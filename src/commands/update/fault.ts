@@ -11,7 +11,7 @@ export const HOST_FAULT_LIMIT = 3;
 
 /** A failure of the machine rather than of the release (§5.1, "whose fault"). */
 export interface HostFault {
-  reason: 'pm2-daemon-died' | 'disk-full' | 'run-killed';
+  reason: 'pm2-daemon-died' | 'disk-full' | 'pm2-silent' | 'api-port-taken' | 'run-killed';
   detail: string;
 }
 
@@ -22,6 +22,14 @@ export interface FaultFacts {
   daemonNow: number | undefined;
   /** Filesystems the swap writes to, with their free bytes (undefined: unknown). */
   free: { dir: string; bytes: number | undefined }[];
+  /**
+   * How the step failed, as the health module judged it: `pm2-silent` (the daemon stopped
+   * answering) and `api-port-taken` (another process holds the API's port) are the
+   * machine's, not the release's.
+   */
+  cause?: string;
+  /** The failure's message (names the port's holder). */
+  message?: string;
 }
 
 /** Pure: a machine fault, or undefined when the release failed on its own (live daemon, disk to spare). */
@@ -32,6 +40,8 @@ export function judgeFault(f: FaultFacts): HostFault | undefined {
   }
   const full = f.free.find((d) => d.bytes !== undefined && d.bytes < FULL_BELOW_BYTES);
   if (full) return { reason: 'disk-full', detail: `the filesystem of ${full.dir} is full (${full.bytes} bytes free)` };
+  if (f.cause === 'pm2-silent') return { reason: 'pm2-silent', detail: `the PM2 daemon stopped answering during the swap (${f.message ?? 'no answer'})` };
+  if (f.cause === 'api-port-taken') return { reason: 'api-port-taken', detail: `another process holds the Validation API's port (${f.message ?? 'see the log'})` };
   return undefined;
 }
 
@@ -44,10 +54,15 @@ function freeBytes(dir: string): number | undefined {
   }
 }
 
-export function faultFacts(run: Run, daemonBefore: number | undefined): FaultFacts {
+export function faultFacts(run: Run, daemonBefore: number | undefined, failure?: { cause: string; message: string }): FaultFacts {
   const { ctx, config } = run;
   const dirs = [config.repoDir, ctx.paths.autoupdateStateDir, pm2Home(ctx)];
-  return { daemonBefore, daemonNow: liveDaemonPid(ctx), free: dirs.map((dir) => ({ dir, bytes: freeBytes(dir) })) };
+  return {
+    daemonBefore,
+    daemonNow: liveDaemonPid(ctx),
+    free: dirs.map((dir) => ({ dir, bytes: freeBytes(dir) })),
+    ...(failure ? { cause: failure.cause, message: failure.message } : {}),
+  };
 }
 
 /**

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { AutoupdateConfig } from '../../core/config.js';
 import { joinWords } from '../../core/envfile.js';
 import type { Journal } from '../../core/state.js';
+import { apiPort } from '../../domain/health.js';
 import { STEP_MS } from './budget.js';
 import { apiCommand, SCRIPTS, type DeployPlan } from './deploy-plan.js';
 import type { VenvKind } from './venv-names.js';
@@ -41,11 +42,21 @@ export type DeployStep =
   /** Steps 12: argv run in the clone (sudo for the sandbox, the validator venv's pip). */
   | { step: 'sandbox'; argv: string[]; timeoutMs: number }
   | { step: 'deps'; argv: string[]; timeoutMs: number }
-  /** The repo's API launch script, then a wait until `waitFor` answers. */
-  | { step: 'api'; argv: string[]; timeoutMs: number; waitFor: string; healthTimeoutMs: number }
+  /**
+   * The repo's API launch script, then a wait until `process` is online, the socket on
+   * `port` is its own (or a child's), and `waitFor` (/health) answers 200 (§5.6).
+   */
+  | { step: 'api'; argv: string[]; timeoutMs: number; process: string; port: number; waitFor: string; healthTimeoutMs: number }
   /** The launch code with the config's typed options (built at load), the venv and the env below. */
   | { step: 'validator'; process: string; namespace: string; venvDir?: string; env: Record<string, string> }
-  | { step: 'health'; process: string; namespace: string; stableMs: number; timeoutMs: number };
+  /** The validator, and the Validation API (`api`) when the deploy starts it, online with no restart for `stableMs`. */
+  | { step: 'health'; process: string; namespace: string; stableMs: number; timeoutMs: number; api?: ApiWatch };
+
+/** The Validation API as the health checks watch it (§5.6): its PM2 process and the port that must be its own. */
+export interface ApiWatch {
+  process: string;
+  port: number;
+}
 
 /** Steps 11-13 for one commit. */
 export interface DeployTarget {
@@ -81,9 +92,10 @@ export function deployTarget(config: AutoupdateConfig, commit: string, deploy: D
   if (deploy.deps && !venvs.validator) {
     steps.push({ step: 'deps', argv: [path.join(fallback.dir, 'bin', 'pip'), 'install', '--disable-pip-version-check', '-r', path.join(config.repoDir, SCRIPTS.requirements)], timeoutMs: STEP_MS.pipInstall });
   }
-  if (deploy.api) {
+  const api: ApiWatch | undefined = deploy.api ? { process: config.validationProcessName, port: apiPort(config.given.validationHttpPort, config.validationApiEndpoint) } : undefined;
+  if (api) {
     const { file, args } = apiCommand(config, venvs.api);
-    steps.push({ step: 'api', argv: [file, ...args], timeoutMs: STEP_MS.apiScript, waitFor: `${config.validationApiEndpoint}/validate/active`, healthTimeoutMs: config.healthTimeoutMs });
+    steps.push({ step: 'api', argv: [file, ...args], timeoutMs: STEP_MS.apiScript, ...api, waitFor: `${config.validationApiEndpoint}/health`, healthTimeoutMs: config.healthTimeoutMs });
   }
   const venvDir = venvs.validator ?? fallback.override;
   steps.push({
@@ -93,7 +105,7 @@ export function deployTarget(config: AutoupdateConfig, commit: string, deploy: D
     ...(venvDir ? { venvDir } : {}),
     env: venvs.api || venvs.validator ? { PIP_NO_INDEX: '1' } : {},
   });
-  steps.push({ step: 'health', process: config.validatorProcessName, namespace: config.namespace, stableMs: config.healthStableMs, timeoutMs: config.healthTimeoutMs });
+  steps.push({ step: 'health', process: config.validatorProcessName, namespace: config.namespace, stableMs: config.healthStableMs, timeoutMs: config.healthTimeoutMs, ...(api ? { api } : {}) });
   return { commit, venvs, steps };
 }
 
@@ -121,11 +133,11 @@ export function describeStep(step: VenvStep | StopStep | DeployStep): string {
     case 'deps':
       return `${step.step === 'sandbox' ? 'sandbox setup' : 'dependency refresh'}: ${joinWords(step.argv)}`;
     case 'api':
-      return `start the Validation API: ${joinWords(step.argv)}; wait for ${step.waitFor} (up to ${seconds(step.healthTimeoutMs)})`;
+      return `start the Validation API: ${joinWords(step.argv)}; wait for ${step.process} to own port ${step.port} and ${step.waitFor} to answer 200 (up to ${seconds(step.healthTimeoutMs)})`;
     case 'validator':
       return `relaunch ${step.process} (namespace ${step.namespace}${step.venvDir ? `, venv ${step.venvDir}` : ''}${Object.keys(step.env).length ? `, ${Object.entries(step.env).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''})`;
     case 'health':
-      return `health: ${step.process} online with no restart for ${seconds(step.stableMs)} (up to ${seconds(step.timeoutMs)})`;
+      return `health: ${step.api ? `${step.process} and ${step.api.process}` : step.process} online with no restart for ${seconds(step.stableMs)}${step.api ? `, ${step.api.process} still on port ${step.api.port} and answering` : ''} (up to ${seconds(step.timeoutMs)})`;
   }
 }
 

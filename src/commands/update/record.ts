@@ -93,8 +93,8 @@ export async function recordRun(
     const tail = decision.quarantined ? `, ${short(to)} quarantined` : '';
     const text: Record<string, string> = {
       updated: `updated ${short(from)} -> ${short(to)}${decision.downtimeMs !== undefined ? ` (validator down ${formatDuration(decision.downtimeMs)})` : ''}`,
-      'rolled-back': `update to ${short(to)} failed (${decision.reason}); rolled back to ${short(from)}${tail}`,
-      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' || decision.reason === 'restore' ? ': THE VALIDATOR MAY BE DOWN' : ''}`,
+      'rolled-back': `update to ${short(to)} failed (${decision.reason}${decision.detail ? `: ${decision.detail}` : ''}); rolled back to ${short(from)}${tail}`,
+      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' || decision.reason === 'restore' ? ': THE VALIDATOR MAY BE DOWN' : ''}${decision.detail ? `; ${decision.detail}` : ''}`,
       restored: `the namespace was down (${decision.detail ?? decision.reason}); restored at ${short(from)}`,
     };
     notifications.push({ outcome: decision.outcome, reason: decision.reason, summary: text[decision.outcome]! });

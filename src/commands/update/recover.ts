@@ -1,4 +1,4 @@
-import { checkValidatorHealth, type DeployTimings } from './deploy.js';
+import { checkHealth, type DeployTimings } from './deploy.js';
 import type { DecidedPlan } from './decide.js';
 import type { RestartDecision } from './outcome.js';
 import { rollBack } from './rollback.js';
@@ -26,9 +26,13 @@ export async function recoverInterrupted(run: LiveRun, plan: Extract<DecidedPlan
     // It got as far as the health check: finish it by checking health again.
     const procs = await run.pm2.list(config.namespace).catch(() => []);
     const validator = procs.find((p) => p.name === config.validatorProcessName);
-    if (validator?.status === 'online') {
+    const api = finish.api ? procs.find((p) => p.name === finish.api!.process) : undefined;
+    if (validator?.status === 'online' && (!finish.api || api?.status === 'online')) {
       try {
-        await checkValidatorHealth(run, timings, validator.restarts);
+        // Both services, as the killed run would have checked them (§5.6).
+        const baselineRestarts = { [finish.process]: validator.restarts, ...(api ? { [api.name]: api.restarts } : {}) };
+        // A signal ends the wait as in the swap: the rollback below then runs.
+        await checkHealth(run, finish, timings, { ...(finish.api ? { api: finish.api } : {}), baselineRestarts, interrupted: () => run.interrupts?.requested() });
         delete state.journal;
         const problem = await run.store.trySave();
         if (problem) log.error(problem.message);

@@ -82,14 +82,17 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
   // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
-  const hostFault = judgeFault(faultFacts(run, daemonBefore));
+  const hostFault = judgeFault(faultFacts(run, daemonBefore, failure));
   if (hostFault) journal.hostFault = hostFault.reason;
   const result = await rollBack(run, journal, rollback, timings);
   const interrupted = failure.cause === 'interrupted';
-  // A release that failed on its own is quarantined; one whose swap a signal cut short is not its fault.
+  // A release that failed on its own is quarantined; one whose swap a signal cut short is
+  // not at fault, nor one that failed through the machine (judged above: a dead daemon, a
+  // full disk, PM2 silent, another process on the API's port), three times at most.
   const quarantined = !interrupted && blame(run, to, `${failure.phase} failed`, hostFault);
   return finishRollback(run, journal, result, {
     reason: interrupted ? 'interrupted' : (hostFault?.reason ?? `${failure.phase}-failed`),
+    ...(hostFault?.reason === 'api-port-taken' ? { detail: failure.message } : {}),
     quarantined,
     downtimeMs: downtime(stoppedAt, timings),
     timings,
@@ -123,7 +126,7 @@ export async function finishRollback(
   run: LiveRun,
   journal: Journal,
   result: RollbackResult,
-  what: { reason: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
+  what: { reason: string; detail?: string; quarantined: boolean; downtimeMs?: number; timings: DeployTimings },
 ): Promise<RestartDecision> {
   const { ctx, config, log, state } = run;
   if (result.ok) {
@@ -133,7 +136,7 @@ export async function finishRollback(
     await savePm2List(run);
     const tail = what.quarantined ? `; ${short(journal.to)} is quarantined until ${config.remote}/${config.branch} moves (or update --force)` : '';
     log.error(`rolled back: the services run at ${short(journal.from)} again${tail}`);
-    return { outcome: 'rolled-back', reason: what.reason, changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
+    return { outcome: 'rolled-back', reason: what.reason, ...(what.detail ? { detail: what.detail } : {}), changed: true, timings: what.timings, downtimeMs: what.downtimeMs, quarantined: what.quarantined };
   }
   const attempts = (journal.attempts ?? 0) + 1;
   const alreadyNotified = Boolean(journal.notified);
@@ -144,7 +147,7 @@ export async function finishRollback(
   state.journal = journal;
   const problem = await run.store.trySave();
   loudFailure(log, config, journal, result, problem?.message);
-  return { outcome: 'failed', reason: 'rollback-failed', changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
+  return { outcome: 'failed', reason: 'rollback-failed', ...(what.detail ? { detail: what.detail } : {}), changed: true, timings: what.timings, quarantined: what.quarantined, quiet: alreadyNotified };
 }
 
 /** Whether the swap talks to PM2's daemon over its socket or through the CLI, and a version skew between them. */

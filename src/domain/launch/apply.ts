@@ -93,6 +93,22 @@ export async function startValidator(ctx: Context, plan: LaunchPlan, pm2: Pm2, o
   return { proc: started, leftRunning: false };
 }
 
+/**
+ * A launch that fails after starting the validator removes what it started (by name, in
+ * its namespace only): left in PM2, an unhealthy validator crash-loops, and PM2's
+ * resurrect would bring it back. Says what it removed, or how to remove it.
+ */
+async function removeStarted(pm2: Pm2, app: Pm2App, pmId: number): Promise<string> {
+  try {
+    const removed = await pm2.deleteProcess(app.name, app.namespace);
+    return removed
+      ? `Removed the PM2 process it started, ${app.name} (namespace ${app.namespace}); no other process was touched.`
+      : `PM2 process ${app.name} (namespace ${app.namespace}) is gone already; nothing else was touched.`;
+  } catch (error) {
+    return `Could not remove the PM2 process it started, ${app.name} (namespace ${app.namespace}): ${(error as Error).message}. Remove it with: pm2 delete ${pmId}`;
+  }
+}
+
 async function register(ctx: Context, argv: string[]): Promise<void> {
   const bin = ctx.env.BTCLI_BIN || 'btcli';
   ctx.stdout(`Registering: ${bin} ${argv.join(' ')}\n`);
@@ -158,7 +174,15 @@ async function applyWith(ctx: Context, plan: LaunchPlan, purpose: 'launch' | 're
   // The update checks health itself after a relaunch (and rolls back); launch waits here,
   // and saves only a healthy validator for PM2's resurrect.
   const health = plan.health;
-  if (health) await steps.phase(`Waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
+  if (health) {
+    try {
+      await steps.phase(`Waiting for ${plan.pm2App.name} to be healthy`, () => awaitHealthyValidator(ctx, pm2, plan.pm2App, proc, health, leftRunning));
+    } catch (error) {
+      if (leftRunning || !(error instanceof OperationError)) throw error;
+      throw new OperationError(`${error.message}
+${await removeStarted(pm2, plan.pm2App, proc.pmId)}`, { cause: error });
+    }
+  }
   // The update saves the list itself once the relaunched validator is healthy (or rolled
   // back): a save here would sit between the start and its first health check.
   if (purpose === 'launch') {

@@ -40,5 +40,11 @@ export async function runApi() {
     .listen(port, host, () => {
       record('api-ready.jsonl', { host, port });
       console.log(`INFO:     Uvicorn running on http://${host}:${port} (fake)`);
+      if (s.apiCrashAfterSeconds > 0) {
+        setTimeout(() => {
+          console.error('fake validation api: crashing after serving, as told');
+          process.exit(1);
+        }, s.apiCrashAfterSeconds * 1000);
+      }
     });
 }
