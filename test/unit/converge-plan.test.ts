@@ -15,6 +15,12 @@ describe('planConverge (pure: what PM2 shows -> restore or not)', () => {
     expect(planConverge(base)).toMatchObject({ kind: 'ok', orphans: [], stopped: [] });
   });
 
+  it('a validator to start beside an API between two tries of a crash loop starts the API again first', () => {
+    const plan = planConverge({ ...base, processes: [{ ...online('api', 0), status: 'waiting restart' }] });
+    expect(plan).toMatchObject({ kind: 'restore', start: { api: true, validator: true }, reason: 'process-missing' });
+    expect(planConverge({ ...base, processes: [{ ...online('api', 0), status: 'waiting restart' }, online('validator', 1)] })).toMatchObject({ kind: 'ok' });
+  });
+
   it('a missing daemon restores both, API first, and ends the orphans it left', () => {
     const plan = planConverge({ ...base, daemon: 'gone', processes: [], orphans: [{ pid: 7, name: 'validator' }] });
     expect(plan).toMatchObject({ kind: 'restore', start: { api: true, validator: true }, orphans: [7], reason: 'pm2-daemon-gone' });

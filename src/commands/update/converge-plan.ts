@@ -59,6 +59,13 @@ export function planConverge(f: ConvergeFacts): ConvergePlan {
     if (proc?.status === 'errored') errored = true;
     missing.push(proc ? `${name} is ${proc.status}` : `${name} is missing`);
   }
+  // The validator refuses to start without an API that answers: one started while the API
+  // is between two tries of a crash loop exits with it. The API is started again first.
+  const api = f.expected.api === undefined || f.daemon !== 'alive' ? undefined : f.processes.find((p) => p.name === f.expected.api);
+  if (start.validator && !start.api && api && api.status !== 'online' && api.status !== 'stopped') {
+    start.api = true;
+    missing.push(`${api.name} is ${api.status}`);
+  }
   if (stopped.length > 0) notes.push({ level: 'info', text: `${stopped.join(', ')} stopped by the operator (pm2 stop): left stopped` });
   if (!start.api && !start.validator) return { kind: 'ok', orphans, stopped, notes };
   const why = f.daemon === 'gone' ? `no PM2 daemon runs (${missing.join(', ')})` : missing.join(', ');
