@@ -176,6 +176,12 @@ async function main() {
     ...(as ? { USER: as.name, LOGNAME: as.name } : {}),
   };
   const owner = as ? { uid: as.uid, gid: as.gid } : {};
+  // Launch refuses a wallet or hotkey it cannot find: btcli's layout, placeholder keys
+  // (as test/helpers/wallet.ts; nothing reads a key).
+  const wallet = path.join(home, '.bittensor', 'wallets', 'cold');
+  fs.mkdirSync(path.join(wallet, 'hotkeys'), { recursive: true });
+  fs.writeFileSync(path.join(wallet, 'coldkeypub.txt'), '{"ss58Address": "test"}\n');
+  fs.writeFileSync(path.join(wallet, 'hotkeys', 'hot'), '{"ss58Address": "test"}\n', { mode: 0o600 });
   if (as) execFileSync('chown', ['-R', `${as.uid}:${as.gid}`, tmp]);
   const sh = (file, args, opts = {}) => {
     const r = spawnSync(file, args, { env: opts.env ?? env, cwd: opts.cwd ?? deploy, encoding: 'utf8', timeout: 300_000, ...owner });
