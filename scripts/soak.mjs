@@ -431,6 +431,12 @@ async function main() {
     else failedBy[fault] = (failedBy[fault] ?? 0) + 1;
     console.log(`cycle ${c}/${CYCLES}: ${crash ? 'crashing' : 'good'} release ${sha.slice(0, 7)}, fault ${fault}: ${first}${extra ? `, then ${extra}` : ''} -> ${problems.length ? `NOT converged: ${problems.join('; ')}` : 'converged'}`);
     for (const q of readState()?.quarantine ?? []) if (good.has(q.sha)) reportedQ.add(q.sha);
+    if (problems.length && process.env.SOAK_SHOW_LOG) {
+      // What the failing cycle's runs said (the update log's last lines).
+      const log = path.join(env.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'alphacore.log');
+      const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trimEnd().split('\n') : [];
+      console.log(lines.slice(-Number(process.env.SOAK_SHOW_LOG)).map((l) => `    | ${l}`).join('\n'));
+    }
     if (problems.length) {
       // The next cycle starts from a converged machine when one more run can make it so.
       await normalRun();
