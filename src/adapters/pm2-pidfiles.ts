@@ -7,6 +7,28 @@ function pidFilePrefix(name: string): string {
   return `${name.replace(/[^a-zA-Z0-9.\\-]/g, '-')}-`;
 }
 
+/** The pids PM2's pid files name for an app (one per instance), whatever their liveness. */
+export function pm2PidFilePids(pm2Home: string, name: string): number[] {
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(path.join(pm2Home, 'pids'));
+  } catch {
+    return [];
+  }
+  const prefix = pidFilePrefix(name);
+  const out: number[] = [];
+  for (const f of files) {
+    if (!f.startsWith(prefix) || !/^\d+\.pid$/.test(f.slice(prefix.length))) continue;
+    try {
+      const pid = Number(fs.readFileSync(path.join(pm2Home, 'pids', f), 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0) out.push(pid);
+    } catch {
+      // removed meanwhile
+    }
+  }
+  return out;
+}
+
 /**
  * Whether each named PM2 process runs, read from the pid files PM2 keeps in
  * `$PM2_HOME/pids/<name>-<id>.pid` (written at start, removed at stop and exit)

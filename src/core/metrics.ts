@@ -11,6 +11,8 @@ export interface MetricsState {
   /** Deferred runs per reason. */
   deferrals: Record<string, number>;
   rollbacks: number;
+  /** Restores of a namespace PM2 lost (§5.5); absent in older files. */
+  restores?: number;
   /** ISO time of the last run per outcome. */
   lastRunAt: Record<string, string>;
   /** The last run's time: the clock the rendered gauges are read at. */
@@ -56,7 +58,7 @@ export function foldWeights(previous: WeightsMetrics | undefined, now: WeightsMe
 }
 
 /** Outcomes and deferral reasons always exported (0 until seen), so rate() and increase() see the first one. */
-export const KNOWN_OUTCOMES = ['up-to-date', 'deferred', 'skipped', 'updated', 'rolled-back', 'failed', 'refused', 'would-update', 'invalid-config'] as const;
+export const KNOWN_OUTCOMES = ['up-to-date', 'deferred', 'skipped', 'updated', 'rolled-back', 'restored', 'failed', 'refused', 'would-update', 'invalid-config'] as const;
 export const KNOWN_DEFERRALS = ['round-active', 'api-busy', 'api-unknown'] as const;
 
 export function emptyMetrics(): MetricsState {
@@ -94,6 +96,11 @@ function deployedAfter(run: RunFacts): string | null | undefined {
   return run.from;
 }
 
+/** The restores counter; 0 in a file written before it existed (or edited by hand). */
+function restoresOf(m: MetricsState): number {
+  return Number.isFinite(m.restores) && m.restores! >= 0 ? m.restores! : 0;
+}
+
 /** Folds one run into the kept metrics (returns a new value). */
 export function countRun(previous: MetricsState | undefined, run: RunFacts): MetricsState {
   const m = normalizeMetrics(previous);
@@ -110,6 +117,7 @@ export function countRun(previous: MetricsState | undefined, run: RunFacts): Met
   const rollbackStarted =
     (run.outcome === 'rolled-back' && run.reason !== 'rollback-retried') || (run.reason === 'rollback-failed' && m.lastReason !== 'rollback-failed');
   if (rollbackStarted) next.rollbacks += 1;
+  if (run.outcome === 'restored') next.restores = restoresOf(next) + 1;
   next.lastReason = run.reason;
   if (run.downtimeMs !== undefined) next.downtimeMs = run.downtimeMs;
   if (run.pm2Up) next.pm2Up = run.pm2Up;
@@ -203,6 +211,7 @@ export function renderMetrics(namespace: string, m: MetricsState, quarantined: n
   e.family('alphacore_runs_total', 'counter', 'Update runs, per outcome.', sortedKeys(m.runs, KNOWN_OUTCOMES).map((outcome) => [{ ...ns, outcome }, m.runs[outcome] ?? 0]));
   e.family('alphacore_deferrals_total', 'counter', 'Deferred update runs, per reason.', sortedKeys(m.deferrals, KNOWN_DEFERRALS).map((reason) => [{ ...ns, reason }, m.deferrals[reason] ?? 0]));
   e.family('alphacore_rollbacks_total', 'counter', 'Rollbacks started (a failing rollback retried later counts once).', [[ns, m.rollbacks]]);
+  e.family('alphacore_restores_total', 'counter', 'Restores of a namespace PM2 had lost (daemon gone, a process missing or errored), at the deployed commit.', [[ns, restoresOf(m)]]);
   e.family('alphacore_quarantined_commits', 'gauge', 'Commits that were rolled back and are not tried again until the branch moves.', [[ns, quarantined]]);
   e.family('alphacore_last_update_downtime_seconds', 'gauge', 'Validator downtime of the last update or rollback: first stop to validator healthy.', m.downtimeMs !== undefined ? [[ns, m.downtimeMs / 1000]] : []);
   e.family(

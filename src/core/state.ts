@@ -3,6 +3,7 @@ import { writeAtomic } from '../adapters/atomic-write.js';
 import type { RestartWait } from './restart-config.js';
 import { appendOwned, NotRegularFile, readRegular } from '../adapters/owned-files.js';
 import type { MetricsState } from './metrics.js';
+import type { RetryEpisode } from './retry.js';
 
 /** Where an interrupted update was when it stopped (DESIGN.md §5 step 10, §5.1). */
 export interface Journal {
@@ -21,6 +22,11 @@ export interface Journal {
   nextRetryAt?: string;
   /** The failed rollback was notified: once per episode (§5.1). */
   notified?: boolean;
+  /**
+   * Set when the swap failed through a fault of the machine (§5.1: the PM2 daemon died, a
+   * full disk): its rollback, finished or retried by a later run, quarantines nothing.
+   */
+  hostFault?: string;
   /** The venvs each side of the swap runs with (§5.4), so a recovery uses the same. */
   venvs?: { from?: Record<string, string>; to?: Record<string, string> };
 }
@@ -79,6 +85,13 @@ export interface UpdateState {
    * that reads the config. `status` shows it.
    */
   configError?: ConfigErrorRecord;
+  /** A restore of the namespace (§5.5) that failed and is retried by the next runs. */
+  restore?: RetryEpisode;
+  /**
+   * Swaps of a release that failed through a fault of the machine (the PM2 daemon died,
+   * a full disk, the run killed): not quarantined, tried again up to three times (§5.1).
+   */
+  hostFaults?: { sha: string; count: number; last: string };
 }
 
 export interface ConfigErrorRecord {
@@ -161,7 +174,8 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
     const to = typeof h.to === 'string' ? h.to : undefined;
     if (!to) continue;
     if (h.outcome === 'rolled-back' || (h.outcome === 'failed' && h.reason === 'rollback-failed')) {
-      if (h.reason !== 'interrupted') out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
+      // A rollback for a machine's fault (not the release's) quarantined nothing.
+      if (!['interrupted', 'pm2-daemon-died', 'disk-full'].includes(String(h.reason))) out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
     } else if (h.outcome === 'updated') out.delete(to);
   }
   return [...out.values()];

@@ -82,24 +82,22 @@ type Look = { fault: HealthFault; detail: string; holder?: Extract<PortHolder, {
 export async function lookAt(w: Pick<HealthWatch, 'namespace' | 'baselineRestarts' | 'holder' | 'probe'>, spec: ServiceSpec, proc: Pm2Process | undefined): Promise<Look> {
   const base = w.baselineRestarts?.[spec.name] ?? 0;
   if (!proc) return { fault: 'missing', detail: `PM2 has no process ${spec.name} in namespace ${w.namespace}`, fatal: true };
-  if (proc.status === 'errored' || proc.status === 'stopped') {
-    return { fault: 'crashed', detail: `${spec.name} is ${proc.status} (restarts: ${proc.restarts}); see pm2 logs ${spec.name}`, fatal: true };
-  }
-  if (proc.restarts > base) {
-    return { fault: 'crashed', detail: `${spec.name} restarted ${proc.restarts - base} time(s) (crash loop); see pm2 logs ${spec.name}`, fatal: true };
-  }
+  const taken = (holder: PortHolder, port: number): Look =>
+    holder.kind !== 'other'
+      ? undefined
+      : { fault: 'api-port-taken', detail: `port ${port} is held by ${describeHolder(holder)}, not by ${spec.name} (pid ${proc.pid}) or its children: that process is not our Validation API`, holder, fatal: true };
+  const crashed = (detail: string): Look =>
+    // An API that cannot bind because another process holds its port crashes: that
+    // process is the finding (the machine's fault), not the release.
+    (spec.api && proc.status !== 'stopped' ? taken((w.holder ?? portHolder)(spec.api.port, proc.pid), spec.api.port) : undefined) ?? { fault: 'crashed', detail, fatal: true };
+  if (proc.status === 'errored' || proc.status === 'stopped') return crashed(`${spec.name} is ${proc.status} (restarts: ${proc.restarts}); see pm2 logs ${spec.name}`);
+  if (proc.restarts > base) return crashed(`${spec.name} restarted ${proc.restarts - base} time(s) (crash loop); see pm2 logs ${spec.name}`);
   if (proc.status !== 'online') return { fault: 'not-online', detail: `${spec.name} is ${proc.status}`, fatal: false };
   if (!spec.api) return undefined;
   const { port, endpoint } = spec.api;
   const holder = (w.holder ?? portHolder)(port, proc.pid);
-  if (holder.kind === 'other') {
-    return {
-      fault: 'api-port-taken',
-      detail: `port ${port} is held by ${describeHolder(holder)}, not by ${spec.name} (pid ${proc.pid}) or its children: that process is not our Validation API`,
-      holder,
-      fatal: true,
-    };
-  }
+  const stranger = taken(holder, port);
+  if (stranger) return stranger;
   if (holder.kind === 'free') return { fault: 'api-not-answering', detail: `${spec.name} (pid ${proc.pid}) does not listen on port ${port} yet`, fatal: false };
   const answer = await answers(endpoint, w.probe ?? httpProbe);
   return answer ? { fault: 'api-not-answering', detail: answer, fatal: false } : undefined;

@@ -10,6 +10,8 @@ export type Outcome =
   | 'would-recover'
   | 'updated'
   | 'rolled-back'
+  /** §5.5: the namespace was down (PM2 lost it) and was started again at the deployed commit. */
+  | 'restored'
   | 'invalid-config';
 
 export interface Decision {
@@ -32,5 +34,6 @@ export const EXIT_CODES: Record<Outcome, number> = {
   'would-recover': 0,
   updated: 0,
   'rolled-back': 1,
+  restored: 0,
   'invalid-config': 2,
 };

@@ -62,7 +62,7 @@ describe('status: the namespace\'s PM2 processes', () => {
     expect(r.report.pm2.processes).toEqual([expect.objectContaining({ name: 'validator-crash', status: 'errored' })]);
     // The configured validator (validator-hotkey-test) does not run: no weights, whatever an old log says.
     expect(r.report.weights).toMatchObject({ state: 'unknown', why: expect.stringContaining('not in PM2') });
-    expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored: read pm2 logs ${id} --lines 100, fix the cause, then pm2 restart ${id}.`);
+    expect(texts(r.report)).toContainEqual(`error: PM2 process validator-crash (id ${id}) is errored (its crash loop used up PM2's restarts): the next update run restores it; read pm2 logs ${id} --lines 100, fix the cause, then: alphacore update --config ${s.configFile}`);
   });
 
   it("the namespace's PM2 log files: their size, and over 1 GiB without pm2-logrotate the commands that rotate them", async () => {

@@ -107,7 +107,13 @@ e2e('update: the restart (built CLI as a non-root user, real git, real PM2, fixt
     expect(w.history().at(-1)).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
 
     fs.rmSync(knob);
-    // The retry waits for its backoff (2 min after the first failure) unless forced.
+    // The next three runs retry at once; after them the retry waits for its backoff (4 min
+    // after the fourth failure) unless forced: the state as the fourth failure leaves it.
+    const failed = JSON.parse(fs.readFileSync(w.stateFile, 'utf8'));
+    expect(Date.parse(failed.journal.nextRetryAt)).toBeLessThanOrEqual(Date.now());
+    failed.journal.attempts = 4;
+    failed.journal.nextRetryAt = new Date(Date.now() + 4 * 60_000).toISOString();
+    fs.writeFileSync(w.stateFile, JSON.stringify(failed));
     const early = await w.update(['--json']);
     expect(early.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
     expect(early.stdout).toContain('next retry at');

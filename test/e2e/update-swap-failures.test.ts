@@ -111,10 +111,16 @@ e2e('update between the stop and the start (built CLI as a non-root user, real P
     expect(w.state().journal).toMatchObject({ from, to: bad, rollbackFailed: true, attempts: 1 });
     expect(w.history().at(-1)).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
 
-    // Within the backoff: no work repeated, no second notification, no history line.
+    // The next three runs retry at once (the fault is often gone by then): due now.
+    const failedState = JSON.parse(fs.readFileSync(w.stateFile, 'utf8'));
+    expect(Date.parse(failedState.journal.nextRetryAt)).toBeLessThanOrEqual(Date.now());
+    // After them, the backoff: within it no work repeated, no second notification, no history line.
+    failedState.journal.attempts = 4;
+    failedState.journal.nextRetryAt = new Date(Date.now() + 4 * 60_000).toISOString();
+    fs.writeFileSync(w.stateFile, JSON.stringify(failedState));
     const early = await w.update(['--json']);
     expect(early.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed' });
-    expect(early.stdout).toMatch(/next retry at/);
+    expect(early.stdout).toMatch(/next retry at .*alphacore update --config \S+ --force/);
     expect(w.history()).toHaveLength(1);
     const failures = () => hook.requests.map((q) => JSON.parse(q.body).alphacore).filter((a) => a.outcome === 'failed');
     expect(failures()).toHaveLength(1);

@@ -71,6 +71,16 @@ describe('waitHealthy: ours, stable, answering (DESIGN.md §5.6)', () => {
     expect(r).toMatchObject({ ok: false, fault: 'crashed', service: 'api' });
   });
 
+  it('an API in a crash loop because another process holds its port is api-port-taken, not a crash of the release', async () => {
+    const holder: PortHolder = { kind: 'other', pid: 4242, uid: 65534, user: 'nobody' };
+    const looping = { procs: [proc('api', { restarts: 1, status: 'waiting restart', pid: 0 }), proc('validator')], holder };
+    expect(await waitHealthy(watch([{}, looping]), [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'api-port-taken', service: 'api', holder });
+    const errored = { procs: [proc('api', { status: 'errored', pid: 0 })], holder };
+    expect(await waitHealthy(watch([errored]), [API])).toMatchObject({ ok: false, fault: 'api-port-taken' });
+    // Its port free (or its own): the crash is the release's.
+    expect(await waitHealthy(watch([{ ...errored, holder: { kind: 'free' } }]), [API])).toMatchObject({ ok: false, fault: 'crashed' });
+  });
+
   it('an API that stops answering is not stable: its clock starts again, and at the deadline it is api-not-answering', async () => {
     const down: Poll = { health: { kind: 'error', message: 'ECONNREFUSED' } };
     const r = await waitHealthy(watch([{}, {}, down]), [API]);

@@ -45,6 +45,7 @@ describe('renderMetrics: exact text', () => {
         'alphacore_runs_total{namespace="alphacore",outcome="failed"} 0',
         'alphacore_runs_total{namespace="alphacore",outcome="invalid-config"} 0',
         'alphacore_runs_total{namespace="alphacore",outcome="refused"} 0',
+        'alphacore_runs_total{namespace="alphacore",outcome="restored"} 0',
         'alphacore_runs_total{namespace="alphacore",outcome="rolled-back"} 0',
         'alphacore_runs_total{namespace="alphacore",outcome="skipped"} 0',
         'alphacore_runs_total{namespace="alphacore",outcome="up-to-date"} 1',
@@ -58,6 +59,9 @@ describe('renderMetrics: exact text', () => {
         '# HELP alphacore_rollbacks_total Rollbacks started (a failing rollback retried later counts once).',
         '# TYPE alphacore_rollbacks_total counter',
         'alphacore_rollbacks_total{namespace="alphacore"} 0',
+        '# HELP alphacore_restores_total Restores of a namespace PM2 had lost (daemon gone, a process missing or errored), at the deployed commit.',
+        '# TYPE alphacore_restores_total counter',
+        'alphacore_restores_total{namespace="alphacore"} 0',
         '# HELP alphacore_quarantined_commits Commits that were rolled back and are not tried again until the branch moves.',
         '# TYPE alphacore_quarantined_commits gauge',
         'alphacore_quarantined_commits{namespace="alphacore"} 0',
@@ -124,6 +128,16 @@ describe('countRun: counters and behind_seconds', () => {
     m = countRun(m, { at: at(9), outcome: 'rolled-back', reason: 'rollback-retried', from: A, to: C });
     expect(m.rollbacks).toBe(2);
     expect(m.deployed).toBe(A);
+  });
+
+  it('counts restores of a namespace PM2 lost (§5.5), kept at the restored commit', () => {
+    let m = countRun(undefined, { at: at(0), outcome: 'restored', reason: 'pm2-daemon-gone', from: A, to: A });
+    m = countRun(m, { at: at(2), outcome: 'up-to-date', from: A, to: A });
+    m = countRun(m, { at: at(4), outcome: 'restored', reason: 'process-errored', from: A, to: A });
+    expect(m.restores).toBe(2);
+    expect(m.deployed).toBe(A);
+    expect(renderMetrics('alphacore', m, 0)).toContain('alphacore_restores_total{namespace="alphacore"} 2\n');
+    expect(renderMetrics('alphacore', { ...m, restores: 'x' as unknown as number }, 0)).toContain('alphacore_restores_total{namespace="alphacore"} 0\n');
   });
 
   it('reads state files from before metrics, and hand-edited garbage, without throwing', () => {

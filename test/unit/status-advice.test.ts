@@ -48,9 +48,15 @@ describe('adviseOn: what to do next', () => {
 
   it('validator errored or stopped, PM2 down or not answering, no process at all', () => {
     expect(advise((f) => (f.pm2.processes[1]!.status = 'errored'))).toEqual([
-      'error: PM2 process validator-hk1-finney (id 1) is errored: read pm2 logs 1 --lines 100, fix the cause, then pm2 restart 1.',
+      `error: PM2 process validator-hk1-finney (id 1) is errored (its crash loop used up PM2's restarts): the next update run restores it; read pm2 logs 1 --lines 100, fix the cause, then: alphacore update --config ${CONFIG}`,
     ]);
-    expect(advise((f) => (f.pm2 = { ...f.pm2, state: 'not-running', detail: 'no PM2 daemon is running for PM2_HOME /home/op/.pm2', processes: [] }))[0]).toMatch(/^error: PM2 is not running .*pm2 resurrect/);
+    // Stopped by the operator (no update in progress or interrupted): left stopped, and how to start it.
+    expect(advise((f) => (f.pm2.processes[1]!.status = 'stopped'))).toEqual([
+      'warn: PM2 process validator-hk1-finney (id 1) is stopped (pm2 stop): the updater leaves it stopped. Start it again with: pm2 start 1',
+    ]);
+    expect(advise((f) => (f.pm2 = { ...f.pm2, state: 'not-running', detail: 'no PM2 daemon is running for PM2_HOME /home/op/.pm2', processes: [] }))[0]).toBe(
+      `error: PM2 is not running (no PM2 daemon is running for PM2_HOME /home/op/.pm2): the validator is down. An update run restores the namespace it last saw running (now: alphacore update --config ${CONFIG}); otherwise restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).`,
+    );
     expect(advise((f) => (f.pm2 = { ...f.pm2, state: 'unknown', detail: 'pm2 jlist did not answer within 1.5 s', processes: [] }))).toEqual([
       'warn: Could not read PM2 (pm2 jlist did not answer within 1.5 s). Check that `pm2 ls` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update',
     ]);

@@ -96,13 +96,14 @@ describe('decide (pure: facts -> UpdatePlan)', () => {
     expect(bare.steps.forward.steps).toContainEqual({ step: 'deps', argv: ['/srv/AlphaCore/venv/bin/pip', 'install', '--disable-pip-version-check', '-r', '/srv/AlphaCore/modules/requirements.txt'], timeoutMs: 10 * 60_000 });
   });
 
-  it('a failed rollback is retried after its backoff (2, 4, 8 ... 60 min), or now with --force', () => {
+  it('a failed rollback is retried by the next three runs, then after its backoff (4, 8 ... 30 min), or now with --force', () => {
     const failed = { ...journal, rollbackFailed: true, attempts: 1, nextRetryAt: new Date(NOW + 60_000).toISOString() };
     expect(decide({ journal: { kind: 'valid', journal: failed } }, config, flags, NOW)).toMatchObject({ kind: 'done', decision: { outcome: 'failed', reason: 'rollback-failed' } });
     const seen = { changed: [], venvs: observed.venvs };
     expect(decide({ journal: { kind: 'valid', journal: failed }, ...seen }, config, { ...flags, force: true }, NOW)).toMatchObject({ kind: 'recover' });
     expect(decide({ journal: { kind: 'valid', journal: failed }, ...seen }, config, flags, NOW + 61_000)).toMatchObject({ kind: 'recover' });
-    expect([1, 2, 3, 4, 5, 6, 7].map((n) => rollbackRetryDelayMs(n) / 60_000)).toEqual([2, 4, 8, 16, 32, 60, 60]);
+    expect([1, 2, 3, 4, 5, 6, 7].map((n) => rollbackRetryDelayMs(n) / 60_000)).toEqual([0, 0, 0, 4, 8, 16, 30]);
+    expect(rollbackRetryDelayMs(20) / 60_000).toBe(30);
   });
 
   it('refuses before the stop: a held or fresh index.lock, a clone on another branch with local commits', () => {

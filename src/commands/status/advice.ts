@@ -29,7 +29,9 @@ function pm2Advice(f: Facts, out: Advice[]): void {
     out.push({ level: 'warn', text: `The PM2 logs of namespace ${f.namespace} take ${formatBytes(pm2.logs.bytes)} and grow without limit. Rotate them the PM2 way (needs the npm registry once): ${logrotateCommands(false).join(' && ')} (or rerun alphacore launch with --pm2-logrotate).` });
   }
   if (pm2.state === 'not-running') {
-    out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. Restore the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
+    // The updater restores only a namespace its last run saw running (docs/update-cycle.md).
+    const update = f.config.state === 'ok' ? `An update run restores the namespace it last saw running (now: ${updateCmd(f)}); otherwise restore` : 'Restore';
+    out.push({ level: 'error', text: `PM2 is not running (${pm2.detail}): the validator is down. ${update} the saved processes with: pm2 resurrect (or rerun alphacore launch with your flags).` });
   } else if (pm2.state === 'unknown') {
     out.push({ level: 'warn', text: `Could not read PM2 (${pm2.detail}). Check that \`pm2 ls\` answers; a stuck daemon is restarted, keeping its processes, by: pm2 update` });
   } else if (pm2.processes.length === 0 && f.config.state !== 'missing' && !f.journal?.running) {
@@ -43,7 +45,14 @@ function pm2Advice(f: Facts, out: Advice[]): void {
   } else {
     for (const p of down) {
       // By id: a same-named process may live in another namespace.
-      out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is ${p.status}: read pm2 logs ${p.pmId} --lines 100, fix the cause, then pm2 restart ${p.pmId}.` });
+      if (p.status === 'stopped' && !f.journal) {
+        // §5.5: `pm2 stop` is the operator's choice; the updater never undoes it.
+        out.push({ level: 'warn', text: `PM2 process ${p.name} (id ${p.pmId}) is stopped (pm2 stop): the updater leaves it stopped. Start it again with: pm2 start ${p.pmId}` });
+      } else if (p.status === 'errored' && f.config.state === 'ok') {
+        out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is errored (its crash loop used up PM2's restarts): the next update run restores it; read pm2 logs ${p.pmId} --lines 100, fix the cause, then: ${updateCmd(f)}` });
+      } else {
+        out.push({ level: 'error', text: `PM2 process ${p.name} (id ${p.pmId}) is ${p.status}: read pm2 logs ${p.pmId} --lines 100, fix the cause, then pm2 restart ${p.pmId}.` });
+      }
     }
   }
   const { startup } = pm2;
@@ -106,7 +115,7 @@ function updateAdvice(f: Facts, out: Advice[]): void {
     const validator = f.config.processes?.validator;
     out.push({
       level: 'error',
-      text: `The rollback of the update ${short(j.from)} -> ${short(j.to)} FAILED (phase ${j.phase}, started ${ago(f, j.startedAt)}): the validator may be down and the clone may not be at ${short(j.from)}. Every update run retries the rollback first; read the log${f.scheduler.logFile ? ` ${f.scheduler.logFile}` : ''}, check pm2 list --namespace ${f.namespace}${validator ? ` and pm2 logs ${q(validator)} --lines 100` : ''}, fix the cause, then retry now: ${updateCmd(f)}`,
+      text: `The rollback of the update ${short(j.from)} -> ${short(j.to)} FAILED (phase ${j.phase}, started ${ago(f, j.startedAt)}): the validator may be down and the clone may not be at ${short(j.from)}. Every update run retries the rollback first; read the log${f.scheduler.logFile ? ` ${f.scheduler.logFile}` : ''}, check pm2 list --namespace ${f.namespace}${validator ? ` and pm2 logs ${q(validator)} --lines 100` : ''}, fix the cause, then retry now: ${updateCmd(f, ' --force')}`,
     });
   } else if (j) {
     out.push({ level: 'error', text: `An update from ${short(j.from)} to ${short(j.to)} was interrupted in phase ${j.phase}${j.rollingBack ? ' while rolling back' : ''} (started ${ago(f, j.startedAt)}; pid ${j.pid} is gone). The next update run finishes or rolls it back; to do it now: ${updateCmd(f)}` });
@@ -145,7 +154,9 @@ function updateAdvice(f: Facts, out: Advice[]): void {
         ? ` Commit or discard the changes (git -C ${f.repo.dir} status).`
         : last.reason === 'not-forward' && last.to
           ? ` ${f.repo.remote}/${f.repo.branch} at ${short(last.to)} does not descend from the deployed ${short(last.from)} (moved back, or sideways to another branch's commit); updates refuse it until the branch moves forward. If the move is intended: ${updateCmd(f, ` --to ${last.to}`)}`
-          : '';
+          : last.reason === 'restore'
+            ? ` The namespace is down and restoring it failed; the next runs retry it (at once three times, then after 4, 8 ... 30 min). To retry now: ${updateCmd(f, ' --force')}`
+            : '';
     const sudo = last.reason === 'preflight' && f.sandboxSudo && !f.sandboxSudo.ok ? f.sandboxSudo : undefined;
     const what = sudo ? `sudo asks for a password to run the sandbox setup (${sudo.detail}), which this release needs, so every run stops there (nothing is stopped). ${sandboxSudoFix(sudo)}` : `read the log${log}.${fix}`;
     out.push({ level: last.outcome === 'refused' ? 'warn' : 'error', text: `The last update run (${ago(f, last.at)}) ended ${last.outcome}${last.reason ? ` (${last.reason})` : ''}: ${what}` });

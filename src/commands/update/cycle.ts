@@ -9,6 +9,7 @@ import { readStateChecked, type BadJournal } from '../../core/state.js';
 import { extraArgsProblems, relaunchArgs } from '../../domain/launch/relaunch-args.js';
 import type { LaunchArgs } from '../../domain/launch/options.js';
 import { recordConfigError } from './config-error.js';
+import { convergeFirst, keepDown, type Converged } from './converge-check.js';
 import { decide, EXIT_CODES, type DecidedPlan } from './decide.js';
 import type { Facts } from './observe.js';
 import { observer } from './observe.js';
@@ -16,7 +17,7 @@ import type { RestartDecision } from './outcome.js';
 import { describeSteps } from './plan.js';
 import { recordRun, type PendingNotice } from './record.js';
 import { refuseRootUpdate } from './refuse-root.js';
-import { goLive, openRun, type Run } from './run.js';
+import { goLive, openRun, type LiveRun, type Run } from './run.js';
 import { sayInterrupts } from './signals.js';
 
 export interface UpdateFlags {
@@ -126,6 +127,10 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
         log.error(text);
         notices.push({ outcome: 'state-reset', reason: 'corrupt-state', summary: text });
       }
+      // §5.5: the namespace against what the state says is deployed, before any release
+      // (never in a dry run, which touches nothing).
+      const converged = flags.dryRun ? undefined : await convergeFirst(goLive(run), flags);
+      if (converged?.decision) return await record(goLive(run), converged.decision, converged.head, converged.head, notices);
       let observed: Observed;
       try {
         observed = await observeAndDecide(run, flags);
@@ -142,7 +147,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
         delete state.journal;
         notices.push({ outcome: 'bad-journal', reason: 'bad-journal', summary: text });
       }
-      return await applyAndRecord(run, observed.plan, notices);
+      return await applyAndRecord(run, observed.plan, notices, converged);
     } finally {
       run.close();
     }
@@ -232,7 +237,7 @@ function relaunchView(args: LaunchArgs): Record<string, unknown> {
 }
 
 /** The real run past its plan: apply it, then record the outcome (state, history, metrics, webhook). */
-async function applyAndRecord(base: Run, plan: DecidedPlan, notices: PendingNotice[]): Promise<number> {
+async function applyAndRecord(base: Run, plan: DecidedPlan, notices: PendingNotice[], converged: Converged | undefined): Promise<number> {
   const run = goLive(base);
   const from = plan.kind === 'recover' ? plan.journal.from : plan.from;
   const to = plan.kind === 'recover' ? plan.journal.to : plan.to;
@@ -247,6 +252,11 @@ async function applyAndRecord(base: Run, plan: DecidedPlan, notices: PendingNoti
       decision = { outcome: 'failed', reason: 'error' };
     }
   }
+  return record(run, keepDown(decision, converged), from, to, notices);
+}
+
+/** The record stage (state, history, metrics, webhook), then the result line. */
+async function record(run: LiveRun, decision: RestartDecision, from: string | undefined, to: string | undefined, notices: PendingNotice[]): Promise<number> {
   let code = EXIT_CODES[decision.outcome];
   // Recorded before the result line: with --json the result is always the last line.
   const problem = await recordRun(run, { decision, from, to, at: run.ctx.now().toISOString(), extra: notices });
@@ -266,6 +276,7 @@ function result(log: UpdateLog, config: AutoupdateConfig, decision: RestartDecis
     'would-recover': `would recover the interrupted update ${short(from)} -> ${short(to)} (dry run, nothing touched)`,
     updated: `updated ${short(from)} -> ${short(to)}`,
     'rolled-back': `rolled back to ${short(from)}${decision.quarantined ? `; ${short(to)} is quarantined` : ''}`,
+    restored: `restored the namespace at ${short(from)} (${decision.detail ?? decision.reason})`,
     'invalid-config': `refused: ${decision.reason ?? 'invalid'}; nothing touched`,
   };
   const line = `result: ${decision.outcome} (${(summarise ? summary[decision.outcome] : undefined) ?? decision.reason ?? decision.outcome})`;

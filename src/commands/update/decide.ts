@@ -1,6 +1,7 @@
 import type { Decision } from '../../domain/outcome.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Journal } from '../../core/state.js';
+import { retryDelayMs } from '../../core/retry.js';
 import { planDeploy, type DeployPlan } from './deploy-plan.js';
 import type { Facts, VenvFacts } from './observe.js';
 import { deployTarget, type RecoverSteps, type SwapSteps, type SwapVenvs, type VenvStep } from './plan.js';
@@ -67,9 +68,9 @@ export function judgeGates(gates: NonNullable<Facts['gates']>, config: Autoupdat
   return { decision, notes };
 }
 
-/** When a failed rollback may be retried: 2, 4, 8 ... 60 minutes after each failure (§5.1). */
+/** When a failed rollback may be retried: at the next three runs, then 4, 8 ... 30 minutes after each failure (§5.1). */
 export function rollbackRetryDelayMs(attempts: number): number {
-  return Math.min(60, 2 ** Math.max(1, attempts)) * 60_000;
+  return retryDelayMs(attempts);
 }
 
 /** Facts in, plan out; no I/O. */
@@ -80,7 +81,7 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     const journal = facts.journal.journal;
     const due = journal.nextRetryAt ? Date.parse(journal.nextRetryAt) : Number.NaN;
     if (journal.rollbackFailed && !flags.force && Number.isFinite(due) && due > nowMs) {
-      const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: update --force)`;
+      const text = `the rollback of ${short(journal.to)} to ${short(journal.from)} failed ${journal.attempts ?? 1} time(s); next retry at ${new Date(due).toISOString()} (or now: alphacore update --config ${config.file} --force)`;
       return done({ outcome: 'failed', reason: 'rollback-failed' }, [{ level: 'error', text }], journal.from, journal.to);
     }
     if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };

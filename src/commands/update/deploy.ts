@@ -1,6 +1,7 @@
 import { withoutSecrets } from '../../core/secrets.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
+import { endNamespaceOrphans } from '../../domain/orphans.js';
 import type { Budget } from './budget.js';
 // Static: this module is already in the lazy chunk, and the launch code must be loaded
 // before the stop (preflight resolves the options), never between the stop and the start.
@@ -18,9 +19,10 @@ export type DeployPhase = 'stop' | DeployStep['step'];
  * `interrupted` (a signal: not the release's fault), `budget` (the stage's time ran
  * out), `state-write` (the journal could not be written), `api-port-taken` (another
  * process holds the Validation API's port: not the release's fault, and no validator
- * may be started against it), `failed` (the step itself).
+ * may be started against it), `pm2-silent` (the PM2 daemon stopped answering during a
+ * wait: the machine's fault), `failed` (the step itself).
  */
-export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'failed';
+export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'pm2-silent' | 'failed';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
@@ -39,7 +41,8 @@ export class DeployError extends Error {
 /** A failed health judgement as a DeployError: its typed fault mapped to the cause the swap decides on. */
 function healthError(phase: 'api' | 'health', what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
   if (result.fault === 'interrupted') return new DeployError(phase, 'interrupted', result.detail);
-  return new DeployError(phase, result.fault === 'api-port-taken' ? 'api-port-taken' : 'failed', `${what}: ${result.detail}`);
+  const cause: DeployCause = result.fault === 'api-port-taken' || result.fault === 'pm2-silent' ? result.fault : 'failed';
+  return new DeployError(phase, cause, `${what}: ${result.detail}`);
 }
 
 /** The Validation API as waitHealthy watches it: its PM2 process, its port, its /health. */
@@ -145,10 +148,25 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
   // The API joins the health phase's watch only when this deploy brought it up.
   let apiUp = false;
 
+  // Processes of the namespace a dead daemon left running hold the API's port and run a
+  // second validator of the same hotkey: ended by pid before the first start.
+  let orphansEnded = false;
+  const endOrphans = async (name: 'api' | 'validator') => {
+    if (orphansEnded) return;
+    orphansEnded = true;
+    await endNamespaceOrphans(ctx, config.namespace, (line) => log.warn(line)).catch((error: Error) => {
+      throw new DeployError(name, 'failed', `cannot end the namespace's orphaned processes: ${error.message}`);
+    });
+  };
+
   for (const step of target.steps) {
     switch (step.step) {
       case 'reset':
-        if (await tolerated('reset', phase(step, () => run.git.resetHard(step.commit)))) log.info(`deploy clone at ${step.commit.slice(0, 7)}`);
+        if (await tolerated('reset', phase(step, () => resetTo(run, step.commit)))) log.info(`deploy clone at ${short(step.commit)}`);
+        else {
+          const head = await run.git.headSha().catch(() => undefined);
+          log.error(`the deploy clone is at ${head ? short(head) : 'an unknown commit (git cannot read HEAD)'}, not ${short(step.commit)}`);
+        }
         break;
       case 'sandbox':
         await phase(step, () => sh('sandbox', step.argv, step.timeoutMs));
@@ -159,6 +177,7 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
         log.info('dependencies refreshed');
         break;
       case 'api': {
+        await endOrphans('api');
         const up = phase(step, async () => {
           await sh('api', step.argv, step.timeoutMs);
           // Up, ours and answering before the validator starts (it refuses to start without
@@ -170,9 +189,11 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
         if (apiUp) log.info(`Validation API up at ${config.validationApiEndpoint}`);
         break;
       }
-      case 'validator':
+      case 'validator': {
+        await endOrphans('validator');
         await phase(step, () => relaunch(run, step));
         break;
+      }
       case 'health': {
         const api = apiUp ? step.api : undefined;
         await phase(step, () => checkHealth(run, step, timings, { ...(api ? { api } : {}), budget: r.budget, interrupted }));
@@ -180,6 +201,21 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       }
     }
   }
+}
+
+const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+/**
+ * `git reset --hard`, then HEAD and the working tree read back: a reset that failed
+ * half-way (ENOSPC while writing files) may exit 0 or leave HEAD moved over a torn
+ * tree, and no line may claim a commit the clone is not at.
+ */
+async function resetTo(run: Run, sha: string): Promise<void> {
+  await run.git.resetHard(sha);
+  const head = await run.git.headSha();
+  if (head !== sha) throw new Error(`git reset --hard ${short(sha)} left HEAD at ${short(head)}`);
+  const torn = await run.git.dirtyTrackedFiles();
+  if (torn.length > 0) throw new Error(`git reset --hard ${short(sha)} left ${torn.length} tracked file(s) differing from it (${torn.slice(0, 3).join(', ')}): a half-written working tree (disk full?)`);
 }
 
 /**

@@ -8,7 +8,7 @@ import { recordRestartWait } from './restart-budget.js';
 import type { RestartDecision } from './outcome.js';
 import type { LiveRun } from './run.js';
 
-const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed']);
+const NOTIFY_OUTCOMES = new Set(['updated', 'rolled-back', 'failed', 'restored']);
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
 export interface PendingNotice {
@@ -98,7 +98,8 @@ export async function recordRun(
     const text: Record<string, string> = {
       updated: `updated ${short(from)} -> ${short(to)}${decision.downtimeMs !== undefined ? ` (validator down ${formatDuration(decision.downtimeMs)})` : ''}`,
       'rolled-back': `update to ${short(to)} failed (${decision.reason}${decision.detail ? `: ${decision.detail}` : ''}); rolled back to ${short(from)}${tail}`,
-      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' ? ': THE VALIDATOR MAY BE DOWN' : ''}${decision.detail ? `; ${decision.detail}` : ''}`,
+      failed: `update ${short(from)} -> ${short(to)} failed (${decision.reason})${decision.reason === 'rollback-failed' || decision.reason === 'restore' ? ': THE VALIDATOR MAY BE DOWN' : ''}${decision.detail ? `; ${decision.detail}` : ''}`,
+      restored: `the namespace was down (${decision.detail ?? decision.reason}); restored at ${short(from)}`,
     };
     notifications.push({ outcome: decision.outcome, reason: decision.reason, summary: text[decision.outcome]! });
   }

@@ -3,7 +3,7 @@ import type { DecidedPlan } from './decide.js';
 import type { RestartDecision } from './outcome.js';
 import { rollBack } from './rollback.js';
 import type { LiveRun } from './run.js';
-import { finishRollback, quarantine } from './swap.js';
+import { blame, finishRollback, quarantine } from './swap.js';
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
 
@@ -20,6 +20,7 @@ export async function recoverInterrupted(run: LiveRun, plan: Extract<DecidedPlan
     : `was interrupted in phase ${journal.phase}${journal.rollingBack ? ' of its rollback' : ''}; recovering first`;
   log.warn(`a previous update ${short(journal.from)} -> ${short(journal.to)} (pid ${journal.pid}, started ${journal.startedAt}) ${what}`);
   const timings: DeployTimings = { phases: {} };
+  const killedIn = journal.phase;
   const head = await run.git.headSha().catch(() => '');
   if (finish && head === journal.to) {
     // It got as far as the health check: finish it by checking health again.
@@ -44,13 +45,16 @@ export async function recoverInterrupted(run: LiveRun, plan: Extract<DecidedPlan
   }
   // A target whose rollback was under way had already failed; a plain interruption
   // (power loss, kill) is not the release's fault and it may be tried again.
-  const failedTarget = Boolean(journal.rollingBack || journal.rollbackFailed);
+  // (Unless the swap had judged its failure the machine's: then nothing is quarantined.)
+  const failedTarget = Boolean(journal.rollingBack || journal.rollbackFailed) && !journal.hostFault;
   const result = await rollBack(run, journal, rollback, timings);
   if (failedTarget) quarantine(state, journal.to, ctx.now().toISOString(), 'failed (its rollback was interrupted)');
+  // The run was killed before its release was judged: the machine's fault, tried again at most three times.
+  const quarantined = failedTarget || (!journal.hostFault && !journal.rollingBack && !journal.rollbackFailed && blame(run, journal.to, 'killed', { reason: 'run-killed', detail: `the update run (pid ${journal.pid}) was killed in phase ${killedIn}` }));
   if (result.ok) log.warn(`recovered: the services run at ${short(journal.from)} again`);
   return finishRollback(run, journal, result, {
     reason: journal.rollbackFailed ? 'rollback-retried' : 'interrupted',
-    quarantined: failedTarget,
+    quarantined,
     timings,
   });
 }

@@ -6,7 +6,9 @@ import { Budget, STAGE_MS } from './budget.js';
 import { rollbackRetryDelayMs, type DecidedPlan } from './decide.js';
 import { announceStep, DeployError, deployCommit, type DeployTimings } from './deploy.js';
 import type { RestartDecision } from './outcome.js';
+import { countHostFault, faultFacts, judgeFault, type HostFault } from './fault.js';
 import { rollBack, type RollbackResult } from './rollback.js';
+import { liveDaemonPid } from '../../domain/orphans.js';
 import type { LiveRun, Run } from './run.js';
 
 type SwapPlan = Extract<DecidedPlan, { kind: 'swap' }>;
@@ -49,6 +51,8 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
     await run.store.save();
   };
   const stoppedAt = now();
+  // Whose fault a failure is (§5.1) asks whether this daemon survived the swap.
+  const daemonBefore = liveDaemonPid(ctx);
   let failure: DeployError | undefined;
   try {
     try {
@@ -70,25 +74,51 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
       state.quarantine = state.quarantine.filter((q) => q.sha !== to);
       log.info(`${short(to)} is healthy now: taken out of the quarantine`);
     }
+    if (state.hostFaults?.sha === to) delete state.hostFaults;
     const problem = await run.store.trySave();
     if (problem) log.error(`${problem.message}; the update itself succeeded`);
     await savePm2List(run);
     return { outcome: 'updated', changed: true, timings, downtimeMs: downtime(stoppedAt, timings) };
   }
   log.error(`update to ${short(to)} failed in phase ${failure.phase}: ${failure.message}`);
+  // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
+  const hostFault = judgeFault(faultFacts(run, daemonBefore, failure));
+  if (hostFault) journal.hostFault = hostFault.reason;
   const result = await rollBack(run, journal, rollback, timings);
   const interrupted = failure.cause === 'interrupted';
-  const portTaken = failure.cause === 'api-port-taken';
-  // A release that failed on its own is quarantined; one whose swap a signal cut short,
-  // or whose API port another process holds, is not at fault.
-  if (!interrupted && !portTaken) quarantine(state, to, ctx.now().toISOString(), `${failure.phase} failed`);
+  // A release that failed on its own is quarantined; one whose swap a signal cut short is
+  // not at fault, nor one that failed through the machine (judged above: a dead daemon, a
+  // full disk, PM2 silent, another process on the API's port), three times at most.
+  const quarantined = !interrupted && blame(run, to, `${failure.phase} failed`, hostFault);
   return finishRollback(run, journal, result, {
-    reason: interrupted ? 'interrupted' : portTaken ? 'api-port-taken' : `${failure.phase}-failed`,
-    ...(portTaken ? { detail: failure.message } : {}),
-    quarantined: !interrupted && !portTaken,
+    reason: interrupted ? 'interrupted' : (hostFault?.reason ?? `${failure.phase}-failed`),
+    ...(hostFault?.reason === 'api-port-taken' ? { detail: failure.message } : {}),
+    quarantined,
     downtimeMs: downtime(stoppedAt, timings),
     timings,
   });
+}
+
+/**
+ * Quarantines a release that failed on its own (§5.1): under a live PM2 daemon with disk
+ * to spare. A machine fault is not its fault: it is tried again by the next runs, at
+ * most three times, then quarantined as `unstable-host`. Returns whether it was quarantined.
+ */
+export function blame(run: Run, sha: string, why: string, fault: HostFault | undefined): boolean {
+  const { ctx, log, state } = run;
+  const at = ctx.now().toISOString();
+  if (!fault) {
+    quarantine(state, sha, at, why);
+    return true;
+  }
+  const { count, exhausted } = countHostFault(state, sha, at);
+  if (exhausted) {
+    log.error(`${fault.detail}: the machine's fault, not the release's, but ${short(sha)} has now failed ${count} times that way; quarantined (unstable-host)`);
+    quarantine(state, sha, at, 'unstable-host');
+    return true;
+  }
+  log.warn(`${fault.detail}: the machine's fault, not the release's; the next run tries ${short(sha)} again (${count} of 3)`);
+  return false;
 }
 
 /** The outcome of a rollback (forward or in recovery): journal cleared, or kept for a retry with backoff. */
@@ -152,5 +182,5 @@ function loudFailure(log: UpdateLog, config: AutoupdateConfig, journal: Journal,
   log.error(`rollback to ${short(journal.from)} failed: ${result.problems.join('; ')}`);
   log.error(`the clone is at ${short(result.head)}; check: pm2 list --namespace ${config.namespace}; pm2 logs ${config.validatorProcessName}`);
   if (stateProblem) log.error(`${stateProblem}: the next run cannot know this rollback failed`);
-  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (backoff 2, 4, 8 ... 60 min); to retry now: alphacore update --force --config ${config.file}`);
+  log.error(`the next run retries the rollback at ${journal.nextRetryAt} (the next three runs retry at once, then after 4, 8 ... 30 min); to retry now: alphacore update --config ${config.file} --force`);
 }
