@@ -18,32 +18,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
+import { freePort, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
 const PIP_DELAY_S = Number(process.env.BENCH_PIP_DELAY ?? 30);
 
-function user() {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    const id = (flag) => Number(execFileSync('id', [flag, 'alphacore-ci'], { encoding: 'utf8', stdio: 'pipe' }).trim());
-    return { name: 'alphacore-ci', uid: id('-u'), gid: id('-g') };
-  } catch {
-    return null;
-  }
-}
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
 export async function benchDowntime() {
   const src = alphacoreSource();
-  const as = user();
+  const as = throwawayUser();
   if (!src) return void console.log('\n2-3. update downtime: skipped (no AlphaCore bundle or ALPHACORE_REPO)');
   if (as === null) return void console.log('\n2-3. update downtime: skipped (running as root and no alphacore-ci user to run update as)');
   const tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-bench-downtime-')));

@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
+import { freePort, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -52,24 +53,6 @@ const random = () => {
 };
 const pick = (xs) => xs[Math.floor(random() * xs.length)];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function throwawayUser() {
-  if (process.getuid?.() !== 0) return undefined;
-  try {
-    const id = (flag) => Number(execFileSync('id', [flag, 'alphacore-ci'], { encoding: 'utf8', stdio: 'pipe' }).trim());
-    return { name: 'alphacore-ci', uid: id('-u'), gid: id('-g') };
-  } catch {
-    return null;
-  }
-}
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = http.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 /** Alive and not a zombie. */
 function running(pid) {

@@ -2,27 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { Budget } from '../../src/commands/update/budget.js';
 import { decide, rollbackRetryDelayMs } from '../../src/commands/update/decide.js';
 import type { Facts } from '../../src/commands/update/observe.js';
-import type { AutoupdateConfig } from '../../src/core/config.js';
 import { journalProblem, type Journal } from '../../src/core/state.js';
+import { decideConfig } from '../helpers/decide-config.js';
 
-const config = {
-  file: '/c.env',
-  given: {},
-  namespace: 'alphacore',
-  validatorProcessName: 'validator-h-finney',
-  validationProcessName: 'alphacore-validation-api',
-  healthStableMs: 20_000,
-  healthTimeoutMs: 120_000,
-  repoDir: '/srv/AlphaCore',
-  remote: 'origin',
-  branch: 'release',
-  roundLockfile: '/tmp/r.lock',
-  validationApiEndpoint: 'http://127.0.0.1:8888',
-  validatorExtraArgs: [],
-  validationApiExtraArgs: [],
-  sandboxSetup: 'auto',
-  depsRefresh: 'auto',
-} as unknown as AutoupdateConfig;
+const config = decideConfig();
 
 const A = 'a'.repeat(40);
 const B = 'b'.repeat(40);

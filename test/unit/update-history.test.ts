@@ -9,25 +9,10 @@ import { makePaths } from '../../src/core/context.js';
 import { UserError } from '../../src/core/errors.js';
 import type { SignatureSettings } from '../../src/core/signature-config.js';
 import { tempDir } from '../helpers/tmp.js';
+import { decideConfig } from '../helpers/decide-config.js';
 
 const signatures: SignatureSettings = { allowedSigners: '/k/allowed_signers', policy: 'tip', entries: [] };
-const base = {
-  file: '/c.env',
-  given: {},
-  namespace: 'alphacore',
-  validatorProcessName: 'validator',
-  healthStableMs: 20_000,
-  healthTimeoutMs: 120_000,
-  repoDir: '/srv/AlphaCore',
-  remote: 'origin',
-  branch: 'release',
-  roundLockfile: '/tmp/r.lock',
-  validationApiEndpoint: 'http://127.0.0.1:8888',
-  validatorExtraArgs: [],
-  validationApiExtraArgs: [],
-  sandboxSetup: 'auto',
-  depsRefresh: 'auto',
-} as unknown as AutoupdateConfig;
+const base = decideConfig({ validatorProcessName: 'validator', validationProcessName: undefined });
 const signed = { ...base, signatures } as AutoupdateConfig;
 
 const A = 'a'.repeat(40);
