@@ -260,6 +260,12 @@ try {
   else if (fs.existsSync(downtime)) {
     const { benchDowntime } = await import(downtime);
     await benchDowntime();
+    // Side by side: the baseline build's own downtime module, on the same machine in the same run.
+    const baselineDowntime = BASELINE && path.join(path.dirname(path.dirname(BASELINE)), 'scripts', 'bench-downtime.mjs');
+    if (baselineDowntime && fs.existsSync(baselineDowntime)) {
+      console.log(`\n   the same with the baseline build (${path.relative(process.cwd(), path.dirname(path.dirname(BASELINE)))}):`);
+      await (await import(baselineDowntime)).benchDowntime();
+    }
   } else console.log('\n2-3. update downtime: skipped (scripts/bench-downtime.mjs not present)');
   if (ONLY.has('status')) await benchStatusHung();
   if (ONLY.has('warmup')) await (await import('./bench-warmup.mjs')).benchWarmup();
