@@ -55,7 +55,8 @@ afterAll(async () => {
   await restoreCrontab?.();
   pm2?.kill(); // before its PM2_HOME goes with the tree
   await manager?.stop();
-  if (machine) fs.rmSync(machine.root, { recursive: true, force: true });
+  // A run the user manager started may still be finishing a write in the tree: rm retries ENOTEMPTY.
+  if (machine) fs.rmSync(machine.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   for (const release of releases.reverse()) await release();
 }, 30_000);
 
