@@ -64,7 +64,7 @@ afterAll(async () => {
     else await crontab(savedCrontab);
   }
   await cron?.stop();
-  // A run the user manager started may still be finishing a write in the tree: rm retries ENOTEMPTY.
+  // A run cron started may still be finishing a write in the tree: rm retries ENOTEMPTY.
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   for (const release of releases.reverse()) await release();
 }, 30_000);
