@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bench items 2 and 3 of issue 11 (called by scripts/bench.mjs, or run alone): the
+// Bench items 2 and 3 (called by scripts/bench.mjs, or run alone): the
 // downtime of an update (first stop -> validator online) on the REAL scripts of the
 // AlphaCore repository (the bundle), with only Python faked (test/helpers/fake-python),
 // under an isolated PM2, measured side by side in one run:

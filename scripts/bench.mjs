@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (issue 11): the toolkit's costs, each measured side by side in the same
+// `npm run bench`: the toolkit's costs, each measured side by side in the same
 // run against what it is compared with, never against a constant. Median wall time of N
 // runs (interleaved, so that the machine's load hits every variant alike) and the median
 // peak RSS and CPU time (GNU time's %M, %U + %S), then ratios.

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the timer's entry (src/timer-entry.ts) into dist/timer/ (issue 11: the no-op
+// Bundles the timer's entry (src/timer-entry.ts) into dist/timer/ (the no-op
 // run's cost is mostly module loading). What the entry imports statically is read on
 // every run; each dynamic import (the restart, PM2, the launch code, notifications)
 // becomes a chunk read only when a run gets that far. The plain `status` entry

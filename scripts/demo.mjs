@@ -136,7 +136,7 @@ try {
   fs.writeFileSync(creds, '{"client_email":"demo-validator@demo-project.iam.gserviceaccount.com"}\n');
   const port = await freePort();
   // The validator's task-generation API gets a free port too: on a validator machine the
-  // default 8000 is the real validator's (trial defect 19: EADDRINUSE for one or the other).
+  // default 8000 is the real validator's (EADDRINUSE for one or the other).
   const httpPort = await freePort();
   const roundLock = path.join(tmp, 'round.lock');
   // A wallet where launch looks for it (public placeholders: the stub validator reads no key).

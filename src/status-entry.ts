@@ -2,7 +2,7 @@
  * `alphacore status` in its plain spellings, without yargs (bin/alphacore.js routes
  * `status ...` here first). Loading yargs and the command declarations was ~0.1 s of
  * every status, more on a loaded machine, and status promises an answer within 2 s
- * even when PM2 and the Validation API hang (issue 11, bench item 4): the probes'
+ * even when PM2 and the Validation API hang: the probes'
  * budgets leave little room for anything before them.
  *
  * Only what yargs would read the same way is taken here: `--json`, `--namespace NS`,

@@ -17,7 +17,7 @@ export interface Git {
   revParse(revs: readonly string[]): Promise<string[]>;
   /**
    * revParse plus the checked-out branch (undefined for a detached HEAD), still one git
-   * process: the timer's no-op run asks both every two minutes (issue 11).
+   * process: the timer's no-op run asks both every two minutes.
    */
   revParseAndBranch(revs: readonly string[]): Promise<{ shas: string[]; branch: string | undefined }>;
   headSha(): Promise<string>;

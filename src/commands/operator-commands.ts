@@ -3,7 +3,7 @@ import type { Context } from '../core/context.js';
 import { UserError } from '../core/errors.js';
 
 /**
- * yargs declarations of `alphacore logs` and `alphacore uninstall` (issue 12); the work
+ * yargs declarations of `alphacore logs` and `alphacore uninstall`; the work
  * is imported lazily. This wiring is where the process's own streams are met: the
  * terminal prompt, Ctrl-C and a reader that went away (`| head`).
  */

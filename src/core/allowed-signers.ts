@@ -77,7 +77,7 @@ export function parseSshTime(text: string): number | undefined {
 
 export function fingerprintOf(base64Key: string): string {
   // Loaded here, not at the top: config.ts imports this file on the timer's no-op path,
-  // where node:crypto alone cost ~7 ms (issue 11); only ALLOWED_SIGNERS needs it.
+  // where node:crypto alone cost ~7 ms; only ALLOWED_SIGNERS needs it.
   const { createHash } = process.getBuiltinModule('node:crypto');
   const digest = createHash('sha256').update(Buffer.from(base64Key, 'base64')).digest('base64');
   return `SHA256:${digest.replace(/=+$/, '')}`;

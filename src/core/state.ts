@@ -97,7 +97,7 @@ export interface UpdateState {
 export interface ConfigErrorRecord {
   at: string;
   file: string;
-  /** The error as the run reported it (i10-cycle's updater writes this form). */
+  /** The error as the run reported it (the form earlier versions of the updater wrote). */
   message?: string;
   /** Or every problem, one sentence each. */
   problems?: string[];
@@ -184,7 +184,7 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
 /**
  * Writes the state atomically, never through a symlink. Throws (ENOSPC...) for the caller to word.
  * `durable: false` (a run that changed nothing: no journal, nothing stopped or reset) skips
- * the fsync, which was a few ms of every timer run (issue 11): after a crash the rename
+ * the fsync, which was a few ms of every timer run: after a crash the rename
  * leaves the new file or the previous one (a valid state of the same clone), or on a
  * filesystem without ext4's rename ordering at worst an empty one, which the next run
  * sets aside and rebuilds (quarantine from the history). Journal writes stay durable.

@@ -37,7 +37,7 @@ export function runMetrics(ctx: Context, flags: MetricsFlags): number {
 }
 
 /**
- * As root with no recorded run (defect 8): update refuses root, so the state is the
+ * As root with no recorded run: update refuses root, so the state is the
  * validator user's, under that user's XDG_STATE_HOME, which root cannot know (it is
  * read when root's environment points there, e.g. HOME kept by sudo). Zero counters
  * would mislead a scrape: exit 2 naming the user (the config's owner) and the command.

@@ -6,7 +6,7 @@ import type { ConfigView } from './config-view.js';
 import type { RootView } from './report.js';
 
 /**
- * Status run as root (defect 8). launch, update and the scheduler refuse root, so the
+ * Status run as root. launch, update and the scheduler refuse root, so the
  * validator, its PM2 daemon, its timer and its update state belong to another user, and
  * what root sees of them (root's PM2_HOME, crontab, state dir) says nothing about it.
  * That user is the owner of the config, else of the deploy clone. Undefined when not

@@ -35,7 +35,7 @@ function removeIfEmpty(dirs: readonly string[]): string[] {
 }
 
 /**
- * `alphacore uninstall` (issue 12): the reverse of launch for one namespace. Removes the
+ * `alphacore uninstall`: the reverse of launch for one namespace. Removes the
  * timer or crontab line (only this namespace's), the namespace's PM2 processes (by id,
  * unless --keep-processes), the auto-update config and the updater's log and state;
  * leaves the deploy clone, the env files and the venvs, and says so. Asks first, unless --yes.

@@ -147,7 +147,7 @@ export function decide(facts: Facts, config: AutoupdateConfig, flags: DecideFlag
     notes.push({ level: 'info', text: budget.note });
     if (budget.decision) return done(budget.decision, notes);
   }
-  // Asked only now: a deferred or skipped run never needs the diff (issue 11: one git call less).
+  // Asked only now: a deferred or skipped run never needs the diff (one git call less on the timer's runs).
   if (facts.changed === undefined) return { kind: 'observe', need: 'changes' };
   if (facts.venvs === undefined) return { kind: 'observe', need: 'venvs' };
   if (facts.processes === undefined) return { kind: 'observe', need: 'processes' };
