@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { runAs, runCliAs, stage } from '../helpers/user.js';
-import { bashMachine, stop, type BashMachine } from './migration-harness.js';
+import { bashMachine, endProcessesUnder, stop, type BashMachine } from './migration-harness.js';
 import { holdMachineState, startCron, waitForLine, type CronDaemon } from './scheduler-harness.js';
 
 /**
@@ -64,7 +64,8 @@ afterAll(async () => {
     else await crontab(savedCrontab);
   }
   await cron?.stop();
-  // A run cron started may still be finishing a write in the tree: rm retries ENOTEMPTY.
+  // A run cron started (the bash updater creating a venv) may still be writing in the tree.
+  if (machine) endProcessesUnder(machine.root);
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   for (const release of releases.reverse()) await release();
 }, 30_000);

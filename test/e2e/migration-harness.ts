@@ -106,3 +106,32 @@ export async function stop(child: ChildProcess | undefined): Promise<void> {
   child.kill('SIGKILL');
   await exited;
 }
+
+/**
+ * Ends, by pid, every process whose working directory or command line is inside `root`
+ * (the test's own temp tree): a run the timer or cron started there (the bash updater's
+ * venv creation, pip) outlives the manager and keeps writing while the tree is removed.
+ */
+export function endProcessesUnder(root: string): number[] {
+  const ended: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let inside = false;
+    try {
+      const cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+      inside = cwd === root || cwd.startsWith(`${root}/`);
+      if (!inside) inside = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${root}/`);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (!inside) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      ended.push(pid);
+    } catch {
+      // already gone
+    }
+  }
+  return ended;
+}

@@ -6,7 +6,7 @@ import { createAlphaCoreSetup } from '../helpers/alphacore-fixture.js';
 import { isolatedPm2, type IsolatedPm2 } from '../helpers/pm2.js';
 import { realRepoSkip } from '../helpers/real-repo.js';
 import { chownTree, runAs, runCliAs, stage } from '../helpers/user.js';
-import { bashMachine, stop, type BashMachine } from './migration-harness.js';
+import { bashMachine, endProcessesUnder, stop, type BashMachine } from './migration-harness.js';
 import { holdMachineState, startUserManager, waitForLine, type UserManager } from './scheduler-harness.js';
 import { createWallet } from '../helpers/wallet.js';
 
@@ -55,7 +55,8 @@ afterAll(async () => {
   await restoreCrontab?.();
   pm2?.kill(); // before its PM2_HOME goes with the tree
   await manager?.stop();
-  // A run the user manager started may still be finishing a write in the tree: rm retries ENOTEMPTY.
+  // A run the user manager started (the bash updater creating a venv) may still be writing in the tree.
+  if (machine) endProcessesUnder(machine.root);
   if (machine) fs.rmSync(machine.root, { recursive: true, force: true, maxRetries: 20, retryDelay: 250 });
   for (const release of releases.reverse()) await release();
 }, 30_000);
