@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
-import { freePort, throwawayUser } from './throwaway.mjs';
+import { freePort, installFakePython, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -37,15 +37,7 @@ export async function benchDowntime() {
   const control = path.join(pyDir, 'control');
   let stopDaemon = () => undefined;
   try {
-    // The fake Python runtime, as test/helpers/fake-python.ts installs it.
-    fs.mkdirSync(path.join(pyDir, 'lib'), { recursive: true });
-    fs.mkdirSync(path.join(pyDir, 'bin'));
-    fs.mkdirSync(control, { mode: 0o777 });
-    fs.chmodSync(control, 0o777);
-    const lib = path.join(ROOT, 'test', 'helpers', 'fake-python');
-    for (const f of fs.readdirSync(lib)) fs.copyFileSync(path.join(lib, f), path.join(pyDir, 'lib', f));
-    const wrapper = `#!/bin/bash\nexport FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"\nexec '${process.execPath}' '${path.join(pyDir, 'lib', 'python.mjs')}' "$@"\n`;
-    for (const n of ['python3', 'python']) fs.writeFileSync(path.join(pyDir, 'bin', n), wrapper, { mode: 0o755 });
+    installFakePython(ROOT, pyDir, control);
     const settings = (s) => fs.writeFileSync(path.join(control, 'settings.json'), JSON.stringify(s), { mode: 0o644 });
 
     // Origin (release = main's first parent), an author clone, the deploy clone.

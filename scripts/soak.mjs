@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
-import { freePort, throwawayUser } from './throwaway.mjs';
+import { freePort, installFakePython, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -95,15 +95,7 @@ const cleanups = [];
 
 async function main() {
   const { namespaceProcesses } = await import(path.join(ROOT, 'dist', 'adapters', 'pm2-orphans.js'));
-  // The fake Python runtime, as test/helpers/fake-python.ts installs it.
-  fs.mkdirSync(path.join(pyDir, 'lib'), { recursive: true });
-  fs.mkdirSync(path.join(pyDir, 'bin'));
-  fs.mkdirSync(control, { mode: 0o777 });
-  fs.chmodSync(control, 0o777);
-  const lib = path.join(ROOT, 'test', 'helpers', 'fake-python');
-  for (const f of fs.readdirSync(lib)) fs.copyFileSync(path.join(lib, f), path.join(pyDir, 'lib', f));
-  const wrapper = `#!/bin/bash\nexport FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"\nexec '${process.execPath}' '${path.join(pyDir, 'lib', 'python.mjs')}' "$@"\n`;
-  for (const n of ['python3', 'python']) fs.writeFileSync(path.join(pyDir, 'bin', n), wrapper, { mode: 0o755 });
+  installFakePython(ROOT, pyDir, control);
 
   // The deploy clone on its own small tmpfs, so that a full disk can be made (root only).
   fs.mkdirSync(deployFs);
