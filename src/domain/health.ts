@@ -145,7 +145,8 @@ export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpe
       for (const spec of services) {
         const proc = list.find((p) => p.name === spec.name);
         if (proc?.status === 'online') onlineAt[spec.name] ??= now();
-        const look = await lookAt(w, spec, proc);
+        let look = await lookAt(w, spec, proc);
+        if (look?.fault === 'api-port-taken' && proc) look = await lookAgain(w, spec, proc, look);
         if (look?.fatal) return { ok: false, fault: look.fault, service: spec.name, detail: look.detail, ...(look.holder ? { holder: look.holder } : {}) };
         if (look) {
           healthySince.delete(spec.name);
@@ -171,6 +172,17 @@ export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpe
   const within = `within ${formatDuration(w.timeoutMs)}`;
   if (!last) return { ok: false, fault: 'not-online', service: services[0]?.name ?? '', detail: `${names(services)} not stable ${within}` };
   return { ok: false, fault: last.look.fault, service: last.service, detail: `${last.service} not healthy ${within} (last: ${last.look.detail})` };
+}
+
+/**
+ * PM2 may restart the API between its list and the look at the port: the holder is then
+ * PM2's new process, not a stranger. PM2 is asked once more; when the process has a new
+ * pid, the judgement is made on that one (a restart: `crashed`, the release's failure).
+ */
+async function lookAgain(w: HealthWatch, spec: ServiceSpec, proc: Pm2Process, look: NonNullable<Look>): Promise<Look> {
+  const again = await w.pm2.list(w.namespace).catch(() => undefined);
+  const fresh = again?.find((p) => p.name === spec.name);
+  return fresh && fresh.pid !== proc.pid ? lookAt(w, spec, fresh) : look;
 }
 
 /**

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { stage, userTempDir, type StagedRun } from '../helpers/user.js';
 import { createWallet, homeWallets } from '../helpers/wallet.js';
+import { holdMachineState } from './scheduler-harness.js';
 
 /**
  * A crontab line is only as good as the cron daemon (DESIGN.md §6). Each case runs in
@@ -71,11 +72,14 @@ async function inNamespace(daemon: boolean, withLaunch = false) {
   const complete = repo ? `WALLET_NAME=cold\nWALLET_HOTKEY=hot\nNETUID=7\nGCP_CREDS_FILE=${home}/sa.json\nREPO_DIR=${repo}\n` : '';
   fs.writeFileSync(path.join(configDir, `${ns}.env`), `PM2_NAMESPACE=${ns}\nNETWORK=test\n${complete}`);
   spawnSync('chown', ['-R', `${run.user.uid}:${run.user.gid}`, home]);
+  // A cron daemon in the namespace is still a cron daemon in the machine's /proc: while it
+  // runs, the files that need none running (the fleet's no-cron case) wait on this lock.
+  const release = daemon ? await holdMachineState('crontab') : undefined;
   const r = await execa('unshare', ['--pid', '--fork', '--mount-proc', '--mount', 'bash', script, out, String(run.user.uid), String(run.user.gid), home, ns, daemon ? 'yes' : 'no', process.execPath, run.cli], {
     reject: false,
     timeout: 60_000,
     env: { ...process.env, LAUNCH_REPO: repo ?? '' },
-  });
+  }).finally(() => release?.());
   expect(r.exitCode, r.stderr).toBe(0);
   const read = (f: string) => fs.readFileSync(path.join(out, f), 'utf8');
   return { ns, read, json: (f: string) => JSON.parse(read(f)) as Record<string, any> };

@@ -58,7 +58,7 @@ describe('waitHealthy: ours, stable, answering (DESIGN.md §5.6)', () => {
     const r = await waitHealthy(w, [API, VALIDATOR]);
     expect(r).toMatchObject({ ok: false, fault: 'api-port-taken', service: 'api', holder });
     expect(r.ok ? '' : r.detail).toContain('port 18888 is held by pid 4242 (user mallory)');
-    expect(w.asked).toBe(2);
+    expect(w.asked).toBe(3); // at once: the poll that saw it, and PM2 asked again (a restart is not a stranger)
   });
 
   it('another user\'s holder whose pid /proc hides is named by its user', async () => {
@@ -69,6 +69,17 @@ describe('waitHealthy: ours, stable, answering (DESIGN.md §5.6)', () => {
   it('an API that answers and then crashes inside HEALTH_STABLE is a crash, like a validator', async () => {
     const r = await waitHealthy(watch([{}, { procs: [proc('api', { restarts: 1 }), proc('validator')] }]), [API, VALIDATOR]);
     expect(r).toMatchObject({ ok: false, fault: 'crashed', service: 'api' });
+  });
+
+  it('PM2 restarting the API between its list and the look at the port: the new process is not a stranger, the restart is a crash', async () => {
+    // The list still shows the old pid 100; the port is already held by PM2's new process, 200.
+    const restarted: PortHolder = { kind: 'other', pid: 200, uid: 1000, user: 'validator' };
+    const polls: Poll[] = [{}, { holder: restarted }, { procs: [proc('api', { pid: 200, restarts: 1 }), proc('validator')] }];
+    const w = watch(polls, { holder: (_port, owner) => (owner === 200 ? { kind: 'ours', pid: 200 } : w.asked >= 2 ? restarted : { kind: 'ours', pid: 100 }) });
+    expect(await waitHealthy(w, [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'crashed', service: 'api' });
+    // PM2 asked again shows the same pid: the holder is a stranger.
+    const same = watch([{}, { holder: restarted }]);
+    expect(await waitHealthy(same, [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'api-port-taken', holder: restarted });
   });
 
   it('an API in a crash loop because another process holds its port is api-port-taken, not a crash of the release', async () => {
