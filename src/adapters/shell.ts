@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { formatDuration } from '../core/duration.js';
 
 /**
  * The one way the toolkit runs other programs: an argv array, never a string for a
@@ -33,6 +34,8 @@ export interface RunOptions {
 
 export interface RunResult {
   command: string;
+  /** The limit the run was given (a timed-out run's message names it). */
+  timeoutMs?: number;
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
@@ -113,7 +116,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
       if (child?.pid !== undefined) running.delete(child.pid);
       closed();
       // Ended by endRunning: the process exits; nothing may act on this result.
-      if (!aborting) resolve({ command, ...result });
+      if (!aborting) resolve({ command, timeoutMs: options.timeoutMs, ...result });
     };
     const notStarted = (error: NodeJS.ErrnoException) =>
       settle({ exitCode: undefined, stdout: '', stderr: `${command}: ${error.message}`, timedOut: false, notFound: error.code === 'ENOENT' || error.code === 'EACCES', ok: false });
@@ -178,7 +181,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
 /** One line saying how a command failed, for logs and error messages. */
 export function describeFailure(result: RunResult): string {
   if (result.notFound) return `${result.command}: program not found or not executable`;
-  if (result.timedOut) return `${result.command}: timed out (its process group was killed)`;
+  if (result.timedOut) return `${result.command}: timed out${result.timeoutMs === undefined ? '' : ` after ${formatDuration(result.timeoutMs)}`} (its process group was killed)`;
   const tail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${result.command}: exit ${result.exitCode ?? '?'}${tail ? `: ${tail}` : ''}`;
 }

@@ -120,6 +120,26 @@ e2e('launch --dry-run', () => {
     expect(missing.stdout).toMatch(/^PM2: NOT USABLE: .*no-pm2 not found or not executable/m);
   });
 
+  it('the branch the timer will follow: a clone without the remote, or without the branch fetched, is warned about with the fix', async () => {
+    const w = await world();
+    const git = (...args: string[]) => runAs(run.user, 'git', ['-C', w.setup.deploy, ...args], { env: w.env });
+    const dry = () => launch(w, [...base(w), '--dry-run', '--disable-llm']);
+    const ok = await dry();
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).not.toMatch(/has no remote|has no origin\/release/);
+    expect((await git('remote', 'rename', 'origin', 'upstream')).exitCode).toBe(0);
+    const noRemote = await dry();
+    expect(noRemote.exitCode, noRemote.stderr).toBe(0);
+    expect(noRemote.stdout).toContain(`WARNING: the deploy clone ${w.setup.deploy} has no remote origin (REMOTE, default origin): every auto-update run will fail at its fetch until its remotes are upstream: set REMOTE=<one of them> in ${w.configFile}`);
+    expect((await git('remote', 'rename', 'upstream', 'origin')).exitCode).toBe(0);
+    expect((await git('update-ref', '-d', 'refs/remotes/origin/release')).exitCode).toBe(0);
+    const unfetched = await dry();
+    expect(unfetched.stdout).toContain(`WARNING: the deploy clone has no origin/release yet (never fetched?)`);
+    expect(unfetched.stdout).toContain(`git -C ${w.setup.deploy} ls-remote --heads origin release`);
+    // A dry run: nothing written.
+    expect(fs.existsSync(w.configFile)).toBe(false);
+  });
+
   it('a closed stdout (| head -1, | true) is no EPIPE trace; exit 0', async () => {
     const w = await world();
     const flags = [...base(w), '--dry-run', '--disable-llm', '--no-autoupdate'].map((f) => `'${f}'`).join(' ');

@@ -118,6 +118,9 @@ e2e('alphacore uninstall (built CLI as a non-root user, real crontab, real PM2)'
     const refused = await runCliAs(run, ['uninstall', '--namespace', w.a], { env: w.env });
     expect(refused.exitCode).toBe(2);
     expect(refused.stderr).toContain('--yes');
+    // No terminal: the preview is shown all the same, then nothing is changed.
+    expect(refused.stdout).toMatch(/Will remove:\n  the auto-update crontab line/);
+    expect(await crontab(w.env)).toBe(before);
     const declined = await cliInTerminal(run, ['uninstall', '--namespace', w.a], { env: w.env, input: 'n\n' });
     expect(declined.exitCode, String(declined.stdout)).toBe(1);
     expect(String(declined.stdout)).toContain('Remove these for namespace');

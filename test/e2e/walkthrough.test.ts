@@ -135,6 +135,7 @@ describe.skipIf(skip)('walkthrough: README from git clone to a running validator
       'npm config set prefix ~/.local',
       'export PATH="$HOME/.local/bin:$PATH"',
       'npm install -g --fetch-retries=1 --fetch-timeout=60000 ./alphacore-launcher-*.tgz pm2',
+      'alphacore --version && command -v pm2',
     ]) expect(README).toContain(line);
     // The prefix moved, the machine's npmrc did not: npm still reads its CA and proxy settings.
     expect(machineNpmrc).toMatch(/\/etc\/npmrc$/);

@@ -42,7 +42,7 @@ describe('run(): the one subprocess runner (real programs)', () => {
     const script = `trap '' TERM; sleep 300 & echo $! >> ${pids}; setsid sleep 300 & echo $! >> ${pids}; wait`;
     const r = await run('bash', ['-c', script], { env, timeoutMs: 500 });
     expect(r).toMatchObject({ timedOut: true, ok: false });
-    expect(describeFailure(r)).toContain('timed out (its process group was killed)');
+    expect(describeFailure(r)).toContain('timed out after 500ms (its process group was killed)');
     const [inGroup, leftGroup] = fs.readFileSync(pids, 'utf8').trim().split('\n').map(Number);
     expect(isAlive(inGroup!)).toBe(false);
     // The one that left the group is not ours to kill; we only stopped waiting for it.

@@ -18,6 +18,7 @@ import { inspectVenv } from '../../domain/launch/venv.js';
 import { guardNamespaceQuietly, probePm2Quietly } from '../../domain/launch/pm2-probe.js';
 import { secretValues } from '../../core/secrets.js';
 import { verifyFirstDeploy } from './verify-head.js';
+import { checkFollowedBranch } from './followed-branch.js';
 import { sandboxSudoWarning } from '../../domain/launch/sandbox-note.js';
 import { installLogrotate, LOGROTATE_MODULE, logrotateCommands } from '../../domain/pm2-logs.js';
 import { openPm2 } from '../../adapters/pm2.js';
@@ -36,9 +37,9 @@ function keptEntries(ctx: Context, file: string): [string, string][] {
 }
 
 /** Warnings about what the updater will need later, for the dry run and the real run alike. */
-async function laterWarnings(ctx: Context, plan: LaunchPlan, kept: readonly [string, string][]): Promise<string[]> {
+async function laterWarnings(ctx: Context, plan: LaunchPlan, kept: readonly [string, string][], branch: string | undefined): Promise<string[]> {
   const sandbox = await sandboxSudoWarning(ctx, plan, kept);
-  return sandbox ? [sandbox] : [];
+  return [...(branch ? [branch] : []), ...(sandbox ? [sandbox] : [])];
 }
 
 /** --pm2-logrotate, after the validator runs: PM2's own log rotation, in the operator's PM2. */
@@ -97,13 +98,15 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     });
     // Before anything starts, and in a dry run too: it must refuse what the real run refuses.
     const signed = await verifyFirstDeploy(ctx, { repoDir: options.repoDir, allowedSigners: options.allowedSigners, signaturePolicy: options.signaturePolicy, kept });
+    // The branch the timer will follow: a remote the clone lacks fails every run, so it is refused now.
+    const branch = plan.autoupdateConfig ? await checkFollowedBranch(ctx, { repoDir: options.repoDir, configFile: configPath, kept }) : undefined;
     if (options.dryRun) {
       // The same refusal as the real run (apply.ts preflight), before any plan is shown.
       await guardNamespaceQuietly(ctx, plan.pm2App, options.replace);
       const rotation = args.pm2Logrotate
         ? [`PM2 log rotation (--pm2-logrotate): would run ${logrotateCommands(false).join('; ')} (the install is skipped when ${LOGROTATE_MODULE} runs already; it downloads the module from the npm registry).`]
         : [];
-      const facts = { ...(await dryRunFacts(ctx, plan)), notes: [...rotation, ...(await laterWarnings(ctx, plan, kept))] };
+      const facts = { ...(await dryRunFacts(ctx, plan)), notes: [...rotation, ...(await laterWarnings(ctx, plan, kept, branch))] };
       ctx.stdout(args.json ? dryRunJson(plan, facts) : renderDryRun(plan, facts));
       return 0;
     }
@@ -112,7 +115,7 @@ export async function runLaunch(ctx: Context, args: LaunchArgs): Promise<number>
     if (signed) log.info(`the deploy clone's HEAD ${signed.sha.slice(0, 7)} passes the signature policy: ${signed.detail}`);
     try {
       const result = await applyPlan({ ...ctx, stdout: (text) => log.write(text) }, plan, 'launch', log);
-      for (const warning of await laterWarnings(ctx, plan, kept)) log.write(`${warning}\n`);
+      for (const warning of await laterWarnings(ctx, plan, kept, branch)) log.write(`${warning}\n`);
       if (args.pm2Logrotate) await pm2Logrotate(ctx, (text) => log.write(text));
       if (args.json) ctx.stdout(resultJson(plan, result, messages));
     } finally {

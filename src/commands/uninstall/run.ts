@@ -46,11 +46,7 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
   }
   const namespace = flags.namespace ?? DEFAULTS.PM2_NAMESPACE;
   checkNamespace(namespace);
-  if (!flags.yes && (flags.json || !confirm)) {
-    throw new UserError(`uninstall asks before it removes anything, and ${flags.json ? '--json leaves no way to ask' : 'there is no terminal to ask on'}.`, {
-      hint: `Pass --yes to confirm: alphacore uninstall --namespace ${namespace} --yes${flags.keepProcesses ? ' --keep-processes' : ''}. Nothing was changed.`,
-    });
-  }
+  const cannotAsk = !flags.yes && (flags.json || !confirm);
   const [scheduler, pm2View, preview] = await Promise.all([schedulerStatus(ctx, namespace), pm2Processes(ctx, namespace), removeScheduler(ctx, namespace, { dryRun: true })]);
   const schedulerSteps = preview.kind === 'none' ? [] : preview.lines;
   const plan = planUninstall(ctx, namespace, { scheduler, schedulerSteps, processes: pm2View.procs, keepProcesses: flags.keepProcesses });
@@ -62,7 +58,13 @@ export async function runUninstall(ctx: Context, flags: UninstallFlags, confirm:
     print([`Nothing to remove for namespace ${namespace}: no config, timer, crontab line, PM2 process or updater file.`]);
     return 0;
   }
+  // Without a way to ask, the preview still shows what --yes would remove (read-only).
   print(describePlan(plan));
+  if (cannotAsk) {
+    throw new UserError(`uninstall asks before it removes anything, and ${flags.json ? '--json leaves no way to ask' : 'there is no terminal to ask on'}.`, {
+      hint: `Pass --yes to remove what is listed above: alphacore uninstall --namespace ${namespace} --yes${flags.keepProcesses ? ' --keep-processes' : ''}. Nothing was changed.`,
+    });
+  }
   if (!flags.yes && !(await confirm!(`Remove these for namespace ${namespace}? [y/N] `))) {
     print(['Nothing was changed.']);
     return 1;
