@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -221,6 +221,30 @@ describe('update failure paths that stop nothing (built CLI, real git)', () => {
     expect((await s.cli(['update', '--config', typo])).exitCode).toBe(2);
     expect(files()).toEqual(['alphacore.log', 'alphacore.state.json']);
     expect(readState(s).configError).toMatchObject({ file: typo, problems: [expect.stringContaining('NETUID')] });
+  });
+
+  it('a scratch copy outside the config folder that no timer runs: its error goes to the terminal, not into the namespace it names', async () => {
+    const s = await setup({ config: ['PM2_NAMESPACE=alphacore', 'NETUID=$(id)'] });
+    const scratch = path.join(path.dirname(path.dirname(s.configFile)), 'scratch.env');
+    fs.copyFileSync(s.configFile, scratch);
+    fs.chmodSync(scratch, 0o644);
+    const stateDir = path.dirname(s.stateFile);
+    const files = () => (fs.existsSync(stateDir) ? fs.readdirSync(stateDir).sort() : []);
+    const r = await s.cli(['update', '--config', scratch]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain('NETUID');
+    expect(files()).toEqual([]);
+    // Once the namespace's timer runs that file (its unit's drop-in names it), it is recorded.
+    const dropIn = path.join(s.env.XDG_CONFIG_HOME!, 'systemd', 'user', 'alphacore-autoupdate@alphacore.service.d', 'alphacore.conf');
+    fs.mkdirSync(path.dirname(dropIn), { recursive: true });
+    fs.writeFileSync(dropIn, `[Service]\nEnvironment=ALPHACORE_CONFIG=${scratch}\n`);
+    if (process.getuid?.() === 0) spawnSync('chown', ['-R', `${fs.statSync(s.configFile).uid}`, path.join(s.env.XDG_CONFIG_HOME!, 'systemd')]);
+    expect((await s.cli(['update', '--config', scratch])).exitCode).toBe(2);
+    expect(readState(s).configError).toMatchObject({ file: scratch });
+    fs.rmSync(path.join(s.env.XDG_CONFIG_HOME!, 'systemd'), { recursive: true });
+    // The namespace's own config, broken the same way, is recorded (what the timer runs).
+    expect((await s.run()).exitCode).toBe(2);
+    expect(readState(s).configError).toMatchObject({ file: s.configFile });
   });
 
   it('a closed stdout (| head -1) does not abort the run or print a stack trace', async () => {

@@ -18,10 +18,6 @@ import { targetOf } from '../../domain/metrics-publish.js';
  */
 export async function recordConfigError(ctx: Context, file: string, error: UserError): Promise<void> {
   const message = error.message;
-  // A typo on the command line (no such file outside the config folder) is the
-  // terminal's business; only a config the timer could be running is recorded.
-  const exists = readable(file);
-  if (!exists && path.dirname(path.resolve(file)) !== ctx.paths.autoupdateConfigDir) return;
   // The namespace the file names (PM2_NAMESPACE, when that line still parses), else the
   // file's name as the timer instance's: the one `status` and the metrics will read.
   const reading = readConfig({ file, env: ctx.env, paths: ctx.paths }, 'salvage');
@@ -50,6 +46,22 @@ export async function recordConfigError(ctx: Context, file: string, error: UserE
     const first = message.split('\n').slice(0, 4).join(' ');
     await sendNotification(webhook, { namespace: base, host: os.hostname(), outcome: 'invalid-config', summary: `the auto-update config ${file} is invalid; no update runs until it is fixed: ${redact(first, secrets)}` });
   }
+}
+
+/**
+ * Only a config the timer could be running is recorded: one in the config folder, or
+ * the one the namespace's timer or crontab line names. A typo on the command line, or a
+ * scratch copy that names the same PM2_NAMESPACE, is the terminal's business: recording
+ * it would put another file's error into a healthy namespace's status and metrics.
+ */
+export async function timerCouldRun(ctx: Context, file: string): Promise<boolean> {
+  const absolute = path.resolve(ctx.cwd, file);
+  if (path.dirname(absolute) === ctx.paths.autoupdateConfigDir) return true;
+  if (!readable(absolute)) return false;
+  const base = targetOf(readConfig({ file: absolute, env: ctx.env, paths: ctx.paths }, 'salvage'))?.namespace;
+  if (!base) return false;
+  const { timerRunsConfig } = await import('../../scheduler/runs-config.js');
+  return timerRunsConfig(ctx, base, absolute);
 }
 
 function readable(file: string): boolean {

@@ -8,7 +8,7 @@ import { UpdateLog } from '../../core/log.js';
 import { readStateChecked, type BadJournal } from '../../core/state.js';
 import { extraArgsProblems, relaunchArgs } from '../../domain/launch/relaunch-args.js';
 import type { LaunchArgs } from '../../domain/launch/options.js';
-import { recordConfigError } from './config-error.js';
+import { recordConfigError, timerCouldRun } from './config-error.js';
 import { convergeFirst, keepDown, type Converged } from './converge-check.js';
 import { decide, EXIT_CODES, type DecidedPlan } from './decide.js';
 import type { Facts } from './observe.js';
@@ -88,7 +88,7 @@ async function cycle(ctx: Context, flags: UpdateFlags, interrupts: Interrupts | 
   } catch (error) {
     if (!(error instanceof UserError)) throw error;
     // A dry run touches nothing (§5 step 8), not even to record the error: the terminal shows it.
-    if (!flags.dryRun) {
+    if (!flags.dryRun && (await timerCouldRun(ctx, flags.config).catch(() => true))) {
       await recordConfigError(ctx, flags.config, error).catch(() => undefined);
       await (await import('./lazy-stages.js')).countConfigErrorRun(ctx, flags.config);
     }
