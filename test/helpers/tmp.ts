@@ -13,8 +13,35 @@ export function tempDir(prefix = 'alphacore-test-'): string {
 }
 
 afterEach(() => {
-  for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
+  const dirs = made.splice(0);
+  endPm2Under(dirs);
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * A run of the CLI under test may start a PM2 daemon in the test's PM2_HOME (an update's
+ * relaunch, a restore); it outlives the test and its folder. Each process whose
+ * PM2_HOME lies inside one of `dirs` was started for that test: ended by pid.
+ */
+function endPm2Under(dirs: readonly string[]): void {
+  if (dirs.length === 0 || !fs.existsSync('/proc/self/environ')) return;
+  for (const entry of fs.readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let home: string | undefined;
+    try {
+      home = fs.readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((v) => v.startsWith('PM2_HOME='))?.slice('PM2_HOME='.length);
+    } catch {
+      continue; // gone, or not ours to read
+    }
+    if (!home || !dirs.some((dir) => home.startsWith(`${dir}/`))) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
 
 /**
  * An isolated user environment: temp HOME and XDG dirs, so tests never touch the
