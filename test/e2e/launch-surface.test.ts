@@ -130,7 +130,7 @@ e2e('launch --dry-run', () => {
     expect((await git('remote', 'rename', 'origin', 'upstream')).exitCode).toBe(0);
     const noRemote = await dry();
     expect(noRemote.exitCode, noRemote.stderr).toBe(0);
-    expect(noRemote.stdout).toContain(`WARNING: the deploy clone ${w.setup.deploy} has no remote origin (REMOTE, default origin): every auto-update run will fail at its fetch until its remotes are upstream: set REMOTE=<one of them> in ${w.configFile}`);
+    expect(noRemote.stdout).toContain(`WARNING: the deploy clone ${w.setup.deploy} has no remote origin (REMOTE, default origin): every auto-update run would fail at its fetch. Its remotes: upstream. Set REMOTE=<one of them> in ${w.configFile}`);
     expect((await git('remote', 'rename', 'upstream', 'origin')).exitCode).toBe(0);
     expect((await git('update-ref', '-d', 'refs/remotes/origin/release')).exitCode).toBe(0);
     const unfetched = await dry();

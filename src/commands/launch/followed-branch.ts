@@ -23,9 +23,9 @@ export async function checkFollowedBranch(ctx: Context, input: { repoDir: string
     const remotes = (await git(['remote'])).stdout.split('\n').filter(Boolean);
     const where = kept.has('REMOTE') ? `REMOTE=${remote} in ${input.configFile}` : `REMOTE, default ${remote}`;
     const fix = remotes.length > 0
-      ? `its remotes are ${remotes.join(', ')}: set REMOTE=<one of them> in ${input.configFile}, or add it: git -C ${input.repoDir} remote add ${remote} <url>`
-      : `add it: git -C ${input.repoDir} remote add ${remote} <url of the AlphaCore repository>`;
-    return `WARNING: the deploy clone ${input.repoDir} has no remote ${remote} (${where}): every auto-update run will fail at its fetch until ${fix}.`;
+      ? `Its remotes: ${remotes.join(', ')}. Set REMOTE=<one of them> in ${input.configFile}, or add it: git -C ${input.repoDir} remote add ${remote} <url>`
+      : `Add it: git -C ${input.repoDir} remote add ${remote} <url of the AlphaCore repository>`;
+    return `WARNING: the deploy clone ${input.repoDir} has no remote ${remote} (${where}): every auto-update run would fail at its fetch. ${fix}.`;
   }
   const tracked = await git(['rev-parse', '--verify', '--quiet', `refs/remotes/${remote}/${branch}^{commit}`]);
   if (tracked.ok) return undefined;
