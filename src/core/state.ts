@@ -167,6 +167,14 @@ function isQuarantineEntry(q: unknown): q is QuarantineEntry {
   return isState(q) && typeof (q as QuarantineEntry).sha === 'string';
 }
 
+/**
+ * Why a swap can fail through the machine rather than the release (DESIGN.md §5.1): a
+ * rollback for one of these quarantined nothing. `interrupted`: a signal cut it short.
+ */
+export const HOST_FAULT_REASONS = ['pm2-daemon-died', 'disk-full', 'pm2-silent', 'api-port-taken', 'run-killed', 'pm2-processes-gone', 'process-stopped'] as const;
+export type HostFaultReason = (typeof HOST_FAULT_REASONS)[number];
+const NOT_QUARANTINED: readonly string[] = ['interrupted', ...HOST_FAULT_REASONS];
+
 /** Commits the history says were rolled back (and never deployed since): quarantined. */
 export function quarantineFromHistory(historyFile: string, now: Date): QuarantineEntry[] {
   const out = new Map<string, QuarantineEntry>();
@@ -175,7 +183,7 @@ export function quarantineFromHistory(historyFile: string, now: Date): Quarantin
     if (!to) continue;
     if (h.outcome === 'rolled-back' || (h.outcome === 'failed' && h.reason === 'rollback-failed')) {
       // A rollback for a machine's fault (not the release's) quarantined nothing.
-      if (!['interrupted', 'pm2-daemon-died', 'disk-full'].includes(String(h.reason))) out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
+      if (!NOT_QUARANTINED.includes(String(h.reason))) out.set(to, { sha: to, at: typeof h.at === 'string' ? h.at : now.toISOString(), reason: 'recovered from the history' });
     } else if (h.outcome === 'updated') out.delete(to);
   }
   return [...out.values()];

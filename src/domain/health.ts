@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { HttpResult } from '../adapters/http.js';
 import type { Pm2, Pm2Process } from '../adapters/pm2.js';
 import { describeHolder, portHolder, type PortHolder } from '../adapters/proc-net.js';
@@ -24,11 +25,15 @@ export interface ServiceSpec {
 /**
  * Why a service is not healthy, typed so that callers decide without reading text:
  * - `crashed`, `not-online`, `missing`, `api-not-answering`: the release's own failure;
+ * - `vanished`: a process seen running (or that the caller started and saw) is gone from
+ *   PM2: deleted under the run (pm2 kill, pm2 delete), not something a release can do;
+ * - `process-stopped`: the API does not answer because its process is stopped by a
+ *   signal (SIGSTOP, state T): someone else's doing, not the release's;
  * - `api-port-taken`: another process holds the API port (`holder` says who);
  * - `pm2-silent`: the PM2 daemon did not answer (a machine fault, not the release's);
  * - `interrupted`: a signal asked the run to stop waiting.
  */
-export type HealthFault = 'crashed' | 'not-online' | 'missing' | 'api-not-answering' | 'api-port-taken' | 'pm2-silent' | 'interrupted';
+export type HealthFault = 'crashed' | 'not-online' | 'missing' | 'vanished' | 'api-not-answering' | 'process-stopped' | 'api-port-taken' | 'pm2-silent' | 'interrupted';
 
 export type HealthResult =
   | { ok: true; detail: string; /** When each service was first seen online (ms epoch). */ onlineAt: Record<string, number> }
@@ -46,8 +51,16 @@ export interface HealthWatch {
   baselineRestarts?: Record<string, number>;
   /** A signal received: the wait ends at once with fault `interrupted`. */
   interrupted?: () => string | undefined;
+  /**
+   * Services the caller started and saw online before this wait: one missing from PM2
+   * is `vanished` (deleted under the run), not `missing` (never there: e.g. a release
+   * that renamed its process).
+   */
+  started?: readonly string[];
   /** Seams for unit tests of the judgement; the real /proc and HTTP otherwise. */
   holder?: (port: number, ownerPid: number) => PortHolder;
+  /** Whether a process is stopped by a signal (state T in /proc/<pid>/stat). */
+  stopped?: (pid: number) => boolean;
   probe?: (url: string, timeoutMs: number) => Promise<HttpResult>;
 }
 
@@ -79,8 +92,9 @@ type Look = { fault: HealthFault; detail: string; holder?: Extract<PortHolder, {
  * Judges one service once (status, and each poll of a wait). `fatal` faults end a wait at
  * once (a crash, a stranger on the port); the others may still clear up.
  */
-export async function lookAt(w: Pick<HealthWatch, 'namespace' | 'baselineRestarts' | 'holder' | 'probe'>, spec: ServiceSpec, proc: Pm2Process | undefined): Promise<Look> {
+export async function lookAt(w: Pick<HealthWatch, 'namespace' | 'baselineRestarts' | 'holder' | 'probe' | 'stopped'>, spec: ServiceSpec, proc: Pm2Process | undefined, seen = false): Promise<Look> {
   const base = w.baselineRestarts?.[spec.name] ?? 0;
+  if (!proc && seen) return { fault: 'vanished', detail: `PM2 no longer has ${spec.name} in namespace ${w.namespace}, which ran before: deleted under the run (pm2 kill, pm2 delete, a daemon restart)`, fatal: true };
   if (!proc) return { fault: 'missing', detail: `PM2 has no process ${spec.name} in namespace ${w.namespace}`, fatal: true };
   const taken = (holder: PortHolder, port: number): Look =>
     holder.kind !== 'other'
@@ -100,7 +114,20 @@ export async function lookAt(w: Pick<HealthWatch, 'namespace' | 'baselineRestart
   if (stranger) return stranger;
   if (holder.kind === 'free') return { fault: 'api-not-answering', detail: `${spec.name} (pid ${proc.pid}) does not listen on port ${port} yet`, fatal: false };
   const answer = await answers(endpoint, w.probe ?? httpProbe);
+  if (answer && (w.stopped ?? stoppedBySignal)(proc.pid)) {
+    return { fault: 'process-stopped', detail: `${spec.name} (pid ${proc.pid}) is stopped by a signal (SIGSTOP; state T), so ${answer}`, fatal: false };
+  }
   return answer ? { fault: 'api-not-answering', detail: answer, fatal: false } : undefined;
+}
+
+/** State T (stopped) or t (traced) in /proc/<pid>/stat; false when it cannot be read. */
+function stoppedBySignal(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return /^[Tt]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? '');
+  } catch {
+    return false;
+  }
 }
 
 /** undefined when GET /health answers 200 (an older API without /health: /validate/active 2xx); else why not. */
@@ -145,7 +172,7 @@ export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpe
       for (const spec of services) {
         const proc = list.find((p) => p.name === spec.name);
         if (proc?.status === 'online') onlineAt[spec.name] ??= now();
-        let look = await lookAt(w, spec, proc);
+        let look = await lookAt(w, spec, proc, onlineAt[spec.name] !== undefined || Boolean(w.started?.includes(spec.name)));
         if (look?.fault === 'api-port-taken' && proc) look = await lookAgain(w, spec, proc, look);
         if (look?.fatal) return { ok: false, fault: look.fault, service: spec.name, detail: look.detail, ...(look.holder ? { holder: look.holder } : {}) };
         if (look) {

@@ -106,6 +106,11 @@ describe('whose fault (§5.1)', () => {
     // A dead daemon also leaves PM2 silent: the daemon's death is the finding.
     expect(judgeFault({ ...alive, daemonNow: undefined, cause: 'pm2-silent' })).toMatchObject({ reason: 'pm2-daemon-died' });
   });
+  it('a process deleted under the run (pm2 kill, pm2 delete) or stopped by SIGSTOP is the machine\'s fault', () => {
+    const alive = { daemonBefore: 10, daemonNow: 10, free: disk };
+    expect(judgeFault({ ...alive, cause: 'pm2-vanished', message: 'PM2 no longer has api' })).toMatchObject({ reason: 'pm2-processes-gone', detail: expect.stringContaining('PM2 no longer has api') });
+    expect(judgeFault({ ...alive, cause: 'process-stopped', message: 'api (pid 7) is stopped by a signal' })).toMatchObject({ reason: 'process-stopped' });
+  });
   it('a release is retried after three machine faults no more: unstable-host', () => {
     const state: UpdateState = { quarantine: [] };
     expect(countHostFault(state, 'b', 't1')).toEqual({ count: 1, exhausted: false });

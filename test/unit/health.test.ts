@@ -122,6 +122,22 @@ describe('waitHealthy: ours, stable, answering (DESIGN.md §5.6)', () => {
     expect(once.asked).toBe(1);
   });
 
+  it('a process seen running (or started by the caller) that PM2 no longer has vanished; one never there is missing', async () => {
+    // Seen online at the first poll, gone at the second (pm2 kill deletes the processes before the daemon exits).
+    expect(await waitHealthy(watch([{}, { procs: [proc('validator')] }]), [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'vanished', service: 'api' });
+    expect(await waitHealthy({ ...watch([{ procs: [proc('validator')] }]), started: ['api', 'validator'] }, [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'vanished' });
+    // Never there (a release that renamed its process): the release's.
+    expect(await waitHealthy(watch([{ procs: [proc('validator')] }]), [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'missing' });
+  });
+
+  it('an API that does not answer because its process is stopped (SIGSTOP) is process-stopped at the deadline, not the release\'s api-not-answering', async () => {
+    const silent = { health: { kind: 'error', message: 'timeout' } as HttpResult };
+    const stopped = await waitHealthy({ ...watch([{}, silent]), stopped: (pid) => pid === 100 }, [API, VALIDATOR]);
+    expect(stopped).toMatchObject({ ok: false, fault: 'process-stopped', service: 'api' });
+    expect(stopped.ok ? '' : stopped.detail).toContain('stopped by a signal');
+    expect(await waitHealthy({ ...watch([{}, silent]), stopped: () => false }, [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'api-not-answering' });
+  });
+
   it('a process left running with restarts keeps its baseline; a missing or errored process fails at once', async () => {
     expect(await waitHealthy(watch([{ procs: [proc('validator', { restarts: 4 })] }], { baselineRestarts: { validator: 4 } }), [VALIDATOR])).toMatchObject({ ok: true });
     expect(await waitHealthy(watch([{ procs: [] }]), [VALIDATOR])).toMatchObject({ ok: false, fault: 'missing' });

@@ -20,9 +20,10 @@ export type DeployPhase = 'stop' | DeployStep['step'];
  * out), `state-write` (the journal could not be written), `api-port-taken` (another
  * process holds the Validation API's port: not the release's fault, and no validator
  * may be started against it), `pm2-silent` (the PM2 daemon stopped answering during a
- * wait: the machine's fault), `failed` (the step itself).
+ * wait: the machine's fault), `pm2-vanished` (a process PM2 ran was deleted under the
+ * run: pm2 kill or delete), `process-stopped` (SIGSTOP), `failed` (the step itself).
  */
-export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'pm2-silent' | 'failed';
+export type DeployCause = 'interrupted' | 'budget' | 'state-write' | 'api-port-taken' | 'pm2-silent' | 'pm2-vanished' | 'process-stopped' | 'failed';
 
 /** A step of the deploy failed; `phase` names it for the log, history and rollback. */
 export class DeployError extends Error {
@@ -41,7 +42,8 @@ export class DeployError extends Error {
 /** A failed health judgement as a DeployError: its typed fault mapped to the cause the swap decides on. */
 function healthError(phase: 'api' | 'health', what: string, result: Extract<HealthResult, { ok: false }>): DeployError {
   if (result.fault === 'interrupted') return new DeployError(phase, 'interrupted', result.detail);
-  const cause: DeployCause = result.fault === 'api-port-taken' || result.fault === 'pm2-silent' ? result.fault : 'failed';
+  const cause: DeployCause =
+    result.fault === 'api-port-taken' || result.fault === 'pm2-silent' || result.fault === 'process-stopped' ? result.fault : result.fault === 'vanished' ? 'pm2-vanished' : 'failed';
   return new DeployError(phase, cause, `${what}: ${result.detail}`);
 }
 
@@ -238,7 +240,9 @@ export async function checkHealth(
 ): Promise<void> {
   const timeoutMs = o.budget ? o.budget.cap(step.timeoutMs) : step.timeoutMs;
   const services: ServiceSpec[] = [...(o.api ? [apiService(run, o.api)] : []), { name: step.process }];
-  const health = await waitHealthy(watch(run, { stableMs: step.stableMs, timeoutMs, interrupted: o.interrupted, baselineRestarts: o.baselineRestarts }), services);
+  // Step 13 comes after the starts, which saw each process online: one gone now was deleted under the run.
+  const started = services.map((s) => s.name);
+  const health = await waitHealthy({ ...watch(run, { stableMs: step.stableMs, timeoutMs, interrupted: o.interrupted, baselineRestarts: o.baselineRestarts }), started }, services);
   if (!health.ok) throw healthError('health', health.service === step.process ? 'validator not healthy' : 'Validation API not healthy', health);
   timings.validatorOnlineAt = health.onlineAt[step.process];
   run.log.info(health.detail);

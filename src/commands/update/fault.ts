@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { pm2Home } from '../../adapters/pm2-home.js';
-import type { UpdateState } from '../../core/state.js';
+import type { HostFaultReason, UpdateState } from '../../core/state.js';
 import { liveDaemonPid } from '../../domain/orphans.js';
 import type { Run } from './run.js';
 
@@ -11,7 +11,7 @@ export const HOST_FAULT_LIMIT = 3;
 
 /** A failure of the machine rather than of the release (§5.1, "whose fault"). */
 export interface HostFault {
-  reason: 'pm2-daemon-died' | 'disk-full' | 'pm2-silent' | 'api-port-taken' | 'run-killed';
+  reason: HostFaultReason;
   detail: string;
 }
 
@@ -24,7 +24,8 @@ export interface FaultFacts {
   free: { dir: string; bytes: number | undefined }[];
   /**
    * How the step failed, as the health module judged it: `pm2-silent` (the daemon stopped
-   * answering) and `api-port-taken` (another process holds the API's port) are the
+   * answering), `api-port-taken` (another process holds the API's port), `pm2-vanished`
+   * (a process seen running is gone from PM2) and `process-stopped` (SIGSTOP) are the
    * machine's, not the release's.
    */
   cause?: string;
@@ -42,6 +43,9 @@ export function judgeFault(f: FaultFacts): HostFault | undefined {
   if (full) return { reason: 'disk-full', detail: `the filesystem of ${full.dir} is full (${full.bytes} bytes free)` };
   if (f.cause === 'pm2-silent') return { reason: 'pm2-silent', detail: `the PM2 daemon stopped answering during the swap (${f.message ?? 'no answer'})` };
   if (f.cause === 'api-port-taken') return { reason: 'api-port-taken', detail: `another process holds the Validation API's port (${f.message ?? 'see the log'})` };
+  // A release cannot delete its own PM2 process, nor stop its process with SIGSTOP.
+  if (f.cause === 'pm2-vanished') return { reason: 'pm2-processes-gone', detail: `PM2 dropped a process the swap had started and seen running (pm2 kill, pm2 delete, or a daemon restart: ${f.message ?? 'see the log'})` };
+  if (f.cause === 'process-stopped') return { reason: 'process-stopped', detail: `a process of the namespace was stopped by a signal (SIGSTOP; ${f.message ?? 'see the log'})` };
   return undefined;
 }
 

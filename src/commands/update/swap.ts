@@ -84,6 +84,8 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
   // Judged before the rollback starts anything (its start spawns a new PM2 daemon).
   const hostFault = judgeFault(faultFacts(run, daemonBefore, failure));
   if (hostFault) journal.hostFault = hostFault.reason;
+  // The daemon the link talks to died or is being killed (pm2 kill): the rollback asks the one the scripts start.
+  if (hostFault?.reason === 'pm2-daemon-died' || hostFault?.reason === 'pm2-processes-gone') run.daemon.drop(hostFault.detail);
   const result = await rollBack(run, journal, rollback, timings);
   const interrupted = failure.cause === 'interrupted';
   // A release that failed on its own is quarantined; one whose swap a signal cut short is
