@@ -179,6 +179,59 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     }
   });
 
+  /** Fires `act` once the swap's journal says it waits for health. */
+  const inHealthWait = (w: ContractWorld, act: () => void) =>
+    until(() => {
+      try {
+        if (JSON.parse(fs.readFileSync(path.join(w.stateDir, 'alphacore.state.json'), 'utf8')).journal?.phase !== 'health') return undefined;
+      } catch {
+        return undefined;
+      }
+      act();
+      return true;
+    }, 120_000);
+
+  it('pm2 kill during the health wait (it deletes the processes, then ends the daemon): never quarantined; the release is deployed by the next runs', async () => {
+    const w = await deployedWorld();
+    const next = w.origin.advance();
+    const killer = inHealthWait(w, () => w.pm2.pm2('kill'));
+    const r = await w.update();
+    await killer;
+    expect(r.stdout + r.stderr).toContain("the machine's fault, not the release's");
+    expect(['pm2-processes-gone', 'pm2-daemon-died', 'rollback-failed'], JSON.stringify(r.result)).toContain(r.result?.reason);
+    expect(state(w).quarantine).toEqual([]);
+    // At most one run to finish a rollback the dying daemon cut short, then the release goes.
+    let last = await w.update();
+    if (last.result?.outcome !== 'updated') last = await w.update();
+    expect(last.result, last.stdout + last.stderr).toMatchObject({ outcome: 'updated', to: next });
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+  });
+
+  it('the API stopped with SIGSTOP during the health wait: process-stopped, rolled back without quarantine, deployed by the next run', async () => {
+    const w = await deployedWorld();
+    const good = w.head();
+    const next = w.origin.advance();
+    let stopped: number | undefined;
+    const stopper = inHealthWait(w, () => {
+      stopped = w.pm2.list().find((p) => p.name === API && p.pid > 0)?.pid;
+      if (stopped) process.kill(stopped, 'SIGSTOP');
+    });
+    try {
+      const r = await w.update();
+      await stopper;
+      expect(stopped).toBeDefined();
+      expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'process-stopped', from: good, to: next });
+      expect(r.stdout).toMatch(/alphacore-validation-api \(pid \d+\) is stopped by a signal/);
+      expect(state(w).quarantine).toEqual([]);
+      expect(w.head()).toBe(good);
+      expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+      const again = await w.update();
+      expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'updated', to: next });
+    } finally {
+      if (stopped) kill([stopped]);
+    }
+  });
+
   it('a restore that fails is never up-to-date: failed/restore, exit 1, the retry command; the next run retries it', async () => {
     const w = await deployedWorld();
     const head = w.head();
