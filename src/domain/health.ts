@@ -57,6 +57,12 @@ export interface HealthWatch {
    * that renamed its process).
    */
   started?: readonly string[];
+  /**
+   * PM2 entries of the namespace (any state) listed before the wait's start command: when
+   * PM2 lists none of them any more and a service is missing, the namespace was deleted
+   * under the run (pm2 kill removes every entry, a stopped one too): `vanished`.
+   */
+  present?: readonly string[];
   /** Seams for unit tests of the judgement; the real /proc and HTTP otherwise. */
   holder?: (port: number, ownerPid: number) => PortHolder;
   /** Whether a process is stopped by a signal (state T in /proc/<pid>/stat). */
@@ -172,7 +178,8 @@ export async function waitHealthy(w0: HealthWatch, services: readonly ServiceSpe
       for (const spec of services) {
         const proc = list.find((p) => p.name === spec.name);
         if (proc?.status === 'online') onlineAt[spec.name] ??= now();
-        let look = await lookAt(w, spec, proc, onlineAt[spec.name] !== undefined || Boolean(w.started?.includes(spec.name)));
+        const wiped = Boolean(w.present?.length) && w.present!.every((name) => !list!.some((p) => p.name === name));
+        let look = await lookAt(w, spec, proc, onlineAt[spec.name] !== undefined || Boolean(w.started?.includes(spec.name)) || wiped);
         if (look?.fault === 'api-port-taken' && proc) look = await lookAgain(w, spec, proc, look);
         if (look?.fatal) return { ok: false, fault: look.fault, service: spec.name, detail: look.detail, ...(look.holder ? { holder: look.holder } : {}) };
         if (look) {

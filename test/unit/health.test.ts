@@ -126,6 +126,9 @@ describe('waitHealthy: ours, stable, answering (DESIGN.md §5.6)', () => {
     // Seen online at the first poll, gone at the second (pm2 kill deletes the processes before the daemon exits).
     expect(await waitHealthy(watch([{}, { procs: [proc('validator')] }]), [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'vanished', service: 'api' });
     expect(await waitHealthy({ ...watch([{ procs: [proc('validator')] }]), started: ['api', 'validator'] }, [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'vanished' });
+    // Started by a script, then every entry PM2 listed before is gone too (pm2 kill wipes the stopped validator's): vanished.
+    expect(await waitHealthy({ ...watch([{ procs: [] }]), present: ['validator'] }, [API])).toMatchObject({ ok: false, fault: 'vanished' });
+    expect(await waitHealthy({ ...watch([{ procs: [proc('validator', { status: 'stopped' })] }]), present: ['validator'] }, [API])).toMatchObject({ ok: false, fault: 'missing' });
     // Never there (a release that renamed its process): the release's.
     expect(await waitHealthy(watch([{ procs: [proc('validator')] }]), [API, VALIDATOR])).toMatchObject({ ok: false, fault: 'missing' });
   });

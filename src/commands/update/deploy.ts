@@ -181,10 +181,12 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       case 'api': {
         await endOrphans('api');
         const up = phase(step, async () => {
+          // What PM2 lists now (the stopped validator): gone after the start, the namespace was wiped under the run.
+          const present = (await run.pm2.list(config.namespace).catch(() => [])).map((p) => p.name);
           await sh('api', step.argv, step.timeoutMs);
           // Up, ours and answering before the validator starts (it refuses to start without
           // the API); its stability is watched with the validator's, in the health phase.
-          const health = await waitHealthy(watch(run, { stableMs: 0, timeoutMs: r.budget.cap(step.healthTimeoutMs), interrupted }), [apiService(run, step)]);
+          const health = await waitHealthy({ ...watch(run, { stableMs: 0, timeoutMs: r.budget.cap(step.healthTimeoutMs), interrupted }), present }, [apiService(run, step)]);
           if (!health.ok) throw healthError('api', 'Validation API not healthy', health);
         });
         apiUp = await tolerated('api', up);
