@@ -406,7 +406,10 @@ async function main() {
     else failedBy[fault] = (failedBy[fault] ?? 0) + 1;
     console.log(`cycle ${c}/${CYCLES}: ${crash ? 'crashing' : 'good'} release ${sha.slice(0, 7)}, fault ${fault}: ${first}${extra ? `, then ${extra}` : ''} -> ${problems.length ? `NOT converged: ${problems.join('; ')}` : 'converged'}`);
     for (const q of readState()?.quarantine ?? []) if (good.has(q.sha)) reportedQ.add(q.sha);
-    if (problems.length && process.env.SOAK_SHOW_LOG) {
+    // A run the soak had to kill (its own timeout, not the kill-updater fault) hung: show why too.
+    const hung = r.sig === 'SIGKILL' && fault !== 'kill-updater';
+    if (hung) console.log(`    (the run outlived the soak's ${RUN_MS / 1000} s limit and was killed)`);
+    if ((problems.length || hung) && process.env.SOAK_SHOW_LOG) {
       // What the failing cycle's runs said (the update log's last lines).
       const log = path.join(env.XDG_STATE_HOME, 'alphacore', 'autoupdate', 'alphacore.log');
       const lines = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trimEnd().split('\n') : [];

@@ -2,6 +2,8 @@ import type { Context } from '../core/context.js';
 import { OperationError } from '../core/errors.js';
 import { Pm2DaemonSilent, type Pm2Daemon, type Pm2DaemonLink } from './pm2-daemon.js';
 import { withoutSecrets } from '../core/secrets.js';
+import { PM2_HANG_EVERY_MS, pm2HangCheck } from './pm2-hang.js';
+import { pm2Home } from './pm2-home.js';
 import { tightenPm2Home } from './pm2-private.js';
 import { describeFailure, run, type RunResult } from './shell.js';
 
@@ -177,9 +179,11 @@ export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}):
   const call = async (args: string[], timeoutMs = QUICK_MS, extraEnv: Record<string, string> = {}): Promise<RunResult> =>
     // ctx.env carries PM2_HOME when set, so every call reaches the same daemon. No secret
     // reaches PM2 (it would keep it in dump.pm2): the validator's are in its env file.
-    run(bin, args, { env: withoutSecrets({ ...ctx.env, ...extraEnv }), timeoutMs, cwd: ctx.cwd });
+    run(bin, args, { env: withoutSecrets({ ...ctx.env, ...extraEnv }), timeoutMs, cwd: ctx.cwd, watch: { everyMs: PM2_HANG_EVERY_MS, check: pm2HangCheck(pm2Home(ctx)) } });
   const must = async (what: string, args: string[], timeoutMs?: number, extraEnv?: Record<string, string>): Promise<RunResult> => {
     const result = await call(args, timeoutMs, extraEnv);
+    // Its daemon died under it: the machine's fault, as a daemon that stops answering.
+    if (result.endedBy) throw new Pm2DaemonSilent(`pm2 ${what} failed: ${describeFailure(result)}`);
     if (!result.ok) {
       const hint = result.notFound ? ` Install PM2 (npm install -g pm2) or set PM2_BIN to its path.` : '';
       throw new OperationError(`pm2 ${what} failed: ${describeFailure(result)}.${hint}`);

@@ -30,6 +30,11 @@ export interface RunOptions {
   extraFds?: readonly number[];
   /** Also return stdout's exact bytes (rawStdout), e.g. to hash a file's content. */
   raw?: boolean;
+  /**
+   * Asked every `everyMs` while the program runs, with its pid: a reason ends it the way
+   * a timeout does (SIGTERM to its group, then SIGKILL), and the result carries the reason.
+   */
+  watch?: { everyMs: number; check: (pid: number) => string | undefined };
 }
 
 export interface RunResult {
@@ -40,6 +45,8 @@ export interface RunResult {
   stdout: string;
   stderr: string;
   timedOut: boolean;
+  /** Why `watch` ended the program, when it did. */
+  endedBy?: string;
   /** true when the program could not be started at all (not on PATH, not executable). */
   notFound: boolean;
   ok: boolean;
@@ -106,6 +113,9 @@ export function run(file: string, args: readonly string[], options: RunOptions):
     const err: Buffer[] = [];
     const timers: NodeJS.Timeout[] = [];
     let timedOut = false;
+    let endedBy: string | undefined;
+    // SIGTERM sent (a timeout or the watch): the group is being ended.
+    let ending = false;
     let settled = false;
     let child: ChildProcess;
     let closed: () => void = () => undefined;
@@ -113,6 +123,9 @@ export function run(file: string, args: readonly string[], options: RunOptions):
       if (settled) return;
       settled = true;
       for (const t of timers) clearTimeout(t);
+      // The leader exited on SIGTERM; a member that ignores it (a pm2 CLI waiting on a dead
+      // daemon) would outlive us: the group gets its SIGKILL now, not never.
+      if (ending && group) killGroup(child?.pid, 'SIGKILL');
       if (child?.pid !== undefined) running.delete(child.pid);
       closed();
       // Ended by endRunning: the process exits; nothing may act on this result.
@@ -137,24 +150,43 @@ export function run(file: string, args: readonly string[], options: RunOptions):
     const signal = (sig: NodeJS.Signals) => {
       if (!(group && killGroup(child.pid, sig))) child.kill(sig);
     };
+    const end = () => {
+      if (ending) return;
+      ending = true;
+      signal('SIGTERM');
+      timers.push(
+        setTimeout(() => {
+          signal('SIGKILL');
+          timers.push(
+            setTimeout(() => {
+              // Whatever still holds our pipes is not ours to wait for.
+              child.stdout?.destroy();
+              child.stderr?.destroy();
+            }, STREAM_GRACE_MS),
+          );
+        }, KILL_GRACE_MS),
+      );
+    };
     timers.push(
       setTimeout(() => {
         timedOut = true;
-        signal('SIGTERM');
-        timers.push(
-          setTimeout(() => {
-            signal('SIGKILL');
-            timers.push(
-              setTimeout(() => {
-                // Whatever still holds our pipes is not ours to wait for.
-                child.stdout?.destroy();
-                child.stderr?.destroy();
-              }, STREAM_GRACE_MS),
-            );
-          }, KILL_GRACE_MS),
-        );
+        end();
       }, options.timeoutMs),
     );
+    const { watch } = options;
+    if (watch && child.pid !== undefined) {
+      const pid = child.pid;
+      // clearTimeout (settle) clears an interval too.
+      timers.push(
+        setInterval(() => {
+          if (ending) return;
+          const reason = watch.check(pid);
+          if (reason === undefined) return;
+          endedBy = reason;
+          end();
+        }, watch.everyMs),
+      );
+    }
     child.on('error', (error: NodeJS.ErrnoException) => {
       if (child.pid === undefined) notStarted(error);
     });
@@ -163,10 +195,11 @@ export function run(file: string, args: readonly string[], options: RunOptions):
       settle({
         exitCode,
         stdout: stripFinalNewline(Buffer.concat(out).toString('utf8')),
-        stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) || (exitCode === undefined && !timedOut ? `${command}: killed by a signal` : ''),
+        stderr: stripFinalNewline(Buffer.concat(err).toString('utf8')) || (exitCode === undefined && !timedOut && !endedBy ? `${command}: killed by a signal` : ''),
         timedOut,
+        ...(endedBy ? { endedBy } : {}),
         notFound: false,
-        ok: !timedOut && exitCode === 0,
+        ok: !timedOut && !endedBy && exitCode === 0,
         ...(options.raw ? { rawStdout: Buffer.concat(out) } : {}),
       });
     });
@@ -181,6 +214,7 @@ export function run(file: string, args: readonly string[], options: RunOptions):
 /** One line saying how a command failed, for logs and error messages. */
 export function describeFailure(result: RunResult): string {
   if (result.notFound) return `${result.command}: program not found or not executable`;
+  if (result.endedBy) return `${result.command}: ended: ${result.endedBy} (its process group was killed)`;
   if (result.timedOut) return `${result.command}: timed out${result.timeoutMs === undefined ? '' : ` after ${formatDuration(result.timeoutMs)}`} (its process group was killed)`;
   const tail = (result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ');
   return `${result.command}: exit ${result.exitCode ?? '?'}${tail ? `: ${tail}` : ''}`;

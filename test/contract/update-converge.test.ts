@@ -35,6 +35,20 @@ function running(pid: number): boolean {
   }
 }
 
+/** A running process of this world (its PM2_HOME in its environment) whose command line contains `text`. */
+function processWith(w: ContractWorld, text: string): number | undefined {
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || !running(Number(entry))) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0').includes(`PM2_HOME=${w.pm2.home}`)) continue;
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(text)) return Number(entry);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return undefined;
+}
+
 function kill(pids: number[]): void {
   for (const pid of pids) {
     try {
@@ -46,8 +60,8 @@ function kill(pids: number[]): void {
 }
 
 /** A world launched and recorded once by a normal run (the state then knows the deployed commit). */
-async function deployedWorld(): Promise<ContractWorld> {
-  const w = await contractWorld(run);
+async function deployedWorld(env?: Record<string, string>): Promise<ContractWorld> {
+  const w = await contractWorld(run, env ? { env } : {});
   await w.launched();
   const first = await w.update();
   expect(first.result, first.stdout + first.stderr).toMatchObject({ outcome: 'up-to-date' });
@@ -198,13 +212,79 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     const r = await w.update();
     await killer;
     expect(r.stdout + r.stderr).toContain("the machine's fault, not the release's");
-    expect(['pm2-processes-gone', 'pm2-daemon-died', 'rollback-failed'], JSON.stringify(r.result)).toContain(r.result?.reason);
+    // The rollback waits for the dying daemon and starts the services on a new one: up after this run.
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back' });
+    expect(['pm2-processes-gone', 'pm2-daemon-died'], JSON.stringify(r.result)).toContain(r.result?.reason);
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
     expect(state(w).quarantine).toEqual([]);
-    // At most one run to finish a rollback the dying daemon cut short, then the release goes.
-    let last = await w.update();
-    if (last.result?.outcome !== 'updated') last = await w.update();
+    const last = await w.update();
     expect(last.result, last.stdout + last.stderr).toMatchObject({ outcome: 'updated', to: next });
     expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+  });
+
+  it("pm2 kill during the rollback's health wait (a crashing release): the rollback starts the services once more on the new daemon, not ROLLBACK FAILED", async () => {
+    // A rollback health wait long enough for pm2 kill to delete the processes inside it.
+    const w = await deployedWorld({ HEALTH_STABLE: '8s' });
+    const good = w.head();
+    const bad = w.origin.pushSettings({ validator: 'crash' });
+    // The journal keeps the forward phase (health) until the rollback's first step: its
+    // own health phase comes after its reset, API and validator steps.
+    let rollbackStepped = false;
+    const killer = until(
+      () => {
+        try {
+          const journal = JSON.parse(fs.readFileSync(path.join(w.stateDir, 'alphacore.state.json'), 'utf8')).journal;
+          if (!journal?.rollingBack) return undefined;
+          if (journal.phase !== 'health') rollbackStepped = true;
+          if (!rollbackStepped || journal.phase !== 'health') return undefined;
+        } catch {
+          return undefined;
+        }
+        w.pm2.pm2('kill');
+        return true;
+      },
+      { ms: 180_000, everyMs: 50, what: "the rollback's health wait" },
+    );
+    const r = await w.update();
+    await killer;
+    expect(r.stdout, r.stderr).toContain('starting the services once more');
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'health-failed', from: good, to: bad });
+    expect(w.head()).toBe(good);
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+    // The crash was the release's own: quarantined, whatever happened to PM2 afterwards.
+    expect(state(w).quarantine.map((q: { sha: string }) => q.sha)).toEqual([bad]);
+  });
+
+  it("the PM2 daemon dies under the API script's pm2 command (which then waits forever): ended after 15 s, rolled back without quarantine, deployed by the next run", async () => {
+    const w = await deployedWorld();
+    const good = w.head();
+    const next = w.origin.advance();
+    const script = path.join(w.deploy, 'scripts/validator/process/launch_validation_api.sh');
+    const apiConfig = path.join(w.deploy, 'modules/evaluation/validation/sandbox/pm2.validation_api.config.js');
+    // The race of pm2 kill and a pm2 start, made certain: the daemon is stopped before the
+    // script's pm2 start can reach it, and killed once that command waits on it.
+    let daemon: number | undefined;
+    const breaker = (async () => {
+      await until(() => processWith(w, script) !== undefined, { ms: 120_000, everyMs: 20, what: 'the API script' });
+      daemon = daemonPid(w);
+      if (daemon) process.kill(daemon, 'SIGSTOP');
+      // Its first pm2 command (`pm2 describe`, then `pm2 start`) now waits on the stopped daemon.
+      await until(() => processWith(w, `describe ${API}`) ?? processWith(w, apiConfig), { ms: 60_000, everyMs: 20, what: "the API script's first pm2 command" });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (daemon) process.kill(daemon, 'SIGKILL');
+    })();
+    const r = await w.update();
+    await breaker;
+    expect(daemon).toBeDefined();
+    expect(r.stdout).toMatch(/no PM2 daemon has run for 15s while pm2 \(pid \d+\) waited for one/);
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'pm2-daemon-died', from: good, to: next });
+    expect(w.head()).toBe(good);
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+    expect(state(w).quarantine).toEqual([]);
+    // Nothing of the stuck command is left.
+    expect(processWith(w, `describe ${API}`)).toBeUndefined();
+    const again = await w.update();
+    expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'updated', to: next });
   });
 
   it('the API stopped with SIGSTOP during the health wait: process-stopped, rolled back without quarantine, deployed by the next run', async () => {

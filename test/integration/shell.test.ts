@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive } from '../../src/adapters/lock.js';
+import { running } from '../../src/adapters/pm2-orphans.js';
 import { describeFailure, run } from '../../src/adapters/shell.js';
 import { tempDir } from '../helpers/tmp.js';
 
@@ -58,6 +59,19 @@ describe('run(): the one subprocess runner (real programs)', () => {
     const grandchild = Number(fs.readFileSync(pids, 'utf8').trim());
     for (let i = 0; i < 50 && isAlive(grandchild); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     expect(isAlive(grandchild)).toBe(false);
+  });
+
+  it('a member of the group that ignores SIGTERM is killed when the leader exits on it (it would otherwise outlive the run)', async () => {
+    const dir = tempDir('alphacore-shell-');
+    const pids = path.join(dir, 'pids');
+    // The leader exits on SIGTERM; its child ignores it and holds no pipe of ours (as the
+    // repo's `pm2 describe >/dev/null` does), so the leader's exit alone ends the run.
+    const script = `bash -c "trap '' TERM; sleep 300" >/dev/null 2>&1 & echo $! > ${pids}; wait`;
+    const r = await run('bash', ['-c', script], { env, timeoutMs: 500 });
+    expect(r).toMatchObject({ timedOut: true, ok: false });
+    const member = Number(fs.readFileSync(pids, 'utf8').trim());
+    for (let i = 0; i < 50 && running(member); i += 1) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(running(member)).toBe(false);
   });
 
   it('a timeout sends SIGTERM first (a program may clean up), to the whole group', async () => {

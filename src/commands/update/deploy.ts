@@ -1,4 +1,7 @@
 import { withoutSecrets } from '../../core/secrets.js';
+import { PM2_HANG_EVERY_MS, pm2HangCheck } from '../../adapters/pm2-hang.js';
+import { Pm2DaemonSilent } from '../../adapters/pm2-daemon.js';
+import { pm2Home } from '../../adapters/pm2-home.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
 import { endNamespaceOrphans } from '../../domain/orphans.js';
@@ -117,15 +120,17 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
-      throw new DeployError(name, 'failed', (error as Error).message);
+      throw new DeployError(name, error instanceof Pm2DaemonSilent ? 'pm2-silent' : 'failed', (error as Error).message);
     } finally {
       timings.phases[name] = (timings.phases[name] ?? 0) + (now() - start);
     }
   };
+  // The repo's API script runs `pm2 start`, which waits forever when its daemon dies under it.
+  const hang = { everyMs: PM2_HANG_EVERY_MS, check: pm2HangCheck(pm2Home(ctx), now) };
   const sh = async (name: DeployPhase, argv: string[], timeoutMs: number) => {
-    const result = await runProgram(argv[0]!, argv.slice(1), { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs) });
+    const result = await runProgram(argv[0]!, argv.slice(1), { cwd: config.repoDir, env, timeoutMs: r.budget.cap(timeoutMs), ...(name === 'api' ? { watch: hang } : {}) });
     log.output(result.command, result.stdout, result.stderr);
-    if (!result.ok) throw new DeployError(name, 'failed', describeFailure(result));
+    if (!result.ok) throw new DeployError(name, result.endedBy ? 'pm2-silent' : 'failed', describeFailure(result));
   };
   /**
    * A step the rollback goes past when it fails (reported to it); the forward swap stops

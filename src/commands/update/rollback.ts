@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import { gitProcessesIn } from '../../adapters/git-processes.js';
+import { daemonExited, liveDaemonPid } from '../../domain/orphans.js';
 import type { Journal } from '../../core/state.js';
 import { Budget, STAGE_MS } from './budget.js';
 import { DeployError, deployCommit, type DeployTimings } from './deploy.js';
 import type { DeployTarget } from './plan.js';
-import type { LiveRun } from './run.js';
+import type { LiveRun, Run } from './run.js';
 
 /** What went wrong in a rollback, by kind: only `state-write` leaves it a success (the services are what matters). */
 export type RollbackFault = 'state-write' | 'stop' | 'index-lock' | 'reset' | 'api' | 'restart' | 'elsewhere';
@@ -76,7 +77,12 @@ export async function rollBack(run: LiveRun, journal: Journal, target: DeployTar
     const error = await run.store.trySave();
     if (error && !faults.includes('state-write')) fault('state-write', error.message);
   };
+  // PM2 dropping what the restart started, or going silent, is the machine (a pm2 kill
+  // still finishing), not the previous commit: the restart runs once more on a settled daemon.
+  let pm2Changed = false;
+  const pm2Fault = (error: unknown) => error instanceof DeployError && (error.cause === 'pm2-vanished' || error.cause === 'pm2-silent');
   const tolerate = (phase: 'reset' | 'api', error: DeployError) => {
+    if (pm2Fault(error)) pm2Changed = true;
     if (phase === 'reset') {
       fault('reset', `reset: ${error.message}`);
       log.error(`rollback: reset to ${short(target.commit)} failed (${error.message}); starting the services from the clone as it is`);
@@ -85,10 +91,39 @@ export async function rollBack(run: LiveRun, journal: Journal, target: DeployTar
       log.error(`rollback: the Validation API did not come up (${error.message}); starting the validator anyway`);
     }
   };
-  await guard('restart', 'restart', () => deployCommit(run, target, timings, { budget, onPhase, rollback: { tolerate } }));
+  const restart = () => deployCommit(run, target, timings, { budget, onPhase, rollback: { tolerate } });
+  const before = faults.length;
+  await guard('restart', 'restart', async () => {
+    try {
+      await restart();
+    } catch (error) {
+      if (!pm2Fault(error)) throw error;
+      pm2Changed = true;
+    }
+    if (!pm2Changed) return;
+    log.warn('rollback: PM2 dropped or lost what the restart started (a pm2 kill finishing?): starting the services once more');
+    run.daemon.drop('PM2 changed under the rollback');
+    await settleDaemon(run);
+    // The second attempt is what counts: the first one's faults are in the log.
+    faults.splice(before);
+    problems.splice(before);
+    pm2Changed = false;
+    await restart();
+  });
   const head = await run.git.headSha().catch(() => undefined);
   if (head !== journal.from && !faults.includes('reset')) fault('elsewhere', `the clone is at ${short(head)}, not ${short(journal.from)}`);
   // The services are what matters: a state that could not be written is said, not fatal.
   const ok = head === journal.from && faults.every((f) => f === 'state-write');
   return { ok, problems, faults, head };
+}
+
+/** How long a rollback waits for a PM2 daemon that lost its processes to exit (pm2 kill). */
+export const DAEMON_SETTLE_MS = 5000;
+
+/** Waits for the live PM2 daemon to exit when it is being killed; a daemon that stays (pm2 delete) is used after DAEMON_SETTLE_MS. */
+export async function settleDaemon(run: Run): Promise<void> {
+  const pid = liveDaemonPid(run.ctx);
+  if (pid === undefined) return;
+  const exited = await daemonExited(pid, DAEMON_SETTLE_MS);
+  run.log.info(exited ? `the PM2 daemon (pid ${pid}) exited (pm2 kill): the services start on a new one` : `the PM2 daemon (pid ${pid}) is still running after ${DAEMON_SETTLE_MS / 1000}s: the services start on it`);
 }

@@ -7,7 +7,7 @@ import { rollbackRetryDelayMs, type DecidedPlan } from './decide.js';
 import { announceStep, DeployError, deployCommit, type DeployTimings } from './deploy.js';
 import type { RestartDecision } from './outcome.js';
 import { countHostFault, faultFacts, judgeFault, type HostFault } from './fault.js';
-import { rollBack, type RollbackResult } from './rollback.js';
+import { rollBack, settleDaemon, type RollbackResult } from './rollback.js';
 import { liveDaemonPid } from '../../domain/orphans.js';
 import type { LiveRun, Run } from './run.js';
 
@@ -85,7 +85,12 @@ export async function swap(run: LiveRun, plan: SwapPlan, timings: DeployTimings)
   const hostFault = judgeFault(faultFacts(run, daemonBefore, failure));
   if (hostFault) journal.hostFault = hostFault.reason;
   // The daemon the link talks to died or is being killed (pm2 kill): the rollback asks the one the scripts start.
-  if (hostFault?.reason === 'pm2-daemon-died' || hostFault?.reason === 'pm2-processes-gone') run.daemon.drop(hostFault.detail);
+  // pm2 kill deletes the processes first, then ends its daemon: a rollback started in
+  // between would start the services on a daemon about to die.
+  if (hostFault?.reason === 'pm2-daemon-died' || hostFault?.reason === 'pm2-processes-gone') {
+    run.daemon.drop(hostFault.detail);
+    await settleDaemon(run);
+  }
   const result = await rollBack(run, journal, rollback, timings);
   const interrupted = failure.cause === 'interrupted';
   // A release that failed on its own is quarantined; one whose swap a signal cut short is
