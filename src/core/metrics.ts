@@ -101,6 +101,12 @@ function restoresOf(m: MetricsState): number {
   return Number.isFinite(m.restores) && m.restores! >= 0 ? m.restores! : 0;
 }
 
+/** The outcome of the last run folded in: the one whose lastRunAt is the last run's time. */
+export function lastOutcome(m: MetricsState | undefined): string | undefined {
+  if (!m?.at || !m.lastRunAt) return undefined;
+  return Object.keys(m.lastRunAt).find((outcome) => m.lastRunAt[outcome] === m.at);
+}
+
 /** Folds one run into the kept metrics (returns a new value). */
 export function countRun(previous: MetricsState | undefined, run: RunFacts): MetricsState {
   const m = normalizeMetrics(previous);

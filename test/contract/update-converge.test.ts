@@ -90,6 +90,23 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     expect(again.result).toMatchObject({ outcome: 'up-to-date' });
   });
 
+  it('pm2 kill right after an update, before its record saw the pid files: the next run restores, never up-to-date', async () => {
+    const w = await deployedWorld();
+    const next = w.origin.advance();
+    const r = await w.update();
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'updated', to: next });
+    // What the run records when pm2 kill deletes the processes between its health check
+    // and its record (the soak caught it: cycle 57 of seed 41): no pid file alive.
+    const file = path.join(w.stateDir, 'alphacore.state.json');
+    const recorded = state(w);
+    recorded.metrics.pm2Up = Object.fromEntries(Object.keys(recorded.metrics.pm2Up).map((name) => [name, 0]));
+    fs.writeFileSync(file, JSON.stringify(recorded));
+    w.pm2.pm2('kill');
+    const again = await w.update();
+    expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'restored', reason: 'pm2-daemon-gone', to: next });
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+  });
+
   it('a daemon killed with -9 leaves orphans: they are ended by pid before the restore (never two validators)', async () => {
     const w = await deployedWorld();
     const before = w.jlist().filter((p) => p.pm2_env.namespace === 'alphacore');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keepDown } from '../../src/commands/update/converge-check.js';
+import { keepDown, wasUp } from '../../src/commands/update/converge-check.js';
+import { countRun, lastOutcome } from '../../src/core/metrics.js';
 import { planConverge, type ConvergeFacts } from '../../src/commands/update/converge-plan.js';
 import { countHostFault, judgeFault } from '../../src/commands/update/fault.js';
 import { failedAgain, retryDelayMs, retryDue } from '../../src/core/retry.js';
@@ -119,5 +120,31 @@ describe('whose fault (§5.1)', () => {
     countHostFault(state, 'b', 't4');
     countHostFault(state, 'b', 't5');
     expect(countHostFault(state, 'b', 't6')).toEqual({ count: 3, exhausted: true });
+  });
+});
+
+describe('wasUp (pure: is the namespace PM2\'s to lose?)', () => {
+  const down = { api: 0, validator: 0 };
+  const run = (outcome: string, at: string, pm2Up = down) => ({ at, outcome, from: 'a', to: 'b', pm2Up });
+
+  it('a run that saw a pid file alive says so', () => {
+    expect(wasUp({ metrics: countRun(undefined, run('up-to-date', '2026-01-01T00:00:00Z', { api: 1, validator: 1 })) })).toBe(true);
+  });
+
+  it('a namespace never seen up, or stopped whole by the operator, is left alone', () => {
+    expect(wasUp({})).toBe(false);
+    expect(wasUp({ metrics: countRun(undefined, run('up-to-date', '2026-01-01T00:00:00Z')) })).toBe(false);
+  });
+
+  it('a run that started the services and saw them healthy counts, even when pm2 kill emptied the pid files before its record', () => {
+    for (const outcome of ['updated', 'restored', 'rolled-back']) {
+      const metrics = countRun(countRun(undefined, run('up-to-date', '2026-01-01T00:00:00Z')), run(outcome, '2026-01-01T00:02:00Z'));
+      expect(lastOutcome(metrics)).toBe(outcome);
+      expect(wasUp({ metrics }), outcome).toBe(true);
+    }
+    // Only the last run's outcome counts: an update long ago, then a run that saw nothing up.
+    const later = countRun(countRun(undefined, run('updated', '2026-01-01T00:00:00Z')), run('up-to-date', '2026-01-01T00:02:00Z'));
+    expect(lastOutcome(later)).toBe('up-to-date');
+    expect(wasUp({ metrics: later })).toBe(false);
   });
 });

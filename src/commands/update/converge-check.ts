@@ -4,6 +4,8 @@ import { running } from '../../adapters/pm2-orphans.js';
 import { pm2PidFilePids } from '../../adapters/pm2-pidfiles.js';
 import type { AutoupdateConfig } from '../../core/config.js';
 import type { Context } from '../../core/context.js';
+import { lastOutcome } from '../../core/metrics.js';
+import type { UpdateState } from '../../core/state.js';
 import { apiDisabled } from './deploy-plan.js';
 import type { RestartDecision } from './outcome.js';
 import type { LiveRun } from './run.js';
@@ -46,6 +48,21 @@ export function looksSupervised(ctx: Pick<Context, 'env' | 'paths'>, config: Aut
   return [api, validator].every((name) => name === undefined || pm2PidFilePids(home, name).some((pid) => parentOf(pid) === daemon && running(pid)));
 }
 
+/** Outcomes whose run started the services and saw them healthy before it ended. */
+const STARTED = ['updated', 'restored', 'rolled-back'];
+
+/**
+ * Only a namespace the last run saw running (or whose restore is being retried) is
+ * PM2's to lose: one never started, or stopped whole by the operator, is left alone.
+ * A run that started the services saw them healthy even when its record, a moment
+ * later, found no pid file: a `pm2 kill` landing between its health check and its
+ * record would otherwise leave every later run `up-to-date` with the namespace down.
+ */
+export function wasUp(state: Pick<UpdateState, 'metrics'>): boolean {
+  if (Object.values(state.metrics?.pm2Up ?? {}).some((up) => up === 1)) return true;
+  return STARTED.includes(lastOutcome(state.metrics) ?? '');
+}
+
 /**
  * §5.5, before the run looks for a release: a namespace PM2 lost (daemon gone, a
  * process missing or errored) is restored at the deployed commit; orphans of a dead
@@ -56,10 +73,7 @@ export function looksSupervised(ctx: Pick<Context, 'env' | 'paths'>, config: Aut
 export async function convergeFirst(run: LiveRun, flags: { dryRun: boolean; force: boolean }): Promise<Converged | undefined> {
   const { ctx, config, state } = run;
   if (flags.dryRun || state.journal !== undefined || !state.metrics?.deployed) return undefined;
-  // Only a namespace the last run saw running (or whose restore is being retried) is
-  // PM2's to lose: one never started, or stopped whole by the operator, is left alone.
-  const seenUp = Object.values(state.metrics.pm2Up ?? {}).some((up) => up === 1);
-  if (!seenUp && !state.restore) return undefined;
+  if (!wasUp(state) && !state.restore) return undefined;
   if (!state.restore && looksSupervised(ctx, config)) return undefined;
   const { converge } = await import('./converge.js');
   return converge(run, flags);
