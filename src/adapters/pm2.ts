@@ -7,6 +7,14 @@ import { pm2Home } from './pm2-home.js';
 import { tightenPm2Home } from './pm2-private.js';
 import { describeFailure, run, type RunResult } from './shell.js';
 
+/** A `pm2` command ended because no PM2 daemon ran while it waited for one (pm2-hang.ts): the machine's fault. */
+export class Pm2Hung extends OperationError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Pm2Hung';
+  }
+}
+
 /** One PM2 process as `pm2 jlist` reports it, in the fields the toolkit uses. */
 export interface Pm2Process {
   name: string;
@@ -183,7 +191,7 @@ export function openPm2(ctx: Context, options: { daemon?: Pm2DaemonLink } = {}):
   const must = async (what: string, args: string[], timeoutMs?: number, extraEnv?: Record<string, string>): Promise<RunResult> => {
     const result = await call(args, timeoutMs, extraEnv);
     // Its daemon died under it: the machine's fault, as a daemon that stops answering.
-    if (result.endedBy) throw new Pm2DaemonSilent(`pm2 ${what} failed: ${describeFailure(result)}`);
+    if (result.endedBy) throw new Pm2Hung(`pm2 ${what} failed: ${describeFailure(result)}`);
     if (!result.ok) {
       const hint = result.notFound ? ` Install PM2 (npm install -g pm2) or set PM2_BIN to its path.` : '';
       throw new OperationError(`pm2 ${what} failed: ${describeFailure(result)}.${hint}`);

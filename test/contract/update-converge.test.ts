@@ -304,6 +304,38 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     expect(again.result, again.stdout + again.stderr).toMatchObject({ outcome: 'updated', to: next });
   });
 
+  it("the PM2 daemon dies under the relaunch's own pm2 command: ended after 15 s, the machine's fault (rolled back, no quarantine)", async () => {
+    const w = await deployedWorld();
+    const good = w.head();
+    const next = w.origin.advance();
+    let daemon: number | undefined;
+    const breaker = (async () => {
+      await until(
+        () => {
+          try {
+            return JSON.parse(fs.readFileSync(path.join(w.stateDir, 'alphacore.state.json'), 'utf8')).journal?.phase === 'validator';
+          } catch {
+            return undefined;
+          }
+        },
+        { ms: 120_000, everyMs: 20, what: 'the validator phase' },
+      );
+      daemon = daemonPid(w);
+      if (daemon) process.kill(daemon, 'SIGSTOP');
+      // The relaunch's first pm2 command through the CLI now waits on the stopped daemon.
+      await until(() => processWith(w, '.bin/pm2 '), { ms: 60_000, everyMs: 20, what: "the relaunch's pm2 command" });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (daemon) process.kill(daemon, 'SIGKILL');
+    })();
+    const r = await w.update();
+    await breaker;
+    expect(daemon).toBeDefined();
+    expect(r.stdout).toMatch(/no PM2 daemon has run for 15s while pm2 \(pid \d+\) waited for one/);
+    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'pm2-daemon-died', from: good, to: next });
+    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
+    expect(state(w).quarantine).toEqual([]);
+  });
+
   it('the API stopped with SIGSTOP during the health wait: process-stopped, rolled back without quarantine, deployed by the next run', async () => {
     const w = await deployedWorld();
     const good = w.head();

@@ -1,6 +1,6 @@
 import { withoutSecrets } from '../../core/secrets.js';
 import { PM2_HANG_EVERY_MS, pm2HangCheck } from '../../adapters/pm2-hang.js';
-import { Pm2DaemonSilent } from '../../adapters/pm2-daemon.js';
+import { Pm2Hung } from '../../adapters/pm2.js';
 import { pm2Home } from '../../adapters/pm2-home.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
@@ -120,7 +120,9 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       return await log.phase(PHASE_TITLES[name] ?? name, fn);
     } catch (error) {
       if (error instanceof DeployError) throw error;
-      throw new DeployError(name, error instanceof Pm2DaemonSilent ? 'pm2-silent' : 'failed', (error as Error).message);
+      // A pm2 command ended for want of a daemon (its own error, or the cause of a wrapping one).
+      const hung = error instanceof Pm2Hung || (error as Error).cause instanceof Pm2Hung;
+      throw new DeployError(name, hung ? 'pm2-silent' : 'failed', (error as Error).message);
     } finally {
       timings.phases[name] = (timings.phases[name] ?? 0) + (now() - start);
     }
