@@ -272,21 +272,22 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     expect(state(w).quarantine.map((q: { sha: string }) => q.sha)).toEqual([bad]);
   });
 
-  it("the PM2 daemon dies under the API script's pm2 command (which then waits forever): ended after 15 s, rolled back without quarantine, deployed by the next run", async () => {
-    const w = await deployedWorld();
+  /**
+   * The race of pm2 kill and a pm2 command, made certain: once `reached` holds the daemon
+   * is stopped (no pm2 command can finish), and once `waiting` finds the command that now
+   * waits on it, the daemon is killed. Runs one update meanwhile; checks what both such
+   * runs must show: the hung command ended after 15 s without a daemon, the machine's
+   * fault (rolled back, no quarantine), both services back.
+   */
+  async function updateWithDaemonKilledUnder(w: ContractWorld, reached: () => boolean, waiting: () => number | undefined, what: string) {
     const good = w.head();
     const next = w.origin.advance();
-    const script = path.join(w.deploy, 'scripts/validator/process/launch_validation_api.sh');
-    const apiConfig = path.join(w.deploy, 'modules/evaluation/validation/sandbox/pm2.validation_api.config.js');
-    // The race of pm2 kill and a pm2 start, made certain: the daemon is stopped before the
-    // script's pm2 start can reach it, and killed once that command waits on it.
     let daemon: number | undefined;
     const breaker = (async () => {
-      await until(() => processWith(w, script) !== undefined, { ms: 120_000, everyMs: 20, what: 'the API script' });
+      await until(reached, { ms: 120_000, everyMs: 20, what: `the step before ${what}` });
       daemon = daemonPid(w);
       if (daemon) process.kill(daemon, 'SIGSTOP');
-      // Its first pm2 command (`pm2 describe`, then `pm2 start`) now waits on the stopped daemon.
-      await until(() => processWith(w, `describe ${API}`) ?? processWith(w, apiConfig), { ms: 60_000, everyMs: 20, what: "the API script's first pm2 command" });
+      await until(waiting, { ms: 60_000, everyMs: 20, what });
       await new Promise((resolve) => setTimeout(resolve, 1000));
       if (daemon) process.kill(daemon, 'SIGKILL');
     })();
@@ -298,6 +299,20 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
     expect(w.head()).toBe(good);
     expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
     expect(state(w).quarantine).toEqual([]);
+    return next;
+  }
+
+  it("the PM2 daemon dies under the API script's pm2 command (which then waits forever): ended after 15 s, rolled back without quarantine, deployed by the next run", async () => {
+    const w = await deployedWorld();
+    const script = path.join(w.deploy, 'scripts/validator/process/launch_validation_api.sh');
+    const apiConfig = path.join(w.deploy, 'modules/evaluation/validation/sandbox/pm2.validation_api.config.js');
+    // The script's first pm2 command (`pm2 describe`, then `pm2 start`) waits on the stopped daemon.
+    const next = await updateWithDaemonKilledUnder(
+      w,
+      () => processWith(w, script) !== undefined,
+      () => processWith(w, `describe ${API}`) ?? processWith(w, apiConfig),
+      "the API script's first pm2 command",
+    );
     // Nothing of the stuck command is left.
     expect(processWith(w, `describe ${API}`)).toBeUndefined();
     const again = await w.update();
@@ -306,34 +321,15 @@ describe.skipIf(skip)('contract: every run converges the namespace (§5.5)', { t
 
   it("the PM2 daemon dies under the relaunch's own pm2 command: ended after 15 s, the machine's fault (rolled back, no quarantine)", async () => {
     const w = await deployedWorld();
-    const good = w.head();
-    const next = w.origin.advance();
-    let daemon: number | undefined;
-    const breaker = (async () => {
-      await until(
-        () => {
-          try {
-            return JSON.parse(fs.readFileSync(path.join(w.stateDir, 'alphacore.state.json'), 'utf8')).journal?.phase === 'validator';
-          } catch {
-            return undefined;
-          }
-        },
-        { ms: 120_000, everyMs: 20, what: 'the validator phase' },
-      );
-      daemon = daemonPid(w);
-      if (daemon) process.kill(daemon, 'SIGSTOP');
-      // The relaunch's first pm2 command through the CLI now waits on the stopped daemon.
-      await until(() => processWith(w, '.bin/pm2 '), { ms: 60_000, everyMs: 20, what: "the relaunch's pm2 command" });
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (daemon) process.kill(daemon, 'SIGKILL');
-    })();
-    const r = await w.update();
-    await breaker;
-    expect(daemon).toBeDefined();
-    expect(r.stdout).toMatch(/no PM2 daemon has run for 15s while pm2 \(pid \d+\) waited for one/);
-    expect(r.result, r.stdout + r.stderr).toMatchObject({ outcome: 'rolled-back', reason: 'pm2-daemon-died', from: good, to: next });
-    expect(w.services()).toEqual([[API, 'online'], [VALIDATOR, 'online']]);
-    expect(state(w).quarantine).toEqual([]);
+    const inValidatorPhase = () => {
+      try {
+        return JSON.parse(fs.readFileSync(path.join(w.stateDir, 'alphacore.state.json'), 'utf8')).journal?.phase === 'validator';
+      } catch {
+        return false;
+      }
+    };
+    // The relaunch's first pm2 command through the CLI waits on the stopped daemon.
+    await updateWithDaemonKilledUnder(w, inValidatorPhase, () => processWith(w, '.bin/pm2 '), "the relaunch's pm2 command");
   });
 
   it('the API stopped with SIGSTOP during the health wait: process-stopped, rolled back without quarantine, deployed by the next run', async () => {
