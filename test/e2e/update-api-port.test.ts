@@ -109,7 +109,7 @@ e2e('update: the API port held by another process is api-port-taken, never our A
     expect(r.result).toMatchObject({ outcome: 'failed', reason: 'rollback-failed', to });
     expect(r.stdout).toContain(`port ${w.apiPort} is held by a process of user ${STRANGER}`);
     // No validator of ours sends its traffic to the stranger's "API".
-    expect(w.validator()?.status).not.toBe('online');
+    expect(w.validator()?.status, r.stdout + r.stderr).not.toBe('online');
     expect(w.pm2.list().find((p) => p.name === 'bystander')).toMatchObject({ status: 'online', pid: w.bystanderPid });
   }, 300_000);
 });

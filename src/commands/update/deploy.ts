@@ -2,6 +2,7 @@ import { withoutSecrets } from '../../core/secrets.js';
 import { PM2_HANG_EVERY_MS, pm2HangCheck } from '../../adapters/pm2-hang.js';
 import { Pm2Hung } from '../../adapters/pm2.js';
 import { pm2Home } from '../../adapters/pm2-home.js';
+import { describeHolder, portHolder } from '../../adapters/proc-net.js';
 import { describeFailure, run as runProgram } from '../../adapters/shell.js';
 import { waitHealthy, type HealthResult, type HealthWatch, type ServiceSpec } from '../../domain/health.js';
 import { endNamespaceOrphans } from '../../domain/orphans.js';
@@ -156,6 +157,7 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
   const interrupted = r.rollback ? undefined : () => run.interrupts?.requested();
   // The API joins the health phase's watch only when this deploy brought it up.
   let apiUp = false;
+  let apiWatch: ApiWatch | undefined;
 
   // Processes of the namespace a dead daemon left running hold the API's port and run a
   // second validator of the same hotkey: ended by pid before the first start.
@@ -186,6 +188,7 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
         log.info('dependencies refreshed');
         break;
       case 'api': {
+        apiWatch = step;
         await endOrphans('api');
         const up = phase(step, async () => {
           // What PM2 lists now (the stopped validator): gone after the start, the namespace was wiped under the run.
@@ -202,6 +205,10 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
       }
       case 'validator': {
         await endOrphans('validator');
+        // The rollback starts the validator after an API that did not come up, but never
+        // against a port another process holds, however the API's failure was judged
+        // (under load a crash on EADDRINUSE can read as PM2 slow to answer).
+        if (r.rollback && !apiUp && apiWatch) await refuseForeignPort(run, apiWatch);
         await phase(step, () => relaunch(run, step));
         break;
       }
@@ -215,6 +222,14 @@ export async function deployCommit(run: Run, target: DeployTarget, timings: Depl
 }
 
 const short = (sha: string | undefined) => (sha ? sha.slice(0, 7) : '?');
+
+/** Throws DeployError('validator', 'api-port-taken') when a process outside the API's PM2 tree listens on its port. */
+async function refuseForeignPort(run: Run, api: ApiWatch): Promise<void> {
+  const pid = (await run.pm2.list(run.config.namespace).catch(() => [])).find((p) => p.name === api.process && p.pid > 0)?.pid;
+  const holder = portHolder(api.port, pid);
+  if (holder.kind !== 'other') return;
+  throw new DeployError('validator', 'api-port-taken', `port ${api.port} is held by ${describeHolder(holder)}, not by ${api.process}: the validator is not started against it`);
+}
 
 /**
  * `git reset --hard`, then HEAD and the working tree read back: a reset that failed
