@@ -18,7 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
-import { freePort, installFakePython, throwawayUser } from './throwaway.mjs';
+import { installRuntime } from '../test/helpers/fake-python/install.mjs';
+import { freePort, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -37,7 +38,7 @@ export async function benchDowntime() {
   const control = path.join(pyDir, 'control');
   let stopDaemon = () => undefined;
   try {
-    installFakePython(ROOT, pyDir, control);
+    installRuntime(pyDir);
     const settings = (s) => fs.writeFileSync(path.join(control, 'settings.json'), JSON.stringify(s), { mode: 0o644 });
 
     // Origin (release = main's first parent), an author clone, the deploy clone.

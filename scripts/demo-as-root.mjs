@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const STAGED = ['bin', 'dist', 'templates', 'scripts', 'node_modules', 'package.json', 'test/fixtures'];
+const STAGED = ['bin', 'dist', 'templates', 'scripts', 'node_modules', 'package.json', 'test/fixtures', 'test/helpers/fake-python'];
 
 function processesOf(uid) {
   const out = spawnSync('ps', ['-u', String(uid), '-o', 'pid='], { encoding: 'utf8' }).stdout ?? '';

@@ -9,7 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeStubPython3 } from '../test/fixtures/stub-python3.mjs';
+import { installRuntime } from '../test/helpers/fake-python/install.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -31,8 +31,8 @@ const control = path.join(tmp, 'control');
 const pm2Home = path.join(tmp, 'pm2');
 for (const dir of [home, control, pm2Home]) fs.mkdirSync(dir, { recursive: true });
 // The update prepares venvs with `python3 -m venv` and pip before it stops anything: in the
-// demo, python3 makes copies of the fixture's stub venv (whose python runs the stub services).
-const pyBin = writeStubPython3(path.join(tmp, 'python-bin'), path.join(FIXTURE, 'venv', 'bin'), 'demo');
+// demo, the tests' fake Python runtime, whose venvs' python runs the fixture's stub services.
+const pyBin = installRuntime(path.join(tmp, 'python')).bin;
 const env = {
   // Short health windows so the demo takes seconds.
   HEALTH_STABLE: '2s',
@@ -57,9 +57,8 @@ function fakeWallet(wallets, name, hotkey) {
 const git = (cwd, ...args) =>
   execFileSync('git', ['-c', 'user.name=Demo', '-c', 'user.email=demo@example.com', '-c', 'commit.gpgsign=false', ...args], { cwd, env: gitEnv, encoding: 'utf8', stdio: 'pipe' }).trim();
 
-function copyTree(from, to, skip) {
+function copyTree(from, to) {
   for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-    if (skip?.(entry.name)) continue;
     const src = path.join(from, entry.name);
     const dst = path.join(to, entry.name);
     if (entry.isDirectory()) {
@@ -73,7 +72,7 @@ const author = path.join(tmp, 'author');
 const bare = path.join(tmp, 'origin.git');
 const deploy = path.join(tmp, 'AlphaCore');
 function release(version, behaviour = {}) {
-  copyTree(FIXTURE, author, (name) => name === 'venv');
+  copyTree(FIXTURE, author);
   fs.writeFileSync(path.join(author, 'VERSION'), `${version}\n`);
   fs.writeFileSync(path.join(author, 'fixture', 'behaviour.json'), `${JSON.stringify({ validator: 'ok', api: 'ok', slowMs: 3000, ...behaviour }, null, 2)}\n`);
   git(author, 'add', '-A');
@@ -129,8 +128,7 @@ try {
   git(author, 'remote', 'add', 'origin', bare);
   const v1 = release('1.0.0');
   git(tmp, 'clone', '-q', '--branch', 'release', bare, deploy);
-  copyTree(path.join(FIXTURE, 'venv'), path.join(deploy, 'venv'));
-  for (const f of ['pip', 'python']) fs.chmodSync(path.join(deploy, 'venv', 'bin', f), 0o755);
+  execFileSync(path.join(pyBin, 'python3'), ['-m', 'venv', path.join(deploy, 'venv')], { stdio: 'ignore' });
   fs.appendFileSync(path.join(deploy, '.git', 'info', 'exclude'), 'venv/\nenv/\n');
   const creds = path.join(tmp, 'service-account.json');
   fs.writeFileSync(creds, '{"client_email":"demo-validator@demo-project.iam.gserviceaccount.com"}\n');

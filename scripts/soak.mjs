@@ -27,7 +27,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { alphacoreSource } from './alphacore-source.mjs';
-import { freePort, installFakePython, throwawayUser } from './throwaway.mjs';
+import { installRuntime } from '../test/helpers/fake-python/install.mjs';
+import { freePort, throwawayUser } from './throwaway.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'bin', 'alphacore.js');
@@ -95,7 +96,7 @@ const cleanups = [];
 
 async function main() {
   const { namespaceProcesses } = await import(path.join(ROOT, 'dist', 'adapters', 'pm2-orphans.js'));
-  installFakePython(ROOT, pyDir, control);
+  installRuntime(pyDir);
 
   // The deploy clone on its own small tmpfs, so that a full disk can be made (root only).
   fs.mkdirSync(deployFs);

@@ -1,9 +1,7 @@
 // What the scripts that run the real repository as a user (bench-downtime, soak) share:
 // the throwaway account the tests create, and a free loopback port.
 import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 
 /** As root: the tests' throwaway user (undefined when not root, null when it does not exist). */
 export function throwawayUser() {
@@ -25,17 +23,3 @@ export const freePort = () =>
     });
   });
 
-/**
- * The fake Python runtime, as test/helpers/fake-python.ts installs it: `pyDir/bin/python3`
- * and `python` run the test fake, told what to do through `control` (writable by the user).
- */
-export function installFakePython(root, pyDir, control) {
-  fs.mkdirSync(path.join(pyDir, 'lib'), { recursive: true });
-  fs.mkdirSync(path.join(pyDir, 'bin'));
-  fs.mkdirSync(control, { mode: 0o777 });
-  fs.chmodSync(control, 0o777);
-  const lib = path.join(root, 'test', 'helpers', 'fake-python');
-  for (const f of fs.readdirSync(lib)) fs.copyFileSync(path.join(lib, f), path.join(pyDir, 'lib', f));
-  const wrapper = `#!/bin/bash\nexport FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"\nexec '${process.execPath}' '${path.join(pyDir, 'lib', 'python.mjs')}' "$@"\n`;
-  for (const n of ['python3', 'python']) fs.writeFileSync(path.join(pyDir, 'bin', n), wrapper, { mode: 0o755 });
-}

@@ -52,7 +52,7 @@ export function setup(project: TestProject): void {
   staged = fs.mkdtempSync(path.join(os.tmpdir(), 'alphacore-stage-'));
   const packageRoot = path.join(staged, 'alphacore launcher'); // a space, on purpose
   fs.mkdirSync(packageRoot);
-  for (const entry of ['bin', 'dist', 'templates', 'scripts', 'node_modules', 'package.json', 'test/fixtures']) {
+  for (const entry of ['bin', 'dist', 'templates', 'scripts', 'node_modules', 'package.json', 'test/fixtures', 'test/helpers/fake-python']) {
     const from = path.join(ROOT, entry);
     if (fs.existsSync(from)) fs.cpSync(from, path.join(packageRoot, entry), { recursive: true, verbatimSymlinks: true });
   }

@@ -36,34 +36,6 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
-/** A python3 that makes a venv whose pip is chatty on stdout and stderr (the Python runtime is what tests fake). */
-function fakePython(dir: string, stubVenv: string): string {
-  const bin = path.join(dir, 'fake-python-bin');
-  fs.mkdirSync(bin, { recursive: true });
-  const pip = [
-    '#!/usr/bin/env bash',
-    'for i in $(seq 1 40); do echo "Collecting fakepkg$i (from -r modules/requirements.txt)"; done',
-    'sleep 1',
-    'echo "WARNING: pip says this on stderr" >&2',
-    'echo "Successfully installed fakepkg1 fakepkg40"',
-  ].join('\n');
-  fs.writeFileSync(
-    path.join(bin, 'python3'),
-    [
-      '#!/usr/bin/env bash',
-      'if [[ "$1" == "-c" ]]; then exit 0; fi',
-      'if [[ "$1" == "-m" && "$2" == "venv" ]]; then',
-      `  mkdir -p "$3/bin" && cp ${JSON.stringify(path.join(stubVenv, 'bin'))}/activate ${JSON.stringify(path.join(stubVenv, 'bin'))}/python "$3/bin/"`,
-      `  cat > "$3/bin/pip" <<'PIP'\n${pip}\nPIP`,
-      '  chmod +x "$3/bin/pip"; exit 0',
-      'fi',
-      'exit 2',
-    ].join('\n'),
-    { mode: 0o755 },
-  );
-  return bin;
-}
-
 async function world(): Promise<World> {
   const root = userTempDir(run.user, 'alphacore-progress-e2e-');
   const setup = await createAlphaCoreSetup({ root: path.join(root, 'fx'), user: run.user });
@@ -74,7 +46,9 @@ async function world(): Promise<World> {
   fs.writeFileSync(path.join(setup.deploy, 'modules', 'requirements.txt'), 'fakepkg\n');
   const base = isolatedEnv(root);
   // HEALTH_STABLE short: launch waits that long for a healthy validator.
-  const env = { ...base, ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', PATH: `${fakePython(root, setup.venv)}:${pm2.env.PATH}` };
+  // The fake runtime's pip, chatty on stdout and stderr as a real install is.
+  setup.python.set({ pipChatter: true });
+  const env = { ...base, ...pm2.env, ...setup.control.env, HEALTH_STABLE: '2s', PATH: `${setup.python.bin}:${pm2.env.PATH}` };
   createWallet(homeWallets(base.HOME!), 'cold', ['hot']);
   await chownTree(root, run.user);
   return { setup, pm2, env, creds, root, logFile: path.join(base.XDG_STATE_HOME!, 'alphacore', 'autoupdate', 'alphacore.log'), httpPort: await closedPort() };

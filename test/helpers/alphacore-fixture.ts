@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { installFakePython, type FakePython } from './fake-python.js';
 import { cloneDeploy, createOrigin, type Origin } from './repo.js';
 import { safeDirectoryGitConfig, tempDir } from './tmp.js';
 import { chownTree, type TestUser } from './user.js';
@@ -67,7 +68,7 @@ let releases = 0;
 export function alphaCoreFiles(behaviour: Behaviour = {}): Record<string, string | null> {
   releases += 1;
   const files: Record<string, string | null> = {};
-  for (const [rel, content] of Object.entries(readTree(FIXTURE_SOURCE))) if (!rel.startsWith('venv/')) files[rel] = content;
+  for (const [rel, content] of Object.entries(readTree(FIXTURE_SOURCE))) files[rel] = content;
   const { validator = 'ok', api = 'ok', slowMs = 3000 } = behaviour;
   // One key per line with ": " so that the bash wrappers can grep it.
   files['fixture/behaviour.json'] = `${JSON.stringify({ validator, api, slowMs }, null, 2)}\n`;
@@ -96,7 +97,7 @@ export function createAlphaCoreOrigin(behaviour: Behaviour = {}, options: { root
       else {
         fs.mkdirSync(path.dirname(full), { recursive: true });
         fs.writeFileSync(full, content);
-        if (file.endsWith('.sh') || file.startsWith('venv/bin/')) fs.chmodSync(full, 0o755);
+        if (file.endsWith('.sh')) fs.chmodSync(full, 0o755);
       }
     }
     fixtureGit(origin.author, 'add', '-A');
@@ -122,13 +123,13 @@ export function pushRelease(origin: AlphaCoreOrigin, options: ReleaseOptions = {
   return origin.release(options);
 }
 
-/** A venv stand-in (bin/activate, bin/pip, bin/python recording to the control dir). */
-export function makeStubVenv(dir: string): string {
-  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  for (const name of ['activate', 'pip', 'python']) {
-    fs.copyFileSync(path.join(FIXTURE_SOURCE, 'venv', 'bin', name), path.join(dir, 'bin', name));
-    if (name !== 'activate') fs.chmodSync(path.join(dir, 'bin', name), 0o755);
-  }
+/**
+ * A venv of the fake Python runtime (test/helpers/fake-python.ts), made by its `python3 -m
+ * venv`: in this fixture's clone its python runs the fixture's node stubs (fixture/*.mjs),
+ * and its pip records to the control dir (pip.jsonl) as well as to the runtime's.
+ */
+export function makeStubVenv(dir: string, python: FakePython): string {
+  execFileSync(path.join(python.bin, 'python3'), ['-m', 'venv', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   return dir;
 }
 
@@ -144,7 +145,7 @@ export interface FixtureControl {
   apiStarts(): { pid: number; version: string; port: number; host: string; mode: string }[];
   /** argv of every launch_validation_api.sh run (each a list of separate words). */
   apiLaunches(): string[][];
-  /** argv of every pip run in a stub venv. */
+  /** argv of every pip run in a fixture venv (the fake runtime records it here too). */
   pipRuns(): string[][];
   sandboxRuns(): number;
 }
@@ -179,13 +180,15 @@ export interface AlphaCoreSetup {
   origin: AlphaCoreOrigin;
   /** The deploy clone (release branch checked out). */
   deploy: string;
-  /** A stub venv at <deploy>/venv (launch's default venv dir). */
+  /** A fake-runtime venv at <deploy>/venv (launch's default venv dir). */
   venv: string;
+  /** The fake Python runtime: put python.bin first on PATH where the update prepares venvs. */
+  python: FakePython;
   control: FixtureControl;
 }
 
 /**
- * Origin + deploy clone + stub venv + control dir under `root`. With `user`, the
+ * Origin + deploy clone + fake-runtime venv + control dir under `root`. With `user`, the
  * whole tree is given to that user (the CLI runs as them; root keeps pushing).
  */
 export async function createAlphaCoreSetup(options: { root?: string; behaviour?: Behaviour; user?: TestUser } = {}): Promise<AlphaCoreSetup> {
@@ -193,10 +196,11 @@ export async function createAlphaCoreSetup(options: { root?: string; behaviour?:
   const origin = createAlphaCoreOrigin(options.behaviour, { root: path.join(root, 'origin') });
   fs.mkdirSync(path.join(root, 'deploy'), { recursive: true });
   const deploy = cloneDeploy(origin, path.join(root, 'deploy', 'AlphaCore'));
-  const venv = makeStubVenv(path.join(deploy, 'venv'));
+  const python = installFakePython(path.join(root, 'python'));
+  const venv = makeStubVenv(path.join(deploy, 'venv'), python);
   // venv/ is untracked in the clone, as an operator's would be; keep `git status` clean.
   fs.appendFileSync(path.join(deploy, '.git', 'info', 'exclude'), 'venv/\nenv/\n');
   const control = fixtureControl(path.join(root, 'control'));
   if (options.user) await chownTree(root, options.user);
-  return { root, origin, deploy, venv, control };
+  return { root, origin, deploy, venv, python, control };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { installRuntime } from './fake-python/install.mjs';
 
 /**
  * A fake Python runtime for contract tests on the real AlphaCore repository (DESIGN.md
@@ -47,6 +47,8 @@ export interface FakePythonSettings {
   busy?: unknown[];
   /** pip cannot reach an index: it fails unless PIP_NO_INDEX=1 and the requirements are installed. */
   networkDown?: boolean;
+  /** pip prints 40 "Collecting <name>N" lines on stdout and a warning on stderr, over a second (progress tests). */
+  pipChatter?: boolean;
   /** Each pip install takes this long (bench). */
   pipDelaySeconds?: number;
   /** The validator and API take this long before they start serving. */
@@ -103,9 +105,6 @@ export interface FakePython {
   installed(venvDir: string): string[] | undefined;
 }
 
-export const FAKE_PYTHON_SOURCE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fake-python');
-
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const jsonl = <T>(file: string): T[] =>
   fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as T) : [];
 
@@ -115,15 +114,7 @@ const jsonl = <T>(file: string): T[] =>
  * the control dir world-writable.
  */
 export function installFakePython(dir: string): FakePython {
-  const lib = path.join(dir, 'lib');
-  const bin = path.join(dir, 'bin');
-  const control = path.join(dir, 'control');
-  for (const d of [dir, lib, bin, control]) fs.mkdirSync(d, { recursive: true });
-  for (const f of fs.readdirSync(FAKE_PYTHON_SOURCE)) fs.copyFileSync(path.join(FAKE_PYTHON_SOURCE, f), path.join(lib, f));
-  const wrapper = `#!/bin/bash\n# fake python3 (alphacore-launcher test runtime; see test/helpers/fake-python.ts)\nexport FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"\nexec ${q(process.execPath)} ${q(path.join(lib, 'python.mjs'))} "$@"\n`;
-  for (const name of ['python3', 'python']) fs.writeFileSync(path.join(bin, name), wrapper, { mode: 0o755 });
-  for (const d of [dir, lib, bin]) fs.chmodSync(d, 0o755);
-  fs.chmodSync(control, 0o777);
+  const { bin, control } = installRuntime(dir);
   const settingsFile = path.join(control, 'settings.json');
   const read = (): FakePythonSettings => (fs.existsSync(settingsFile) ? (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as FakePythonSettings) : {});
   const self: FakePython = {

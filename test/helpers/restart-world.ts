@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, expect } from 'vitest';
-import { writeStubPython3 } from '../fixtures/stub-python3.mjs';
-import { createAlphaCoreSetup, FIXTURE_SOURCE, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
+import { createAlphaCoreSetup, fixtureGit, type AlphaCoreSetup, type Behaviour } from './alphacore-fixture.js';
 import { closedPort } from './api.js';
 import type { CliResult } from './cli.js';
 import { isolatedPm2, type IsolatedPm2 } from './pm2.js';
@@ -41,15 +40,6 @@ afterEach(() => {
   for (const d of daemons.splice(0)) d.kill();
 });
 
-/** A `python3` whose `-m venv DIR` makes a fixture stub venv (and whose import probes pass). */
-function fixturePython3(dir: string): string {
-  // A copy: CI's clone of this project may be unreadable to the throwaway user.
-  const stub = path.join(dir, 'stub-venv-bin');
-  fs.mkdirSync(stub, { recursive: true });
-  for (const f of ['activate', 'pip', 'python']) fs.copyFileSync(path.join(FIXTURE_SOURCE, 'venv', 'bin', f), path.join(stub, f));
-  return writeStubPython3(dir, stub, 'fixture');
-}
-
 export async function restartWorld(
   run: StagedRun,
   options: {
@@ -71,9 +61,9 @@ export async function restartWorld(
   const apiPort = await closedPort();
   // Its own task-generation port: the default 8000 is the machine's real validator's (trial defect 19).
   const httpPort = await closedPort();
-  // The update prepares venvs with `python3 -m venv` and pip (§5.4): here python3 makes
-  // the fixture's stub venvs, whose python runs the fixture's node services.
-  const pyBin = fixturePython3(path.join(root, 'python-bin'));
+  // The update prepares venvs with `python3 -m venv` and pip (§5.4): the fake runtime's,
+  // whose venvs' python runs the fixture's node services in its clone.
+  const pyBin = setup.python.bin;
   const base = { ...isolatedEnv(root), ...pm2.env };
   // launch refuses a wallet it cannot find: the one the flags name, where it looks by default.
   createWallet(homeWallets(base.HOME!), 'cold', ['hot']);

@@ -53,6 +53,31 @@ describe('fake python runtime', () => {
     expect(bash('python3 -m pip install x', w.env).stderr).toContain('externally-managed-environment');
   });
 
+  it('in an AlphaCore-shaped fixture clone, a venv python execs the clone\'s own stubs (same pid) and pip records for the fixture too', () => {
+    const w = world();
+    const clone = path.join(w.root, 'clone');
+    fs.mkdirSync(path.join(clone, 'fixture'), { recursive: true });
+    // Stand-ins for the fixture's stubs: they print what they were run with, and their pid.
+    fs.writeFileSync(path.join(clone, 'fixture', 'validator.mjs'), 'console.log(JSON.stringify({ stub: "validator", entry: process.env.FIXTURE_ENTRYPOINT, args: process.argv.slice(2), pid: process.pid }));\n');
+    fs.writeFileSync(path.join(clone, 'fixture', 'api.mjs'), 'console.log(JSON.stringify({ stub: "api", pid: process.pid }));\n');
+    const venv = path.join(w.root, 'venv');
+    expect(bash(`python3 -m venv "${venv}"`, w.env).status).toBe(0);
+    const control = tempDir('alphacore-fakepy-fixture-');
+    const env = { ...w.env, ALPHACORE_FIXTURE_CONTROL: control };
+    // exec: the process the shell started is the stub itself (PM2 watches that pid).
+    const validator = bash(`"${venv}/bin/python" scripts/start_validator.py --netuid 7 & wait $!; echo "shell-child=$!"`, env, clone);
+    const said = JSON.parse(validator.stdout.split('\n')[0]!) as { stub: string; entry: string; args: string[]; pid: number };
+    expect(said).toMatchObject({ stub: 'validator', entry: 'scripts/start_validator.py', args: ['--netuid', '7'] });
+    expect(validator.stdout).toContain(`shell-child=${said.pid}`);
+    const api = bash(`"${venv}/bin/python" -m modules.evaluation.validation.sandbox.validation_api`, env, clone);
+    expect(JSON.parse(api.stdout)).toMatchObject({ stub: 'api' });
+    fs.writeFileSync(path.join(clone, 'req.txt'), 'fakepkg\n');
+    expect(bash(`"${venv}/bin/python" -m pip install -r req.txt`, env, clone).status).toBe(0);
+    expect(fs.readFileSync(path.join(control, 'pip.jsonl'), 'utf8')).toBe(`${JSON.stringify(['install', '-r', 'req.txt'])}\n`);
+    // Outside such a clone the same venv python is the runtime's own.
+    expect(bash(`"${venv}/bin/python" --version`, env, w.root).stdout).toContain('(fake)');
+  });
+
   it('network down: pip fails unless PIP_NO_INDEX=1 and everything asked for is installed', () => {
     const w = world();
     const req = path.join(w.root, 'req.txt');

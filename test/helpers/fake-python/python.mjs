@@ -26,7 +26,23 @@ function makeVenv(args) {
   if (args.includes('--clear')) fs.rmSync(dir, { recursive: true, force: true });
   const bin = path.join(dir, 'bin');
   fs.mkdirSync(bin, { recursive: true });
-  const py = `#!/bin/bash\n# fake venv python (test runtime)\nexport FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"\nexec ${q(NODE)} ${q(path.join(HERE, 'python.mjs'))} --fake-venv ${q(dir)} "$@"\n`;
+  const py = [
+    '#!/bin/bash',
+    '# fake venv python (test runtime)',
+    // An AlphaCore-shaped test repository (test/fixtures/alphacore-repo) carries its own
+    // service stubs: its entry points run them directly, by exec, so that the pid PM2
+    // sees is the stub's.
+    'if [[ -f "$PWD/fixture/validator.mjs" ]]; then',
+    '  case "${1:-}" in',
+    `    -m) [[ "\${2:-}" == modules.evaluation.validation.sandbox.validation_api ]] && exec ${q(NODE)} "$PWD/fixture/api.mjs" ;;`,
+    '    scripts/start_validator.py|neurons/validator.py|*/scripts/start_validator.py|*/neurons/validator.py)',
+    `      entry="$1"; shift; FIXTURE_ENTRYPOINT="$entry" exec ${q(NODE)} "$PWD/fixture/validator.mjs" "$@" ;;`,
+    '  esac',
+    'fi',
+    `export FAKE_PYTHON_CONTROL="\${FAKE_PYTHON_CONTROL:-${control}}"`,
+    `exec ${q(NODE)} ${q(path.join(HERE, 'python.mjs'))} --fake-venv ${q(dir)} "$@"`,
+    '',
+  ].join('\n');
   for (const name of ['python', 'python3']) fs.writeFileSync(path.join(bin, name), py, { mode: 0o755 });
   fs.writeFileSync(path.join(bin, 'pip'), `#!/bin/bash\nexec ${q(path.join(bin, 'python'))} -m pip "$@"\n`, { mode: 0o755 });
   fs.writeFileSync(
@@ -105,8 +121,22 @@ async function pip(args) {
   let why = '';
   if (noIndex && missing.length > 0) [ok, why] = [false, `ERROR: Could not find a version that satisfies the requirement ${missing[0]} (from versions: none)\nERROR: No matching distribution found for ${missing[0]}`];
   else if (!noIndex && offline) [ok, why] = [false, `WARNING: Retrying (Retry(total=4, connect=None, read=None, redirect=None, status=None)) after connection broken by 'NewConnectionError': /simple/${wanted[0] ?? 'pip'}/\nERROR: Could not find a version that satisfies the requirement ${wanted[0] ?? 'pip'} (from versions: none) [fake: network down]`];
+  if (s.pipChatter) {
+    // What a real install prints: many lines on stdout, a warning on stderr, over a second.
+    for (let i = 1; i <= 40; i += 1) process.stdout.write(`Collecting ${wanted[0] ?? 'pkg'}${i} (from -r modules/requirements.txt)\n`);
+    await sleep(1000);
+    process.stderr.write('WARNING: pip says this on stderr\n');
+  }
   if (s.pipDelaySeconds > 0) await sleep(s.pipDelaySeconds * 1000);
   record('pip.jsonl', { venv, args, noIndex, offline, ok, wanted });
+  // The AlphaCore-shaped fixture's own record (FixtureControl.pipRuns): pip's argv.
+  if (process.env.ALPHACORE_FIXTURE_CONTROL) {
+    try {
+      fs.appendFileSync(path.join(process.env.ALPHACORE_FIXTURE_CONTROL, 'pip.jsonl'), `${JSON.stringify(args)}\n`);
+    } catch {
+      // a missing control dir must not change what pip does
+    }
+  }
   if (!ok) fail(why);
   for (const n of wanted) installed.add(n);
   fs.writeFileSync(file, JSON.stringify([...installed].sort(), null, 1));
