@@ -32,7 +32,9 @@ const pm2Home = path.join(tmp, 'pm2');
 for (const dir of [home, control, pm2Home]) fs.mkdirSync(dir, { recursive: true });
 // The update prepares venvs with `python3 -m venv` and pip before it stops anything: in the
 // demo, the tests' fake Python runtime, whose venvs' python runs the fixture's stub services.
-const pyBin = installRuntime(path.join(tmp, 'python')).bin;
+// Installed inside the try below, so that a failure there still removes tmp.
+const pyDir = path.join(tmp, 'python');
+const pyBin = path.join(pyDir, 'bin');
 const env = {
   // Short health windows so the demo takes seconds.
   HEALTH_STABLE: '2s',
@@ -123,6 +125,7 @@ const started = Date.now();
 let failed = false;
 try {
   console.log(bold(`alphacore demo in ${tmp} (isolated HOME and PM2_HOME; your own PM2 and files are not touched)`));
+  installRuntime(pyDir);
   git(tmp, 'init', '-q', '--bare', '--initial-branch=release', bare);
   git(tmp, 'init', '-q', '--initial-branch=release', author);
   git(author, 'remote', 'add', 'origin', bare);
