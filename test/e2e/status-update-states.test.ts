@@ -44,7 +44,8 @@ e2e('status while the update cycle is busy or broken (real update, real PM2, as 
         const journal = (w.state() as { journal?: { phase: string } }).journal;
         const validator = w.validator()?.status;
         observed.add(`${journal?.phase ?? '-'}/${validator ?? '-'}`);
-        if (journal && validator !== 'online') seen = journal;
+        // In the slow API's 15 s (the phases before it are brief, but longer on a loaded machine).
+        if (journal && ['api', 'validator'].includes(journal.phase) && validator !== 'online') seen = journal;
       }
       expect(seen, `the update never stopped the validator while its journal was written; saw ${[...observed].join(', ')}`).toBeDefined();
       // status gives pm2 1.5 s; on a loaded machine ask again (the update is still busy).
