@@ -106,6 +106,13 @@ export function running(pid: number): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Waits, at most `maxMs`, for every pid to exit (polled every 100 ms); resolves whether they all did. */
+export async function exitedWithin(pids: number[], maxMs: number, now: () => number = Date.now): Promise<boolean> {
+  const deadline = now() + maxMs;
+  while (pids.some(running) && now() < deadline) await sleep(100);
+  return !pids.some(running);
+}
+
 /**
  * Ends processes by pid: SIGTERM, then SIGKILL for those still alive after `graceMs`.
  * Returns the pids that were still alive after the SIGKILL (normally none).
@@ -119,8 +126,7 @@ export async function endProcesses(pids: number[], now: () => number, graceMs = 
     }
   };
   for (const pid of pids) signal(pid, 'SIGTERM');
-  const deadline = now() + graceMs;
-  while (pids.some(running) && now() < deadline) await sleep(100);
+  await exitedWithin(pids, graceMs, now);
   const left = pids.filter(running);
   for (const pid of left) signal(pid, 'SIGKILL');
   for (let i = 0; i < 20 && left.some(running); i += 1) await sleep(50);

@@ -27,19 +27,3 @@ export async function endNamespaceOrphans(ctx: Context, namespace: string, say: 
   if (left.length > 0) throw new Error(`process(es) ${left.join(', ')} of namespace ${namespace} survived SIGKILL; not starting a second copy beside them`);
   return orphans;
 }
-
-/**
- * Waits, at most `maxMs`, for the PM2 daemon `pid` to exit: `pm2 kill` deletes every
- * process first and ends the daemon only afterwards (seconds later with slow-to-stop
- * processes), so a start in between lands on a daemon about to die. Resolves whether it
- * exited (a `pm2 delete`, which leaves the daemon alive, waits the whole `maxMs`).
- */
-export async function daemonExited(pid: number | undefined, maxMs: number, pollMs = 100): Promise<boolean> {
-  if (pid === undefined) return true;
-  const until = Date.now() + maxMs;
-  while (running(pid)) {
-    if (Date.now() >= until) return false;
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
-  }
-  return true;
-}

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { gitProcessesIn } from '../../adapters/git-processes.js';
-import { daemonExited, liveDaemonPid } from '../../domain/orphans.js';
+import { exitedWithin } from '../../adapters/pm2-orphans.js';
+import { liveDaemonPid } from '../../domain/orphans.js';
 import type { Journal } from '../../core/state.js';
 import { Budget, STAGE_MS } from './budget.js';
 import { DeployError, deployCommit, type DeployTimings } from './deploy.js';
@@ -120,10 +121,15 @@ export async function rollBack(run: LiveRun, journal: Journal, target: DeployTar
 /** How long a rollback waits for a PM2 daemon that lost its processes to exit (pm2 kill). */
 export const DAEMON_SETTLE_MS = 5000;
 
-/** Waits for the live PM2 daemon to exit when it is being killed; a daemon that stays (pm2 delete) is used after DAEMON_SETTLE_MS. */
+/**
+ * Waits for the live PM2 daemon to exit when it is being killed: `pm2 kill` deletes every
+ * process first and ends the daemon only afterwards (seconds later with slow-to-stop
+ * processes), so a start in between lands on a daemon about to die. A daemon that stays
+ * (pm2 delete) is used after DAEMON_SETTLE_MS.
+ */
 export async function settleDaemon(run: Run): Promise<void> {
   const pid = liveDaemonPid(run.ctx);
   if (pid === undefined) return;
-  const exited = await daemonExited(pid, DAEMON_SETTLE_MS);
+  const exited = await exitedWithin([pid], DAEMON_SETTLE_MS);
   run.log.info(exited ? `the PM2 daemon (pid ${pid}) exited (pm2 kill): the services start on a new one` : `the PM2 daemon (pid ${pid}) is still running after ${DAEMON_SETTLE_MS / 1000}s: the services start on it`);
 }
